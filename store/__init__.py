@@ -1,1 +1,16 @@
-"""defwatch."""
+"""The database: stories, runs, rankings and the alert outbox. The only place with SQL."""
+
+from store.db import RunCounts, SaveResult, Store, StoreError, StoryIn, head_revision, utcnow
+from store.urls import canonical_url, url_key
+
+__all__ = [
+    "RunCounts",
+    "SaveResult",
+    "Store",
+    "StoreError",
+    "StoryIn",
+    "canonical_url",
+    "head_revision",
+    "url_key",
+    "utcnow",
+]

@@ -1,0 +1,216 @@
+"""The base every defwatch spider builds on: its source's configuration, the store, the
+crawl run it records, and the counters and health signals that end up in that run.
+
+A spider class registers its source kind by subclassing with ``kind=``::
+
+    class FeedSpider(DefwatchSpider, kind="feed"): ...
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
+from twisted.python.failure import Failure
+
+from scheduler.config import Config, SourceConfig
+from store import RunCounts, Store
+
+log = logging.getLogger(__name__)
+
+# Outcomes a run ends with (crawl_runs.outcome).
+OK, DEGRADED, FAILED, TIMEOUT, INTERRUPTED = "ok", "degraded", "failed", "timeout", "interrupted"
+
+
+class DefwatchSpider(scrapy.Spider):
+    kinds: ClassVar[dict[str, type[DefwatchSpider]]] = {}
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+            cls.name = kind  # so `scrapy crawl <kind>` finds it
+            DefwatchSpider.kinds[kind] = cls
+
+    def __init__(
+        self,
+        source: SourceConfig | str | None = None,
+        store: Store | None = None,
+        config: Config | None = None,
+        run_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(source, SourceConfig):
+            # Started by `scrapy crawl KIND [-a source=NAME]`: read defwatch.toml ourselves.
+            from scheduler.config import load
+
+            config = config or load(kwargs.pop("config", None))
+            source = _pick_source(config, self.kind, source)
+        if store is None:
+            assert config is not None
+            store = Store.open(config.store.url)
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.config = config
+        self.store = store
+        self.options = dict(source.options)
+        self.base_url = source.url
+        host = urlsplit(source.url).hostname
+        self.allowed_domains = [host] if host else []
+        self.degraded_reasons: list[str] = []
+        self.failed_reason: str | None = None
+        self.run_id = run_id if run_id is not None else store.start_run(source.name)
+        self.outcome: str | None = None
+        self.counts: RunCounts | None = None
+        if source.options.get("max_response_size"):
+            self.download_maxsize = int(source.options["max_response_size"])
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DefwatchSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._on_spider_error, signal=signals.spider_error)
+        return spider
+
+    # -- requests ------------------------------------------------------------------------
+    def absolute(self, url: str) -> str:
+        return urljoin(self.base_url, url)
+
+    def request(
+        self,
+        url: str,
+        callback: Callable[..., Any],
+        *,
+        conditional: bool = False,
+        meta: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> scrapy.Request:
+        """A request whose failures are counted in the run instead of vanishing."""
+        meta = dict(meta or {})
+        if conditional:
+            meta["defwatch_conditional"] = True
+        return scrapy.Request(
+            self.absolute(url), callback=callback, errback=self.on_request_error, meta=meta, **kwargs
+        )
+
+    def remember_validators(self, response: Response) -> None:
+        """Keep a 200's ETag / Last-Modified for the next conditional request."""
+        etag = response.headers.get(b"ETag")
+        last_modified = response.headers.get(b"Last-Modified")
+        if etag or last_modified:
+            self.store.set_http_state(
+                response.request.url if response.request else response.url,
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None,
+            )
+
+    def is_known(self, url: str) -> bool:
+        return self.store.is_known(self.absolute(url), self.source.keep_params)
+
+    def known(self, urls: list[str]) -> set[str]:
+        """The subset of ``urls`` already stored (compared by story identity)."""
+        from store import url_key
+
+        keys = self.store.known_keys([self.absolute(u) for u in urls], self.source.keep_params)
+        return {u for u in urls if url_key(self.absolute(u), self.source.keep_params) in keys}
+
+    # -- counting and health -------------------------------------------------------------
+    def stat(self, name: str, n: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"defwatch/{name}", n)
+
+    def count(self, reason: str, n: int = 1) -> None:
+        """Count something notable in this run (e.g. ``challenged``, ``pdf_unreadable``)."""
+        self.stat(f"reason/{reason}", n)
+
+    def skip_known(self, n: int = 1) -> None:
+        if n:
+            self.stat("known_skipped", n)
+
+    def error(self, reason: str, url: str | None = None, detail: str | None = None) -> None:
+        """An error that cost one page or item, not the run."""
+        self.stat("errors")
+        self.count(reason)
+        self.logger.warning("%s%s%s", reason, f" at {url}" if url else "", f": {detail}" if detail else "")
+
+    def degrade(self, reason: str) -> None:
+        """The source answered but looks broken (nothing found, a block unreadable)."""
+        if reason not in self.degraded_reasons:
+            self.degraded_reasons.append(reason)
+            self.logger.warning("source %s degraded: %s", self.source.name, reason)
+
+    def fail(self, reason: str) -> None:
+        """The run could not do its job (e.g. the start page is unreachable)."""
+        if self.failed_reason is None:
+            self.failed_reason = reason
+            self.logger.error("source %s failed: %s", self.source.name, reason)
+
+    def on_request_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else None
+        self.error(classify_failure(failure), url, failure.getErrorMessage()[:200])
+        if request is not None and request.meta.get("defwatch_essential"):
+            self.fail(f"{classify_failure(failure)} at {url}")
+
+    def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+        if spider is self:
+            self.error("parse_error", response.url, failure.getErrorMessage()[:200])
+
+    # -- the end of the run --------------------------------------------------------------
+    def closed(self, reason: str) -> None:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        reasons = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("defwatch/reason/")}
+        for k, v in stats.items():
+            if k.startswith("downloader/response_status_count/"):
+                reasons[f"http_status_{k.rsplit('/', 1)[1]}"] = v
+        counts = RunCounts(
+            requests=int(stats.get("downloader/request_count", 0)),
+            new_stories=int(stats.get("defwatch/stories_new", 0)),
+            revised=int(stats.get("defwatch/stories_revised", 0)),
+            known_skipped=int(stats.get("defwatch/known_skipped", 0)),
+            errors=int(stats.get("defwatch/errors", 0)),
+            stats={**reasons, "unchanged": int(stats.get("defwatch/stories_unchanged", 0))},
+        )
+        if reason == "shutdown":
+            outcome, why = INTERRUPTED, "stopped by a signal before the crawl finished"
+        elif reason == "closespider_timeout":
+            outcome, why = TIMEOUT, "the crawl took longer than [scheduler] crawl_timeout"
+        elif self.failed_reason or reason != "finished":
+            outcome, why = FAILED, self.failed_reason or f"crawl ended early: {reason}"
+        elif self.degraded_reasons:
+            outcome, why = DEGRADED, "; ".join(self.degraded_reasons)
+        else:
+            outcome, why = OK, None
+        self.outcome, self.counts = outcome, counts
+        self.store.finish_run(self.run_id, outcome, counts, why)
+
+
+def classify_failure(failure: Failure) -> str:
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(TwistedTimeoutError, TCPTimedOutError):
+        return "timeout"
+    if failure.check(DNSLookupError):
+        return "dns"
+    if failure.check(ConnectionRefusedError):
+        return "connection_refused"
+    name = type(failure.value).__name__
+    if name == "IgnoreRequest":
+        return "ignored"
+    return name.lower()
+
+
+def _pick_source(config: Config, kind: str, name: str | None) -> SourceConfig:
+    for s in config.sources:
+        if (name and s.name == name) or (not name and s.kind == kind):
+            return s
+    raise ValueError(f"no source {'named ' + name if name else 'of kind ' + kind} in the configuration")

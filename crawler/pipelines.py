@@ -1,0 +1,57 @@
+"""The one pipeline: what a spider yields goes into the store, and is counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+
+from crawler.items import RankingItem, StoryItem
+from crawler.text import summarize
+from store import StoryIn
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        spider = self.crawler.spider
+        store = spider.store
+        stats = self.crawler.stats
+        assert stats is not None
+        if isinstance(item, StoryItem):
+            a = ItemAdapter(item)
+            summary = a["summary"] or summarize(a["body"])
+            result = store.save_story(
+                StoryIn(
+                    url=a["url"],
+                    source=spider.source.name,
+                    title=a["title"],
+                    published=a["published"],
+                    body=a["body"],
+                    summary=summary,
+                    kind=a["kind"],
+                    section=a["section"],
+                    complete=a["complete"],
+                    extra=a["extra"],
+                    keep_params=spider.source.keep_params,
+                )
+            )
+            stats.inc_value(f"defwatch/stories_{result.status}")
+        elif isinstance(item, RankingItem):
+            store.save_ranking_snapshot(
+                spider.source.name,
+                item.window,
+                item.entries,
+                valid=item.valid,
+                reason=item.reason,
+                run_id=spider.run_id,
+            )
+            stats.inc_value("defwatch/ranking_snapshots")
+        return item

@@ -1,0 +1,128 @@
+"""Run the spiders of some sources in this process and report how each run went.
+
+Scrapy's reactor starts once per process, so one call per process: the daemon runs each
+cycle in a child process for that reason (and to bound memory).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler import settings as default_settings
+from crawler.base import FAILED, DefwatchSpider
+from scheduler.config import Config, SourceConfig
+from store import RunCounts, Store
+
+log = logging.getLogger(__name__)
+
+
+class CrawlSetupError(Exception):
+    """The crawl cannot start (unknown source, spider missing); one line for the user."""
+
+
+@dataclass
+class RunSummary:
+    source: str
+    kind: str
+    run_id: int | None
+    outcome: str
+    counts: RunCounts
+    reason: str | None
+
+
+def spider_class(kind: str) -> type[DefwatchSpider]:
+    if kind not in DefwatchSpider.kinds:
+        try:
+            importlib.import_module(f"crawler.spiders.{kind}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"crawler.spiders.{kind}":
+                raise CrawlSetupError(f"source kind {kind!r}: spider not built yet") from None
+            raise
+    return DefwatchSpider.kinds[kind]
+
+
+def select_sources(config: Config, names: list[str] | None) -> list[SourceConfig]:
+    if not names:
+        return [s for s in config.sources if s.enabled]
+    known = {s.name: s for s in config.sources}
+    for n in names:
+        if n not in known:
+            raise CrawlSetupError(f"unknown source {n!r} (configured: {', '.join(known) or 'none'})")
+    return [known[n] for n in names]
+
+
+def scrapy_settings(config: Config, log_level: str = "WARNING") -> Settings:
+    s = Settings()
+    s.setmodule(default_settings, priority="project")
+    c = config.crawl
+    s.setdict(
+        {
+            "USER_AGENT": c.user_agent,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": c.concurrency_per_domain,
+            "DOWNLOAD_TIMEOUT": c.timeout,
+            "DOWNLOAD_MAXSIZE": c.max_response_size,
+            "ROBOTSTXT_OBEY": c.obey_robots,
+            "AUTOTHROTTLE_ENABLED": c.autothrottle,
+            "DOWNLOAD_DELAY": c.download_delay,
+            "CLOSESPIDER_TIMEOUT": config.scheduler.crawl_timeout,
+            "LOG_LEVEL": log_level,
+        },
+        priority="cmdline",
+    )
+    return s
+
+
+def crawl(config: Config, names: list[str] | None = None, store: Store | None = None) -> list[RunSummary]:
+    """Crawl the named sources (all enabled ones by default) concurrently; block until done."""
+    sources = select_sources(config, names)
+    classes = {s.name: spider_class(s.kind) for s in sources}
+    own_store = store is None
+    store = store or Store.open(config.store.url)
+    root = logging.getLogger()
+    root_level = root.level
+    level = logging.getLevelName(min(root.getEffectiveLevel(), logging.WARNING))
+    process = CrawlerProcess(scrapy_settings(config, level))
+    root.setLevel(root_level)  # Scrapy resets the root logger to NOTSET
+    crawlers: dict[str, Any] = {}
+    startup_errors: dict[str, str] = {}
+    for src in sources:
+        crawler = process.create_crawler(classes[src.name])
+        crawlers[src.name] = crawler
+        d = process.crawl(crawler, source=src, store=store, config=config)
+
+        def on_error(failure: Any, name: str = src.name) -> None:
+            startup_errors[name] = (
+                failure.getErrorMessage().splitlines()[0] if failure.getErrorMessage() else repr(failure)
+            )
+            log.error("source %s could not run: %s", name, startup_errors[name])
+
+        d.addErrback(on_error)
+    process.start()
+    summaries = []
+    for src in sources:
+        spider = getattr(crawlers[src.name], "spider", None)
+        if spider is not None and spider.outcome is not None:
+            summaries.append(
+                RunSummary(src.name, src.kind, spider.run_id, spider.outcome, spider.counts, _reason(spider))
+            )
+            continue
+        reason = startup_errors.get(src.name, "the spider did not run")
+        run_id = getattr(spider, "run_id", None) or store.start_run(src.name)
+        store.finish_run(run_id, FAILED, RunCounts(), reason)
+        summaries.append(RunSummary(src.name, src.kind, run_id, FAILED, RunCounts(), reason))
+    if own_store:
+        store.close()
+    return summaries
+
+
+def _reason(spider: DefwatchSpider) -> str | None:
+    if spider.run_id is None:
+        return None
+    run = spider.store.run(spider.run_id)
+    return run["reason"] if run else None

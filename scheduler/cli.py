@@ -1,0 +1,150 @@
+"""The ``defwatch`` command: parses arguments, loads configuration, dispatches.
+
+Every failure the user can cause (configuration, store, arguments) ends as one line on
+stderr and exit status 2; a run that worked but found a source failing exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from scheduler import logs
+from scheduler.config import Config, ConfigError, load
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+class CommandError(Exception):
+    """A one-line failure of a command, shown as is; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after its name. Under a command the
+    defaults are suppressed so they do not overwrite what was given before the name."""
+    common = argparse.ArgumentParser(add_help=False)
+    d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=d(None),
+        help="configuration file (default: $DEFWATCH_CONFIG, ./defwatch.toml, built-in defaults)",
+    )
+    common.add_argument(
+        "-v", "--verbose", action="count", default=d(0), help="more log output (-vv for debug)"
+    )
+    common.add_argument("--log-format", choices=("text", "json"), default=d("text"), help="log line format")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scheduler import commands
+
+    common = _common(top=False)
+    parser = argparse.ArgumentParser(
+        prog="defwatch",
+        description="Watch Japanese and Asian defence news: crawl, deduplicate, rank, publish feeds and alert.",
+        parents=[_common(top=True)],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "crawl", parents=[common], help="crawl now (all sources, or those named) and print a summary"
+    )
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.set_defaults(handler=commands.crawl)
+
+    p = sub.add_parser(
+        "run", parents=[common], help="the daemon: every source on its schedule, then ranking, alerts, feeds"
+    )
+    p.add_argument(
+        "--once", action="store_true", help="one full cycle for every source, then exit (for system cron)"
+    )
+    p.set_defaults(handler=commands.run)
+
+    p = sub.add_parser("feeds", parents=[common], help="rebuild every feed from the store")
+    p.set_defaults(handler=commands.feeds)
+
+    p = sub.add_parser(
+        "alerts", parents=[common], help="deliver what is pending in the outbox now; 'alerts test CHANNEL'"
+    )
+    p.add_argument(
+        "action", nargs="?", choices=("test",), help="'test' sends one test message through CHANNEL"
+    )
+    p.add_argument("channel", nargs="?", metavar="CHANNEL")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="put failed deliveries back in the queue first"
+    )
+    p.set_defaults(handler=commands.alerts)
+
+    p = sub.add_parser("ranking", parents=[common], help="the current reading ranking and its movements")
+    p.add_argument("--window", choices=("24h", "1w", "1m"), default="24h")
+    p.add_argument("--since", metavar="DURATION", help="movements since this long ago (e.g. 24h, 7d)")
+    p.add_argument("--chart", metavar="FILE.png", help="draw rank over time to a PNG file")
+    p.set_defaults(handler=commands.ranking)
+
+    p = sub.add_parser(
+        "status", parents=[common], help="per source: last run, outcome, next run; pending and failed alerts"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=commands.status)
+
+    p = sub.add_parser(
+        "serve", parents=[common], help="serve the feed folder over HTTP (ETag, Last-Modified, 304)"
+    )
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(handler=commands.serve)
+
+    p = sub.add_parser(
+        "stories", parents=[common], help="'stories show URL': a story with its copies and revisions"
+    )
+    p.add_argument("action", choices=("show",))
+    p.add_argument("url", metavar="URL")
+    p.set_defaults(handler=commands.stories)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="the offline demo: imitation sites on 127.0.0.1, two cycles, a summary"
+    )
+    p.set_defaults(handler=commands.demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logs.setup(verbosity=args.verbose, fmt=args.log_format)
+    try:
+        config = load(args.config)
+        handler: Handler = args.handler
+        return handler(args, config)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except CommandError as exc:
+        return _fail(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from store import StoreError
+
+        if isinstance(exc, StoreError):
+            return _fail(str(exc), EXIT_USAGE)
+        raise
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"defwatch: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

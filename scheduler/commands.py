@@ -1,0 +1,85 @@
+"""What each ``defwatch`` command does, given parsed arguments and the configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from scheduler.config import Config
+from scheduler.status import collect_status, render_status
+
+
+def _not_built(name: str) -> int:
+    from scheduler.cli import CommandError
+
+    raise CommandError(f"{name}: not built yet", code=2)
+
+
+def open_store(config: Config) -> Any:
+    from store import Store
+
+    return Store.open(config.store.url)
+
+
+def status(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
+    try:
+        report = collect_status(config, store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        render_status(report, sys.stdout)
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def crawl(args: argparse.Namespace, config: Config) -> int:
+    from crawler.runner import CrawlSetupError
+    from crawler.runner import crawl as run_crawl
+    from scheduler.cli import CommandError
+    from scheduler.summary import print_crawl_summary
+
+    try:
+        summaries = run_crawl(config, args.sources or None)
+    except CrawlSetupError as exc:
+        raise CommandError(str(exc)) from None
+    print_crawl_summary(summaries, sys.stdout)
+    return 1 if any(s.outcome in ("failed", "timeout", "interrupted") for s in summaries) else 0
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("run --once" if args.once else "run")
+
+
+def feeds(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("feeds")
+
+
+def alerts(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("alerts test" if args.action == "test" else "alerts")
+
+
+def ranking(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("ranking")
+
+
+def serve(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("serve")
+
+
+def stories(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("stories show")
+
+
+def demo(args: argparse.Namespace, config: Config) -> int:
+    return _not_built("demo")

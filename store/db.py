@@ -1,0 +1,449 @@
+"""The store: one object over one SQLAlchemy engine, migrated to the current schema when
+opened. Every query in defwatch lives in this package."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from crawler.text import content_hash, normalize
+from store import schema as t
+from store.urls import canonical_url, url_key
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message is one line for the user."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class StoryIn:
+    """A story as a spider hands it to the store."""
+
+    url: str
+    source: str
+    title: str
+    published: datetime | None = None
+    body: str = ""
+    summary: str = ""
+    kind: str = "article"
+    section: str | None = None
+    complete: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+    keep_params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    story_id: int
+    status: str  # new | revised | unchanged
+
+
+@dataclass
+class RunCounts:
+    requests: int = 0
+    new_stories: int = 0
+    revised: int = 0
+    known_skipped: int = 0
+    errors: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _alembic_config(connection: Connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, migrate: bool = True, revision: str = "head") -> Store:
+        """Open (creating the SQLite file and its folder if needed) and migrate."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"store.url: {url!r} is not a database URL") from None
+        db_path = _sqlite_path(url)
+        if db_path is not None:
+            try:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"store: cannot create folder {db_path.parent}: {exc.strerror or exc}"
+                ) from None
+            if db_path.exists() and not os.access(db_path, os.R_OK | os.W_OK):
+                raise StoreError(f"store: {db_path} is not readable and writable")
+            if db_path.is_dir():
+                raise StoreError(f"store: {db_path} is a directory, expected a database file")
+        try:
+            engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(
+                f"store: cannot use {parsed.render_as_string(hide_password=True)}: {exc}"
+            ) from None
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        store = cls(engine)
+        if migrate:
+            store.migrate(revision)
+        return store
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``; a no-op when already there."""
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), revision)
+        except OperationalError as exc:
+            raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def size_bytes(self) -> int | None:
+        path = _sqlite_path(str(self.engine.url))
+        if path is None or not path.exists():
+            return None
+        total = path.stat().st_size
+        for suffix in ("-wal", "-shm"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                total += extra.stat().st_size
+        return total
+
+    # -- stories -------------------------------------------------------------------------
+    def known_keys(self, urls: Iterable[str], keep_params: Iterable[str] = ()) -> set[str]:
+        """The url_keys among ``urls`` that are already stored (complete or not)."""
+        keys = {url_key(u, keep_params) for u in urls}
+        if not keys:
+            return set()
+        found: set[str] = set()
+        key_list = list(keys)
+        with self.engine.connect() as conn:
+            for i in range(0, len(key_list), 500):
+                chunk = key_list[i : i + 500]
+                found.update(
+                    conn.execute(select(t.stories.c.url_key).where(t.stories.c.url_key.in_(chunk))).scalars()
+                )
+        return found
+
+    def is_known(self, url: str, keep_params: Iterable[str] = ()) -> bool:
+        return bool(self.known_keys([url], keep_params))
+
+    def source_urls(self, source: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.stories.c.url).where(t.stories.c.source == source)).scalars())
+
+    def save_story(self, story: StoryIn, conn: Connection | None = None) -> SaveResult:
+        """Insert a new story, or update one whose title or body changed (keeping the old
+        version as a revision). Unchanged stories are left alone."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.save_story(story, own)
+        now = utcnow()
+        key = url_key(story.url, story.keep_params)
+        digest = content_hash(story.title, story.body)
+        row = conn.execute(select(t.stories).where(t.stories.c.url_key == key)).mappings().first()
+        values = {
+            "url": canonical_url(story.url, story.keep_params),
+            "source": story.source,
+            "kind": story.kind,
+            "section": story.section,
+            "title": story.title,
+            "published": story.published,
+            "summary": story.summary,
+            "body": story.body,
+            "text_norm": normalize(f"{story.title}\n{story.summary}\n{story.body}"),
+            "content_hash": digest,
+            "complete": story.complete,
+            "extra": story.extra,
+        }
+        if row is None:
+            result = conn.execute(insert(t.stories).values(url_key=key, fetched=now, updated=now, **values))
+            pk = result.inserted_primary_key
+            assert pk is not None
+            return SaveResult(int(pk[0]), "new")
+        if row["content_hash"] == digest and (row["complete"] or not story.complete):
+            return SaveResult(row["id"], "unchanged")
+        if not story.complete and row["complete"]:
+            return SaveResult(row["id"], "unchanged")  # never replace full text with a title-only copy
+        if row["complete"]:
+            conn.execute(
+                insert(t.story_revisions).values(
+                    story_id=row["id"],
+                    title=row["title"],
+                    summary=row["summary"],
+                    body=row["body"],
+                    content_hash=row["content_hash"],
+                    valid_from=row["updated"],
+                    replaced_at=now,
+                )
+            )
+        status = "revised"  # changed text, or a title-only story now read in full
+        values["published"] = story.published or row["published"]
+        values["extra"] = {**(row["extra"] or {}), **story.extra}
+        conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
+        return SaveResult(row["id"], status)
+
+    def get_story(self, url: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(t.stories).where(t.stories.c.url_key == url_key(url))).mappings().first()
+            )
+            return dict(row) if row else None
+
+    def stories(self, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        query = select(t.stories).order_by(t.stories.c.published.desc(), t.stories.c.id.desc())
+        if source is not None:
+            query = query.where(t.stories.c.source == source)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def revisions(self, story_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.story_revisions)
+                .where(t.story_revisions.c.story_id == story_id)
+                .order_by(t.story_revisions.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def count_stories(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.stories)).scalar_one())
+
+    # -- crawl runs ------------------------------------------------------------------------
+    def start_run(self, source: str) -> int:
+        with self.engine.begin() as conn:
+            pk = conn.execute(
+                insert(t.crawl_runs).values(source=source, started=utcnow(), outcome="running", stats={})
+            ).inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish_run(self, run_id: int, outcome: str, counts: RunCounts, reason: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.crawl_runs)
+                .where(t.crawl_runs.c.id == run_id)
+                .values(
+                    finished=utcnow(),
+                    outcome=outcome,
+                    requests=counts.requests,
+                    new_stories=counts.new_stories,
+                    revised=counts.revised,
+                    known_skipped=counts.known_skipped,
+                    errors=counts.errors,
+                    reason=reason,
+                    stats=counts.stats,
+                )
+            )
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.crawl_runs).where(t.crawl_runs.c.id == run_id)).mappings().first()
+            return dict(row) if row else None
+
+    def runs(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The most recent runs of a source, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs)
+                .where(t.crawl_runs.c.source == source)
+                .order_by(t.crawl_runs.c.started.desc(), t.crawl_runs.c.id.desc())
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        """The latest run of every source that has run, keyed by source name."""
+        latest = (
+            select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.id).label("id"))
+            .group_by(t.crawl_runs.c.source)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs).join(latest, latest.c.id == t.crawl_runs.c.id)
+            ).mappings()
+            return {r["source"]: dict(r) for r in rows}
+
+    def last_success(self) -> dict[str, datetime]:
+        """When each source last finished a run that was not a failure."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.finished))
+                .where(t.crawl_runs.c.outcome.in_(("ok", "degraded")))
+                .group_by(t.crawl_runs.c.source)
+            ).all()
+        out: dict[str, datetime] = {}
+        for source, finished in rows:
+            if finished is not None:
+                out[source] = t.UTCDateTime().process_result_value(finished, self.engine.dialect)  # type: ignore[assignment]
+        return out
+
+    # -- conditional requests ----------------------------------------------------------------
+    def http_state(self, url: str) -> tuple[str | None, str | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.http_state.c.etag, t.http_state.c.last_modified).where(t.http_state.c.url == url)
+            ).first()
+            return (row[0], row[1]) if row else (None, None)
+
+    def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(t.http_state.c.url).where(t.http_state.c.url == url)).first()
+            values = {"etag": etag, "last_modified": last_modified, "checked": utcnow()}
+            if existing:
+                conn.execute(update(t.http_state).where(t.http_state.c.url == url).values(**values))
+            else:
+                conn.execute(insert(t.http_state).values(url=url, **values))
+
+    # -- rankings --------------------------------------------------------------------------
+    def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: Iterable[Mapping[str, Any]],
+        taken_at: datetime | None = None,
+        valid: bool = True,
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> int:
+        """Store one ranking list; ``entries`` are {rank, url, title} in rank order."""
+        with self.engine.begin() as conn:
+            pk = conn.execute(
+                insert(t.ranking_snapshots).values(
+                    source=source,
+                    window=window,
+                    taken_at=taken_at or utcnow(),
+                    valid=valid,
+                    reason=reason,
+                    run_id=run_id,
+                )
+            ).inserted_primary_key
+            assert pk is not None
+            snapshot_id = int(pk[0])
+            rows = [
+                {
+                    "snapshot_id": snapshot_id,
+                    "rank": e["rank"],
+                    "url": e["url"],
+                    "url_key": url_key(e["url"]),
+                    "title": e["title"],
+                }
+                for e in entries
+            ]
+            if rows:
+                conn.execute(insert(t.ranking_entries), rows)
+            return snapshot_id
+
+    def ranking_snapshots(self, source: str, window: str) -> list[dict[str, Any]]:
+        """Every snapshot of a window, oldest first, each with its entries."""
+        with self.engine.connect() as conn:
+            snaps = [
+                dict(r)
+                for r in conn.execute(
+                    select(t.ranking_snapshots)
+                    .where(t.ranking_snapshots.c.source == source, t.ranking_snapshots.c.window == window)
+                    .order_by(t.ranking_snapshots.c.taken_at, t.ranking_snapshots.c.id)
+                ).mappings()
+            ]
+            for s in snaps:
+                s["entries"] = [
+                    dict(e)
+                    for e in conn.execute(
+                        select(t.ranking_entries.c.rank, t.ranking_entries.c.url, t.ranking_entries.c.title)
+                        .where(t.ranking_entries.c.snapshot_id == s["id"])
+                        .order_by(t.ranking_entries.c.rank)
+                    ).mappings()
+                ]
+            return snaps
+
+    # -- outbox summary --------------------------------------------------------------------------
+    def delivery_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.deliveries.c.status, func.count()).group_by(t.deliveries.c.status)
+            ).all()
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__

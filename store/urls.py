@@ -1,0 +1,47 @@
+"""Story identity from URLs: one canonical form per story however a link was written.
+
+The key drops the scheme (http and https of one host are one story), default ports,
+fragments and tracking parameters, sorts the query and folds a trailing index.html.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z0-9_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid|"
+    r"ref_src|spm|__twitter_impression|ocid|cmpid|mkt_tok)$",
+    re.IGNORECASE,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str, keep_params: Iterable[str] = ()) -> str:
+    """The URL in canonical form, scheme kept (so it can still be fetched)."""
+    keep = {p.lower() for p in keep_params}
+    url = canonicalize_url(url.strip(), keep_fragments=False)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    port = parts.port
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    path = parts.path or "/"
+    if path.endswith("/index.html") or path.endswith("/index.htm"):
+        path = path[: path.rfind("/") + 1]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() in keep or not TRACKING_PARAMS.match(k)
+    ]
+    query.sort()
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def url_key(url: str, keep_params: Iterable[str] = ()) -> str:
+    """The identity of a story's URL: canonical, without the scheme (``//host/path?q``)."""
+    canon = canonical_url(url, keep_params)
+    return canon.split(":", 1)[1] if ":" in canon else canon
