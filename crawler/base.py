@@ -196,6 +196,7 @@ class DefwatchSpider(scrapy.Spider):
 
 def classify_failure(failure: Failure) -> str:
     if failure.check(HttpError):
+        assert isinstance(failure.value, HttpError)
         return f"http_{failure.value.response.status}"
     if failure.check(TwistedTimeoutError, TCPTimedOutError):
         return "timeout"

@@ -7,6 +7,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
+from crawler.base import DefwatchSpider
 from crawler.items import RankingItem, StoryItem
 from crawler.text import summarize
 from store import StoryIn
@@ -22,6 +23,7 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
+        assert isinstance(spider, DefwatchSpider)
         store = spider.store
         stats = self.crawler.stats
         assert stats is not None

@@ -5,7 +5,7 @@ BOT_NAME = "defwatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-USER_AGENT = "defwatch/0.1 (+https://github.com/defwatch/defwatch)"
+USER_AGENT = "defwatch/0.1 (+https://example.org/defwatch)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2

@@ -12,20 +12,9 @@ from collections.abc import Callable, Sequence
 
 from scheduler import logs
 from scheduler.config import Config, ConfigError, load
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from scheduler.errors import EXIT_USAGE, CommandError
 
 Handler = Callable[[argparse.Namespace, Config], int]
-
-
-class CommandError(Exception):
-    """A one-line failure of a command, shown as is; ``code`` is the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _common(top: bool) -> argparse.ArgumentParser:

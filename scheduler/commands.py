@@ -13,7 +13,7 @@ from scheduler.status import collect_status, render_status
 
 
 def _not_built(name: str) -> int:
-    from scheduler.cli import CommandError
+    from scheduler.errors import CommandError
 
     raise CommandError(f"{name}: not built yet", code=2)
 
@@ -46,7 +46,7 @@ def _json_default(value: Any) -> Any:
 def crawl(args: argparse.Namespace, config: Config) -> int:
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
-    from scheduler.cli import CommandError
+    from scheduler.errors import CommandError
     from scheduler.summary import print_crawl_summary
 
     try:

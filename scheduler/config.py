@@ -61,7 +61,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class CrawlConfig:
-    user_agent: str = "defwatch/0.1 (+https://github.com/defwatch/defwatch)"
+    user_agent: str = "defwatch/0.1 (+https://example.org/defwatch)"
     concurrency_per_domain: int = 2
     timeout: float = 60.0
     max_response_size: int = 10 * 1000**2

@@ -28,9 +28,11 @@ class Defwatch:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
 
-    def __call__(self, *args: str, timeout: float = 180, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, timeout: float = 180, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "scheduler.cli", *args],
+            [sys.executable, "-m", "scheduler", *args],
             cwd=self.cwd,
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -41,7 +43,7 @@ class Defwatch:
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "scheduler.cli", *args],
+            [sys.executable, "-m", "scheduler", *args],
             cwd=self.cwd,
             env={**self.env, **(env or {})},
             stdout=subprocess.PIPE,
