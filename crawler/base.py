@@ -57,8 +57,11 @@ class DefwatchSpider(scrapy.Spider):
             config = config or load(kwargs.pop("config", None))
             source = _pick_source(config, self.kind, source)
         if store is None:
+            from crawler.hooks import install_hooks
+
             assert config is not None
             store = Store.open(config.store.url)
+            install_hooks(store, config)
         super().__init__(name=source.name, **kwargs)
         self.source = source
         self.config = config

@@ -16,6 +16,7 @@ from scrapy.settings import Settings
 
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
+from crawler.hooks import install_hooks
 from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
@@ -84,6 +85,7 @@ def crawl(config: Config, names: list[str] | None = None, store: Store | None = 
     classes = {s.name: spider_class(s.kind) for s in sources}
     own_store = store is None
     store = store or Store.open(config.store.url)
+    install_hooks(store, config)
     root = logging.getLogger()
     root_level = root.level
     level = logging.getLevelName(min(root.getEffectiveLevel(), logging.WARNING))

@@ -1,6 +1,6 @@
 """The database: stories, runs, rankings and the alert outbox. The only place with SQL."""
 
-from store.db import RunCounts, SaveResult, Store, StoreError, StoryIn, head_revision, utcnow
+from store.db import RunCounts, SaveResult, Store, StoreError, StoryIn, head_revisions, utcnow
 from store.urls import canonical_url, url_key
 
 __all__ = [
@@ -10,7 +10,7 @@ __all__ = [
     "StoreError",
     "StoryIn",
     "canonical_url",
-    "head_revision",
+    "head_revisions",
     "url_key",
     "utcnow",
 ]

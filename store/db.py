@@ -4,7 +4,7 @@ opened. Every query in defwatch lives in this package."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,12 +74,12 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
-def head_revision() -> str:
+def head_revisions() -> set[str]:
+    """The newest migration of every branch. Areas of the store (links, outbox, rankings)
+    may add their migrations on separate branches from 0002; all heads are applied."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None
-    return head
+    return set(ScriptDirectory.from_config(cfg).get_heads())
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -89,13 +89,22 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
+SaveHook = Callable[[Connection, dict[str, Any], "SaveResult"], None]
+SnapshotHook = Callable[[Connection, int], None]
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Called inside the transaction that saved a story / a ranking snapshot, in order
+        # of registration (link detection first, then the alert outbox), so what they
+        # write commits or rolls back with the story itself.
+        self.save_hooks: list[SaveHook] = []
+        self.snapshot_hooks: list[SnapshotHook] = []
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, migrate: bool = True, revision: str = "head") -> Store:
+    def open(cls, url: str, migrate: bool = True, revision: str = "heads") -> Store:
         """Open (creating the SQLite file and its folder if needed) and migrate."""
         try:
             parsed = make_url(url)
@@ -126,7 +135,7 @@ class Store:
             store.migrate(revision)
         return store
 
-    def migrate(self, revision: str = "head") -> None:
+    def migrate(self, revision: str = "heads") -> None:
         """Bring the schema to ``revision``; a no-op when already there."""
         try:
             with self.engine.begin() as conn:
@@ -134,9 +143,9 @@ class Store:
         except OperationalError as exc:
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
-    def current_revision(self) -> str | None:
+    def current_revisions(self) -> set[str]:
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return set(MigrationContext.configure(conn).get_current_heads())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -222,7 +231,7 @@ class Store:
             result = conn.execute(insert(t.stories).values(url_key=key, fetched=now, updated=now, **values))
             pk = result.inserted_primary_key
             assert pk is not None
-            return SaveResult(int(pk[0]), "new")
+            return self._after_save(conn, SaveResult(int(pk[0]), "new"))
         if row["content_hash"] == digest and (row["complete"] or not story.complete):
             return SaveResult(row["id"], "unchanged")
         if not story.complete and row["complete"]:
@@ -243,7 +252,16 @@ class Store:
         values["published"] = story.published or row["published"]
         values["extra"] = {**(row["extra"] or {}), **story.extra}
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
-        return SaveResult(row["id"], status)
+        return self._after_save(conn, SaveResult(row["id"], status))
+
+    def _after_save(self, conn: Connection, result: SaveResult) -> SaveResult:
+        if self.save_hooks:
+            story = dict(
+                conn.execute(select(t.stories).where(t.stories.c.id == result.story_id)).mappings().one()
+            )
+            for hook in self.save_hooks:
+                hook(conn, story, result)
+        return result
 
     def get_story(self, url: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -398,6 +416,8 @@ class Store:
             ]
             if rows:
                 conn.execute(insert(t.ranking_entries), rows)
+            for hook in self.snapshot_hooks:
+                hook(conn, snapshot_id)
             return snapshot_id
 
     def ranking_snapshots(self, source: str, window: str) -> list[dict[str, Any]]:

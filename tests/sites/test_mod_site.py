@@ -27,7 +27,7 @@ from tests.sites.mod.layout import wrap
 from tests.sites.server import SiteServer
 
 KISHA_ENTRY = re.compile(r'\{date:"([^"]+)",title:"([^"]+)",url:"([^"]+)"\}')
-JINJI_LINK = re.compile(r'<li><a href="([^"]+)">([^<]+)</a>')
+JINJI_LINK = re.compile(r'<a href="([^"]+\.pdf)">([^<]+)</a>')
 
 
 @dataclass
@@ -185,6 +185,19 @@ def test_pdf_is_real_and_its_japanese_text_extracts_with_pypdf(get, site, doc: d
     assert pdf_lines(answer.body) == wrap(doc.lines)
 
 
+def test_committed_pdfs_are_what_make_pdfs_writes_from_data() -> None:
+    pytest.importorskip("reportlab")
+    from tests.sites.mod import make_pdfs
+
+    make_pdfs.register_fonts()
+    stale = [
+        path
+        for path, doc in data.ALL_PDFS.items()
+        if make_pdfs.file_for(path).read_bytes() != make_pdfs.render(doc)
+    ]
+    assert stale == [], "run: .venv/bin/python -m tests.sites.mod.make_pdfs"
+
+
 def test_shared_story_pdf_text_is_the_release_text(get) -> None:
     lines = pdf_lines(get(shared_story.MOD_PATH).body)
     head = shared_story.RELEASE_TEXT.split("\n")
@@ -316,7 +329,8 @@ def test_epoch_1_adds_exactly_two_releases_and_one_jinji_pdf(get, site) -> None:
     assert [d.path for d in data.jinji_pdfs(1)] == ["/j/press/jinji/2025/pdf/20251031_01.pdf"] + [
         d.path for d in data.jinji_pdfs(0)
     ]
-    assert "/j/press/jinji/2025/pdf/20251031_01.pdf" in get(data.JINJI_INDEX_PATH).body.decode()
+    hrefs = [href for href, _ in JINJI_LINK.findall(get(data.JINJI_INDEX_PATH).body.decode())]
+    assert [urljoin(data.JINJI_INDEX_PATH, href) for href in hrefs] == [d.path for d in data.jinji_pdfs(1)]
     titles = [e.title for e in parse_feed(get(data.UPDATE_FEED_PATH)).entries]
     assert "人事発令|人事発令(10月31日付 将官人事)を掲載" in titles
     assert all(get(path).status in (200, 403) for path in data.EPOCH1_NEW_PATHS)
@@ -335,6 +349,13 @@ def test_epoch_2_rolls_the_oldest_entries_off_but_keeps_their_pages(get, site) -
     assert links[:2] == list(data.EPOCH2_NEW_PATHS)
     assert not set(data.EPOCH2_DROPPED_PATHS) & set(links)
     assert all(get(path).status == 200 for path in data.EPOCH2_DROPPED_PATHS)
+
+
+def test_epochs_past_the_last_are_the_last(get, site) -> None:
+    site.epoch = 2
+    at_2 = {path: get(path).fingerprint for path in (data.NEWS_FEED_PATH, data.KISHA_JS_PATH)}
+    site.epoch = 5
+    assert {path: get(path).fingerprint for path in at_2} == at_2
 
 
 # -- faults -------------------------------------------------------------------------------

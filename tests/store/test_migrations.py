@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from store import Store, StoreError, StoryIn, head_revision
+from store import Store, StoreError, StoryIn, head_revisions
 
 
 def test_empty_database_is_migrated_to_head(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'new.db'}")
-    assert store.current_revision() == head_revision()
+    assert store.current_revisions() == head_revisions()
     tables = set(inspect(store.engine).get_table_names())
     assert {
         "stories",
@@ -33,14 +33,14 @@ def test_opening_twice_is_a_no_op(tmp_path: Path) -> None:
     with Store.open(url) as first:
         first.save_story(StoryIn(url="https://example.org/a", source="s", title="A", body="text"))
     with Store.open(url) as second:
-        assert second.current_revision() == head_revision()
+        assert second.current_revisions() == head_revisions()
         assert second.count_stories() == 1
 
 
 def test_database_from_an_earlier_revision_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url, revision="0001")
-    assert old.current_revision() == "0001"
+    assert old.current_revisions() == {"0001"}
     assert "deliveries" not in inspect(old.engine).get_table_names()
     published = datetime(2025, 10, 17, 7, 0, tzinfo=UTC)
     old.save_story(
@@ -56,7 +56,7 @@ def test_database_from_an_earlier_revision_keeps_its_rows(tmp_path: Path) -> Non
     old.close()
 
     upgraded = Store.open(url)
-    assert upgraded.current_revision() == head_revision()
+    assert upgraded.current_revisions() == head_revisions()
     story = upgraded.get_story("https://www.mod.go.jp/j/press/news/2025/10/17a.html")
     assert story is not None and story["title"] == "発表" and story["published"] == published
     assert upgraded.run(run_id) is not None

@@ -580,9 +580,7 @@ def _compute_routes(epoch: int) -> dict[str, frozenset[str]]:
     routes: dict[str, frozenset[str]] = {}
     for a in articles_at(epoch):
         r = {
-            name
-            for name, ids in (("home", home), ("section", section), ("ranking", ranking))
-            if a.id in ids
+            name for name, ids in (("home", home), ("section", section), ("ranking", ranking)) if a.id in ids
         }
         if not r and a.id > highest_linked:
             r.add("probe")

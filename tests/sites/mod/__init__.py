@@ -67,35 +67,32 @@ class ModSite:
             message = f"unknown fault(s) {sorted(unknown)}; known: {sorted(data.KNOWN_FAULTS)}\n"
             response = _Response(500, message.encode(), _TEXT, validators=False)
         else:
-            response = self.route(environ.get("PATH_INFO", "/"), self.epoch, frozenset(self.faults))
+            response = _route(environ.get("PATH_INFO", "/"), self.epoch, frozenset(self.faults))
         return _send(response, environ, start_response, head=method == "HEAD")
 
-    # -- routing --------------------------------------------------------------------------
-    def route(self, path: str, epoch: int, faults: frozenset[str]) -> _Response:
-        if path == data.ROBOTS_PATH:
-            return _Response(200, data.ROBOTS_TXT.encode(), _TEXT, _when(data.ROBOTS_LAST_MODIFIED))
-        if path == data.NEWS_FEED_PATH:
-            return _news(epoch, faults)
-        if path == data.UPDATE_FEED_PATH:
-            xml = render.update_xml(data.update_items(epoch))
-            return _Response(
-                200, xml.encode(), _XML, _when(render.latest(i.pub_date for i in data.update_items(epoch)))
-            )
-        if path == data.KISHA_JS_PATH:
-            return _kisha(epoch, faults)
-        doc = data.ALL_PDFS.get(path)
-        if doc is not None and doc.epoch <= epoch:
-            return _pdf(doc, faults)
-        page = data.HTML_PAGES.get(path)
-        if page is not None and page.epoch <= epoch:
-            return _html(page, epoch)
-        return _Response(404, render.NOT_FOUND.encode(), _HTML, validators=False)
+
+def _route(path: str, epoch: int, faults: frozenset[str]) -> _Response:
+    if path == data.ROBOTS_PATH:
+        return _Response(200, data.ROBOTS_TXT.encode(), _TEXT, _when(data.ROBOTS_LAST_MODIFIED))
+    if path == data.NEWS_FEED_PATH:
+        return _news(epoch, faults)
+    if path == data.UPDATE_FEED_PATH:
+        return _update(epoch)
+    if path == data.KISHA_JS_PATH:
+        return _kisha(epoch, faults)
+    doc = data.ALL_PDFS.get(path)
+    if doc is not None and doc.epoch <= epoch:
+        return _pdf(doc, faults)
+    page = data.HTML_PAGES.get(path)
+    if page is not None and page.epoch <= epoch:
+        return _html(page, epoch)
+    return _Response(404, render.NOT_FOUND.encode(), _HTML, validators=False)
 
 
 def _news(epoch: int, faults: frozenset[str]) -> _Response:
     items = data.news_items(epoch)
     build = render.latest(item.pub_date for item in items)
-    titles = {}
+    titles: dict[str, str] = {}
     if data.FAULT_HTML_IN_TITLE in faults:
         titles[data.HTML_IN_TITLE_PATH] = data.HTML_IN_TITLE
     if data.FAULT_EMPTY_NEWS in faults:
@@ -107,11 +104,19 @@ def _news(epoch: int, faults: frozenset[str]) -> _Response:
     return _Response(200, xml.encode(), _XML, _when(build, faulty))
 
 
+def _update(epoch: int) -> _Response:
+    items = data.update_items(epoch)
+    xml = render.update_xml(items)
+    return _Response(200, xml.encode(), _XML, _when(render.latest(item.pub_date for item in items)))
+
+
 def _kisha(epoch: int, faults: frozenset[str]) -> _Response:
     entries = data.kisha_entries(epoch)
     broken = data.FAULT_BROKEN_KISHA in faults
     script = render.kisha_js_broken(entries) if broken else render.kisha_js(entries)
-    return _Response(200, script.encode(), _JS, _when(data.KISHA_JS_LAST_MODIFIED[epoch], broken))
+    return _Response(
+        200, script.encode(), _JS, _when(data.at_epoch(data.KISHA_JS_LAST_MODIFIED, epoch), broken)
+    )
 
 
 def _pdf(doc: data.PdfDoc, faults: frozenset[str]) -> _Response:
@@ -127,7 +132,9 @@ def _pdf(doc: data.PdfDoc, faults: frozenset[str]) -> _Response:
 def _html(page: data.HtmlPage, epoch: int) -> _Response:
     if page.path == data.JINJI_INDEX_PATH:
         html = render.jinji_index(data.jinji_pdfs(epoch), page.title)
-        return _Response(200, html.encode(), _HTML, _when(data.JINJI_INDEX_LAST_MODIFIED[epoch]))
+        return _Response(
+            200, html.encode(), _HTML, _when(data.at_epoch(data.JINJI_INDEX_LAST_MODIFIED, epoch))
+        )
     if page.answer == data.PAGE:
         return _Response(200, render.release_page(page).encode(), _HTML, _when(page.last_modified))
     body = render.challenge(page.path).encode()

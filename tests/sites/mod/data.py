@@ -14,7 +14,8 @@ oldest entries (their pages still answer: a feed rolling over is not a deletion)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from tests.sites import shared_story
 
@@ -425,6 +426,11 @@ KISHA_JS_LAST_MODIFIED = {
 }
 
 
+def at_epoch(by_epoch: Mapping[int, str], epoch: int) -> str:
+    """The value of an epoch-keyed table at ``epoch`` (the last one holds from then on)."""
+    return by_epoch[max(e for e in by_epoch if e <= epoch)]
+
+
 def kisha_entries(epoch: int) -> list[KishaEntry]:
     return [entry for entry in KISHA_ENTRIES if entry.epoch <= epoch]
 
@@ -632,7 +638,6 @@ JINJI_ROOT_RELATIVE_LINKS = frozenset({"/j/press/jinji/2025/pdf/20251015_01.pdf"
 JINJI_INDEX_LAST_MODIFIED = {
     0: "Wed, 15 Oct 2025 10:00:00 +0900",
     1: "Fri, 31 Oct 2025 10:00:00 +0900",
-    2: "Fri, 31 Oct 2025 10:00:00 +0900",
 }
 
 
@@ -656,7 +661,7 @@ class HtmlPage:
     epoch: int = 0
     title: str = ""
     date_line: str = ""  # as the page prints it, in the Japanese era
-    paragraphs: tuple[str, ...] = field(default=())
+    paragraphs: tuple[str, ...] = ()
     last_modified: str = ""
 
 
@@ -732,9 +737,7 @@ def _html_pages() -> dict[str, HtmlPage]:
         pages[page.path] = page
     # Decision: the 人事発令 index answers normally (200, real HTML) although the real site
     # may challenge it like any HTML page: it is the only list of the personnel PDFs.
-    pages[JINJI_INDEX_PATH] = HtmlPage(
-        JINJI_INDEX_PATH, PAGE, title="人事発令（令和7年）", date_line="", last_modified=""
-    )
+    pages[JINJI_INDEX_PATH] = HtmlPage(JINJI_INDEX_PATH, PAGE, title="人事発令（令和7年）")
     return pages
 
 

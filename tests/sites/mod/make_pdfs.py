@@ -27,7 +27,8 @@ SIZE = 10.5
 LEADING = 18.0
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
+    """Make the fonts data.PdfDoc.font names known to reportlab (idempotent)."""
     for name in ("HeiseiKakuGo-W5", "HeiseiMin-W3"):
         pdfmetrics.registerFont(UnicodeCIDFont(name))
     import matplotlib_fontja
@@ -64,7 +65,7 @@ def render(doc: data.PdfDoc) -> bytes:
 
 
 def main() -> int:
-    _register_fonts()
+    register_fonts()
     for doc in data.ALL_PDFS.values():
         target = file_for(doc.path)
         target.parent.mkdir(parents=True, exist_ok=True)
