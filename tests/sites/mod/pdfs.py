@@ -63,4 +63,4 @@ def enlarged(path: str) -> bytes:
 @functools.cache
 def garbage(path: str) -> bytes:
     """Bytes that are not a PDF at all (no %PDF- header), served as application/pdf."""
-    return b"\x1f\x8b\x08\x00" + random.Random(path).randbytes(2044)
+    return random.Random(path).randbytes(2048)
