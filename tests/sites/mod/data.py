@@ -762,3 +762,13 @@ FAKE_PDF_HTML_PATH = "/j/press/news/2025/10/22c.pdf"
 FAKE_PDF_GARBAGE_PATH = "/j/press/news/2025/10/10a.pdf"
 # broken-kisha: kisha_ja.js switches to a JSON format with other keys; no
 # ``date:"…",title:"…",url:"…"`` entry is left in it.
+
+# Which paths each fault changes; everything else answers exactly as without it.
+FAULT_PATHS: dict[str, frozenset[str]] = {
+    FAULT_MALFORMED_NEWS: frozenset({NEWS_FEED_PATH}),
+    FAULT_EMPTY_NEWS: frozenset({NEWS_FEED_PATH}),
+    FAULT_HTML_IN_TITLE: frozenset({NEWS_FEED_PATH}),
+    FAULT_BIG_PDF: frozenset({BIG_PDF_PATH}),
+    FAULT_FAKE_PDF: frozenset({FAKE_PDF_HTML_PATH, FAKE_PDF_GARBAGE_PATH}),
+    FAULT_BROKEN_KISHA: frozenset({KISHA_JS_PATH}),
+}
