@@ -16,6 +16,14 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError
@@ -198,15 +206,25 @@ class DefwatchSpider(scrapy.Spider):
 
 
 def classify_failure(failure: Failure) -> str:
+    """The reason a request failed, as counted in the run (``http_500``, ``timeout``...).
+
+    Scrapy 2.19 wraps Twisted's errors in its own exceptions; both are recognised.
+    """
     if failure.check(HttpError):
         assert isinstance(failure.value, HttpError)
         return f"http_{failure.value.response.status}"
-    if failure.check(TwistedTimeoutError, TCPTimedOutError):
+    if failure.check(DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError):
         return "timeout"
-    if failure.check(DNSLookupError):
+    if failure.check(CannotResolveHostError, DNSLookupError):
         return "dns"
-    if failure.check(ConnectionRefusedError):
+    if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
         return "connection_refused"
+    if failure.check(DownloadCancelledError):
+        return "too_large"  # Scrapy cancels a download only when it outgrows the size limit
+    if failure.check(ResponseDataLossError):
+        return "truncated_response"
+    if failure.check(IgnoreRequest) and "redirection" in str(failure.value):
+        return "redirect_loop"
     name = type(failure.value).__name__
     if name == "IgnoreRequest":
         return "ignored"

@@ -554,12 +554,15 @@ class _Loader:
                     probe.css(expr)
             except Exception as exc:  # parsel raises several error types for bad expressions
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                kind = "CSS" if values["selector_type"] == "css" else "XPath"
                 raise self.fail(
                     f"{key}.{k}",
-                    f'"{expr}" is not a valid {values["selector_type"].upper()} selector ({reason})',
+                    f'"{expr}" is not a valid {kind} selector in source "{values["name"]}" ({reason})',
                 ) from None
         if values.get("date_format") and not values.get("date"):
             raise self.fail(f"{key}.date_format", "given without a date selector")
+        if values["max_pages"] < 1:
+            raise self.fail(f"{key}.max_pages", "expected an integer of at least 1")
 
     def channels(self, value: Any) -> dict[str, ChannelConfig]:
         table = self.table(value, "channels")

@@ -1,50 +1,302 @@
-"""Kind ``feed``: any RSS 0.9x/1.0/2.0 or Atom 1.0 feed, by configuration alone."""
+"""Kind ``feed``: any RSS 0.9x/1.0/2.0 or Atom 1.0 feed, by configuration alone.
+
+Also the home of :class:`ListingSpider`, what the ``feed`` and ``page`` kinds share: one URL
+that lists stories, fetched conditionally and within a size limit; known stories skipped;
+new ones optionally read in full from their own pages (``fetch_articles``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
-from typing import Any
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from scrapy.http import Response
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.base import DefwatchSpider
+from crawler.base import DefwatchSpider, classify_failure
+from crawler.extract import Article, extract_article, html_to_text, parse_datetime
 from crawler.items import StoryItem
-from crawler.text import fold_whitespace
+from crawler.text import fold_whitespace, summarize
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+STORY_META = "defwatch_story"
 
 
-class FeedSpider(DefwatchSpider, kind="feed"):
-    async def start(self) -> AsyncIterator[Any]:
-        yield self.request(
-            self.source.url, self.parse_feed, conditional=True, meta={"defwatch_essential": True}
+class ListingSpider(DefwatchSpider):
+    """A source whose URL lists stories: a feed, or a listing page read with selectors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The base sets Scrapy's ``download_maxsize`` spider attribute, which Scrapy 2.19
+        # deprecates; the same limit goes on each request instead (meta ``download_maxsize``).
+        self.max_response_size: int | None = self.__dict__.pop("download_maxsize", None)
+        self.seen: set[str] = set()
+
+    # -- requests ------------------------------------------------------------------------
+    def size_meta(self) -> dict[str, Any]:
+        return {"download_maxsize": self.max_response_size} if self.max_response_size else {}
+
+    def listing_request(
+        self, url: str, callback: Any, *, first: bool = False, meta: dict[str, Any] | None = None
+    ) -> scrapy.Request:
+        """A conditional request for a feed or listing page; the first one is essential.
+
+        ``dont_filter`` on the first lets a redirect loop run into REDIRECT_MAX_TIMES (and be
+        reported) instead of being dropped silently as a duplicate request. Other hosts are
+        allowed: the configuration chose the URL, and a site may move (or paginate) elsewhere.
+        """
+        meta = {**(meta or {}), **self.size_meta(), "defwatch_essential": first, "allow_offsite": True}
+        return self.request(url, callback, conditional=True, meta=meta, dont_filter=first)
+
+    def article_request(self, story: StoryItem) -> scrapy.Request:
+        # The listing chose the link, so it may point to another host (a CDN, www vs apex).
+        meta = {**self.size_meta(), STORY_META: story, "allow_offsite": True}
+        return scrapy.Request(
+            story.url, callback=self.parse_article, errback=self.on_article_error, meta=meta
         )
+
+    def on_request_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else None
+        limit = (request.meta.get("download_maxsize") if request is not None else None) or (
+            self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        )
+        reason, words = describe_failure(failure, limit, self.crawler.settings.getint("REDIRECT_MAX_TIMES"))
+        self.error(reason, url, words)
+        if request is not None and request.meta.get("defwatch_essential"):
+            # After redirects, name the URL the source asked for, not the last hop.
+            self.fail(f"{words} at {request.meta.get('redirect_urls', [url])[0]}")
+
+    def remember_validators_unless_degraded(self, response: Response) -> None:
+        """Keep validators only for an answer that read well: otherwise the next run would get
+        a 304 for the same broken answer and look healthy."""
+        if not self.degraded_reasons:
+            self.remember_validators(response)
+
+    # -- stories -------------------------------------------------------------------------
+    def new_stories(self, stories: Iterable[StoryItem]) -> list[Any]:
+        """Stories not stored yet (and not seen earlier in this run): as they are, or as
+        requests for their article pages. Known ones are counted as skipped."""
+        fresh = []
+        for story in stories:
+            if story.url not in self.seen:
+                self.seen.add(story.url)
+                fresh.append(story)
+        known = self.known([s.url for s in fresh])
+        self.skip_known(len(known))
+        fetch = bool(self.options.get("fetch_articles"))
+        return [self.article_request(s) if fetch else s for s in fresh if s.url not in known]
+
+    def had_items(self) -> bool:
+        """Whether this source has given stories before (so an empty answer is suspicious)."""
+        return bool(self.store.source_urls(self.source.name))
+
+    def published(self, raw: str | None, extra: dict[str, Any], fmt: str | None = None) -> datetime | None:
+        """A listed date as an aware datetime; a date without a zone is read in the source's
+        time zone and ``extra["published_tz_assumed"]`` says so."""
+        if not raw or not raw.strip():
+            self.count("no_date")
+            return None
+        parsed = parse_datetime(raw, self.source.tz, fmt)
+        if parsed is None:
+            self.count("invalid_date")
+            extra["published_raw"] = raw.strip()[:100]
+            return None
+        if parsed.tz_assumed:
+            extra["published_tz_assumed"] = True
+        return parsed.value
+
+    # -- article pages -------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[StoryItem]:
+        story: StoryItem = response.meta[STORY_META]
+        article = extract_article(response.body, response.url) if isinstance(response, TextResponse) else None
+        if article is None:
+            self.error("article_unreadable", response.url, "no main text found; kept what the listing said")
+            yield story
+            return
+        yield self.with_article(story, article)
+
+    def on_article_error(self, failure: Failure) -> Iterator[StoryItem]:
+        """Count the failure and keep the story as the listing gave it (title, date, summary)."""
+        self.on_request_error(failure)
+        request = getattr(failure, "request", None)
+        story = request.meta.get(STORY_META) if request is not None else None
+        if story is not None:
+            yield story
+
+    def with_article(self, story: StoryItem, article: Article) -> StoryItem:
+        extra = dict(story.extra)
+        published = story.published
+        if published is None and article.published is not None:
+            published = datetime.combine(article.published, time(0, 0), tzinfo=self.source.tz)
+            extra["published_tz_assumed"] = True
+            extra["published_from"] = "article"
+        if article.author and "author" not in extra:
+            extra["author"] = article.author
+        return replace(
+            story,
+            title=story.title or article.title,
+            published=published,
+            body=article.text,
+            kind="article",
+            complete=True,
+            extra=extra,
+        )
+
+
+def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tuple[str, str]:
+    """A failed request as (the reason counted in the run, words for a person)."""
+    if isinstance(failure.value, HttpError):
+        status = failure.value.response.status
+        if status == 410:
+            return "http_410", "gone (HTTP 410): the server says it was removed for good"
+        return f"http_{status}", f"HTTP {status}"
+    if failure.check(IgnoreRequest) and "redirection" in str(failure.value):
+        return "redirect_loop", f"more than {max_redirects} redirects (a redirect loop?)"
+    if failure.check(DownloadCancelledError):
+        # Scrapy cancels a download for one reason only: it outgrew DOWNLOAD_MAXSIZE.
+        return "too_large", f"response larger than the {_size(max_size)} limit, download stopped"
+    if failure.check(DownloadTimeoutError):
+        return "timeout", "no answer in time"
+    if failure.check(DownloadConnectionRefusedError):
+        return "connection_refused", "connection refused"
+    if failure.check(CannotResolveHostError):
+        return "dns", "host name not found"
+    return classify_failure(failure), failure.getErrorMessage()[:200] or type(failure.value).__name__
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"
+
+
+# --------------------------------------------------------------------------------------
+# Kind "feed"
+# --------------------------------------------------------------------------------------
+
+
+class FeedSpider(ListingSpider, kind="feed"):
+    async def start(self) -> AsyncIterator[Any]:
+        yield self.listing_request(self.source.url, self.parse_feed, first=True)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
             self.count("not_modified")
             return
-        parsed = feedparser.parse(response.body, response_headers={"content-location": response.url})
-        entries = parsed.entries
-        links = [e.get("link") for e in entries if e.get("link")]
-        known = self.known(links)
-        for entry in entries:
-            link = entry.get("link")
-            if not link:
-                self.count("item_without_link")
-                continue
-            if link in known:
-                self.skip_known()
-                continue
-            published = None
-            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-            if stamp:
-                published = datetime(*stamp[:6], tzinfo=UTC)
-            yield StoryItem(
-                url=self.absolute(link),
-                title=fold_whitespace(entry.get("title", "")),
-                published=published,
-                summary=fold_whitespace(entry.get("summary", "")),
-                kind="item",
-            )
-        self.remember_validators(response)
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        parsed = feedparser.parse(
+            response.body,
+            response_headers={"content-location": response.url, "content-type": content_type},
+        )
+        entries = parsed.get("entries", [])
+        if not parsed.get("version") and not entries:
+            problem = parsed.get("bozo_exception")
+            detail = f"{content_type or 'no Content-Type'}" + (f", {problem}" if problem else "")
+            self.error("not_a_feed", response.url, detail)
+            self.fail(f"not an RSS or Atom feed ({detail}) at {response.url}")
+            return
+        if parsed.get("bozo"):
+            self.count("feed_not_well_formed")
+        stories = [s for s in (self.story(e, response.url) for e in entries) if s is not None]
+        if not entries:
+            if self.had_items():
+                self.degrade(f"the feed lists no items, though it had some before ({response.url})")
+            else:
+                self.count("feed_empty")
+        elif not stories:
+            self.degrade(f"none of the feed's {len(entries)} items could be used (see the counts)")
+        yield from self.new_stories(stories)
+        self.remember_validators_unless_degraded(response)
+
+    def story(self, entry: dict[str, Any], base_url: str) -> StoryItem | None:
+        title = _text(entry, "title")
+        link = _entry_link(entry)
+        if not link:
+            # No link, no story: defwatch identifies stories by URL and its own feeds link to
+            # them. (RSS guids that are URLs were already taken as links.) See docs/sources.md.
+            self.count("no_link")
+            self.logger.info("feed item without a link skipped: %s", title or entry.get("id") or "(untitled)")
+            return None
+        extra: dict[str, Any] = {}
+        raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
+        published = self.published(raw_date, extra)
+        categories = _categories(entry)
+        if categories:
+            extra["categories"] = categories
+        if entry.get("id"):
+            extra["guid"] = entry["id"]
+        if entry.get("author"):
+            extra["author"] = fold_whitespace(entry["author"])
+        body = _body(entry)
+        summary = _text(entry, "summary")
+        return StoryItem(
+            url=urljoin(base_url, link),
+            title=title,
+            published=published,
+            body=body,
+            summary=summarize(summary or body),
+            kind="item",
+            complete=False,
+            extra=extra,
+        )
+
+
+def _text(entry: dict[str, Any], key: str) -> str:
+    """A title or summary as one line of plain text."""
+    detail = entry.get(f"{key}_detail") or {}
+    return " ".join(_lines(entry.get(key) or "", detail.get("type", "text/html")))
+
+
+def _body(entry: dict[str, Any]) -> str:
+    """The full text some feeds carry (``content:encoded``, Atom ``content``), by paragraph."""
+    content = entry.get("content") or []
+    if not content:
+        return ""
+    return "\n".join(_lines(content[0].get("value") or "", content[0].get("type", "text/html")))
+
+
+# WordPress (with Yoast SEO) ends every item with "The post X appeared first on Y."
+_WORDPRESS_FOOTER = re.compile(r"^The post .+ appeared first on .+\.$")
+
+
+def _lines(value: str, content_type: str) -> list[str]:
+    text = fold_whitespace(value) if content_type in ("text/plain", "text") else html_to_text(value, True)
+    return [line for line in text.splitlines() if not _WORDPRESS_FOOTER.match(line)]
+
+
+def _entry_link(entry: dict[str, Any]) -> str | None:
+    for link in entry.get("links") or []:
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return str(link["href"])
+    if entry.get("link"):
+        return str(entry["link"])
+    guid = entry.get("id") or ""
+    if urlsplit(guid).scheme in ("http", "https"):
+        return str(guid)
+    return None
+
+
+def _categories(entry: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = fold_whitespace(tag.get("term") or tag.get("label") or "")
+        if term and term not in found:
+            found.append(term)
+    return found

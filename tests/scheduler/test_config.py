@@ -213,7 +213,7 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ),
         pytest.param(
             '[[sources]]\nname="a"\nkind="page"\nurl="https://x.org/"\nitem="div[["\nlink="a"\ntitle="h2"\n',
-            'sources[0].item: "div[[" is not a valid CSS selector',
+            'sources[0].item: "div[[" is not a valid CSS selector in source "a"',
             id="bad-selector",
         ),
         pytest.param('[[sources]]\nname="a"\nkind="feed"\n', "sources[0].url: required", id="missing-url"),

@@ -1,0 +1,170 @@
+"""Reading what a page or a feed says: an article page's main text (trafilatura), the plain
+text of an HTML fragment (a feed item's summary), and dates as feeds and listings write them.
+
+Pure functions on text; nothing here fetches anything or raises on bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from email.utils import parsedate_to_datetime
+
+from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
+
+from crawler.dates import parse_date_line
+from crawler.text import fold_whitespace
+
+__all__ = ["Article", "ParsedDate", "extract_article", "html_to_text", "parse_datetime"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """The main content of an article page, without navigation, footers and the like."""
+
+    title: str
+    text: str  # paragraphs separated by newlines
+    published: date | None  # the page's own date, as far as the page says one
+    author: str | None = None
+
+
+def extract_article(html: str | bytes, url: str | None = None) -> Article | None:
+    """The main text of an article page, or None when the page has no readable text."""
+    import trafilatura  # slow to import; only sources with fetch_articles need it
+
+    try:
+        doc = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_recall=True,
+        )
+    except (ValueError, TypeError, LookupError):  # undecodable or empty input
+        return None
+    if doc is None or isinstance(doc, dict):
+        return None
+    title = fold_whitespace(doc.title or "")
+    lines = [line for line in (fold_whitespace(x) for x in (doc.text or "").splitlines()) if line]
+    if lines and lines[0] == title:
+        lines = lines[1:]  # the headline, kept separately
+    text = "\n".join(lines)
+    if not text:
+        return None
+    return Article(
+        title=title,
+        text=text,
+        published=_iso_date(doc.date),
+        author=fold_whitespace(doc.author) if doc.author else None,
+    )
+
+
+def _iso_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+# -- HTML fragments -------------------------------------------------------------------------
+
+# Tags that end a line of text: without this, "<p>one</p><p>two</p>" would read "onetwo".
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(?:p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|table|tr|td|th|blockquote|pre|section|"
+    r"article|header|footer|aside|figure|figcaption|address)\b[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def html_to_text(fragment: str, paragraphs: bool = False) -> str:
+    """The readable text of an HTML fragment, entities decoded and whitespace folded.
+
+    With ``paragraphs``, block elements (``<p>``, ``<li>``, ...) become line breaks;
+    otherwise everything is one line.
+    """
+    if "<" not in fragment and "&" not in fragment:
+        lines = fragment.splitlines()
+    else:
+        text = remove_tags_with_content(fragment, which_ones=("script", "style", "noscript"))
+        text = _BLOCK_TAG.sub("\n", text)
+        lines = replace_entities(remove_tags(text)).splitlines()
+    kept = [line for line in (fold_whitespace(x) for x in lines) if line]
+    return ("\n" if paragraphs else " ").join(kept)
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """An aware datetime, and whether its zone was assumed (the text gave none)."""
+
+    value: datetime
+    tz_assumed: bool
+
+
+def parse_datetime(text: str, tz: tzinfo, fmt: str | None = None) -> ParsedDate | None:
+    """A date as feeds and listing pages write it, aware, or None when it is no date.
+
+    With ``fmt`` (a ``strptime`` format) only that format is read. Otherwise: RFC 822
+    (RSS ``pubDate``), ISO 8601 / W3C-DTF (Atom, ``dc:date``, ``<time datetime>``), then
+    plain ``YYYY-MM-DD [HH:MM]`` lines, also ``YYYY/M/D`` and ``YYYY年M月D日``, then English
+    dates such as "13 February 2025" and "Feb 13, 2025". A time
+    without a zone, or RFC 822's "-0000" (zone unknown), is read in ``tz``.
+    """
+    text = fold_whitespace(text)
+    if not text:
+        return None
+    if fmt is not None:
+        try:
+            return _aware(datetime.strptime(text, fmt), tz)
+        except ValueError:
+            return None
+    for parse in (_rfc822, _iso8601):
+        found = parse(text)
+        if found is not None:
+            return _aware(found, tz)
+    line = parse_date_line(text, tz)
+    if line is not None:
+        return ParsedDate(line, True)
+    for common in _ENGLISH_DATES:
+        try:
+            return _aware(datetime.strptime(text, common), tz)
+        except ValueError:
+            continue
+    return None
+
+
+# Day-first and month-first dates in English, as listing pages print them.
+_ENGLISH_DATES = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M", "%B %d, %Y %H:%M")
+
+
+def _aware(value: datetime, tz: tzinfo) -> ParsedDate:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return ParsedDate(value.replace(tzinfo=tz), True)
+    return ParsedDate(value, False)
+
+
+def _rfc822(text: str) -> datetime | None:
+    if not re.search(r"[A-Za-z]{3}", text):  # every RFC 822 date names its month
+        return None
+    try:
+        return parsedate_to_datetime(text)  # naive when the zone is -0000 or unknown (JST)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _iso8601(text: str) -> datetime | None:
+    candidate = text.replace("z", "Z")
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        pass
+    try:
+        return datetime.combine(date.fromisoformat(candidate), time(0, 0))
+    except ValueError:
+        return None

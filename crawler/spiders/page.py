@@ -1,0 +1,113 @@
+"""Kind ``page``: a listing page read with CSS or XPath selectors from the configuration,
+followed through its ``next`` links for up to ``max_pages`` pages.
+
+The ``link``, ``title`` and ``date`` selectors are applied inside each ``item``. A selector
+may end on an attribute or text (``a::attr(href)``, ``.//a/@href``, ``h2::text``) or on an
+element: then a link is read from its ``href`` (or its first descendant's), a date from its
+``datetime`` attribute or its text, a title from its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from parsel import Selector, SelectorList
+from scrapy.http import Response, TextResponse
+
+from crawler.items import StoryItem
+from crawler.spiders.feed import ListingSpider
+from crawler.text import fold_whitespace
+
+PAGE_META = "defwatch_page"
+
+
+class PageSpider(ListingSpider, kind="page"):
+    async def start(self) -> AsyncIterator[Any]:
+        yield self.listing_request(self.source.url, self.parse_listing, first=True, meta={PAGE_META: 1})
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        page = int(response.meta.get(PAGE_META, 1))
+        if response.status == 304:
+            self.count("not_modified")
+            return
+        if not isinstance(response, TextResponse):
+            self.error("not_html", response.url)
+            if page == 1:
+                self.fail(f"not an HTML page at {response.url}")
+            return
+        items = self.select(response.selector, "item")
+        if not items:
+            self.degrade(f'selector item = "{self.options["item"]}" matched nothing at {response.url}')
+            return
+        stories = self.stories(items, response)
+        new = self.new_stories(stories)
+        yield from new
+        if stories and not new:
+            self.logger.debug("page %d lists nothing new; older pages are not read", page)
+        elif page < max(1, int(self.options["max_pages"])) and self.options.get("next"):
+            next_url = _value(self.select(response.selector, "next"), "href")
+            if next_url:
+                yield self.listing_request(
+                    response.urljoin(next_url), self.parse_listing, meta={PAGE_META: page + 1}
+                )
+        self.remember_validators_unless_degraded(response)
+
+    def stories(self, items: SelectorList[Selector], response: TextResponse) -> list[StoryItem]:
+        """One story per item that has a link (and a title, unless articles are fetched)."""
+        missing = {"link": 0, "title": 0, "date": 0}
+        stories = []
+        for item in items:
+            link = _value(self.select(item, "link"), "href")
+            title = _value(self.select(item, "title"))
+            raw_date = _value(self.select(item, "date"), "datetime") if self.options.get("date") else None
+            for key, value in (("link", link), ("title", title), ("date", raw_date)):
+                missing[key] += not value
+            if not link:
+                self.count("no_link")
+                continue
+            if not title and not self.options.get("fetch_articles"):
+                self.count("no_title")
+                continue
+            extra: dict[str, Any] = {}
+            published = self.published(raw_date, extra, self.options.get("date_format"))
+            stories.append(
+                StoryItem(
+                    url=response.urljoin(link),
+                    title=title,
+                    published=published,
+                    kind="item",
+                    complete=False,
+                    extra=extra,
+                )
+            )
+        for key, count in missing.items():
+            if self.options.get(key) and count == len(items):
+                self.degrade(
+                    f'selector {key} = "{self.options[key]}" matched nothing in any of the '
+                    f"{len(items)} items at {response.url}"
+                )
+        return stories
+
+    def select(self, node: Selector | SelectorList[Selector], key: str) -> SelectorList[Selector]:
+        expr = self.options.get(key)
+        if not expr:
+            return SelectorList([])
+        return node.xpath(expr) if self.options["selector_type"] == "xpath" else node.css(expr)
+
+
+def _value(found: SelectorList[Selector], attribute: str | None = None) -> str:
+    """What the first match says: its text or attribute value, or for an element the named
+    attribute (on it or its first descendant that has one), else its text."""
+    if not found:
+        return ""
+    first = found[0]
+    if isinstance(first.root, str):
+        return fold_whitespace(first.root)
+    if attribute:
+        value = first.attrib.get(attribute) or first.xpath(f".//@{attribute}").get()
+        if value:
+            return fold_whitespace(value)
+        if attribute == "href":
+            return ""
+    return fold_whitespace(" ".join(first.xpath(".//text()").getall()))
