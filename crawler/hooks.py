@@ -15,6 +15,16 @@ def install_hooks(store: Store, config: Config) -> None:
     if getattr(store, "_defwatch_hooks_installed", False):
         return
     store._defwatch_hooks_installed = True  # type: ignore[attr-defined]
-    # 1. cross-source links (issue: one story, once)
-    # 2. ranking movements (issue: reading rankings over time)
-    # 3. the alert outbox (issue: alerts)
+    # 1. cross-source links (store.copies); the ministry's items head their groups
+    from store.copies import CopyDetector, CopySettings, official_sources
+
+    origins = official_sources((s.name, s.kind) for s in config.sources)
+    store.save_hooks.append(CopyDetector.install(store, CopySettings(official_sources=origins)))
+    # 2. ranking movements: validity, movements, each new one handed to the alert outbox
+    from scheduler.ranking import movements_hook
+
+    store.snapshot_hooks.append(movements_hook(config))
+    # 3. the alert outbox: matches become deliveries in the story's own transaction
+    from alerts.outbox import Outbox
+
+    store.save_hooks.append(Outbox.from_config(config).on_story_saved)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -19,6 +19,9 @@ from crawler.base import FAILED, DefwatchSpider
 from crawler.hooks import install_hooks
 from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
+
+if TYPE_CHECKING:
+    from scheduler.progress import CrawlProgress
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +82,16 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> Settings:
     return s
 
 
-def crawl(config: Config, names: list[str] | None = None, store: Store | None = None) -> list[RunSummary]:
-    """Crawl the named sources (all enabled ones by default) concurrently; block until done."""
+def crawl(
+    config: Config,
+    names: list[str] | None = None,
+    store: Store | None = None,
+    progress: CrawlProgress | None = None,
+) -> list[RunSummary]:
+    """Crawl the named sources (all enabled ones by default) concurrently; block until done.
+
+    ``progress`` (scheduler.progress) follows each source's crawler while it runs.
+    """
     sources = select_sources(config, names)
     classes = {s.name: spider_class(s.kind) for s in sources}
     own_store = store is None
@@ -88,14 +99,22 @@ def crawl(config: Config, names: list[str] | None = None, store: Store | None = 
     install_hooks(store, config)
     root = logging.getLogger()
     root_level = root.level
+    scrapy_level = logging.getLogger("scrapy").level
     level = logging.getLevelName(min(root.getEffectiveLevel(), logging.WARNING))
-    process = CrawlerProcess(scrapy_settings(config, level))
+    logging.disable(logging.INFO)  # Scrapy's start-up banner, logged before we can set levels
+    try:
+        process = CrawlerProcess(scrapy_settings(config, level))
+    finally:
+        logging.disable(logging.NOTSET)
     root.setLevel(root_level)  # Scrapy resets the root logger to NOTSET
+    logging.getLogger("scrapy").setLevel(scrapy_level)  # ... and its own to DEBUG
     crawlers: dict[str, Any] = {}
     startup_errors: dict[str, str] = {}
     for src in sources:
         crawler = process.create_crawler(classes[src.name])
         crawlers[src.name] = crawler
+        if progress is not None:
+            progress.watch(src.name, crawler)
         d = process.crawl(crawler, source=src, store=store, config=config)
 
         def on_error(failure: Any, name: str = src.name) -> None:

@@ -47,10 +47,12 @@ def crawl(args: argparse.Namespace, config: Config) -> int:
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
     from scheduler.errors import CommandError
+    from scheduler.progress import crawl_progress
     from scheduler.summary import print_crawl_summary
 
     try:
-        summaries = run_crawl(config, args.sources or None)
+        with crawl_progress(sys.stderr) as progress:
+            summaries = run_crawl(config, args.sources or None, progress=progress)
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(summaries, sys.stdout)
@@ -62,23 +64,34 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def feeds(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("feeds")
+    from feeds.command import feeds as feeds_command
+
+    return feeds_command(args, config)
 
 
 def alerts(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("alerts test" if args.action == "test" else "alerts")
+    from alerts.command import main as alerts_main
+
+    return alerts_main(args, config)
 
 
 def ranking(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("ranking")
+    from scheduler.ranking import ranking_command
+
+    return ranking_command(config, args.window, args.since, args.chart, sys.stdout)
 
 
 def serve(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("serve")
+    from feeds.command import serve as serve_command
+
+    return serve_command(args, config)
 
 
 def stories(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("stories show")
+    from scheduler.stories import show_story
+
+    show_story(config, args.url, sys.stdout)  # CommandError (exit 2) for a URL not stored
+    return 0
 
 
 def demo(args: argparse.Namespace, config: Config) -> int:

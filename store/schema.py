@@ -174,3 +174,94 @@ deliveries = Table(
     Column("payload", JSON, nullable=False, default=dict),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
 )
+
+# -- revision 0005: the alert outbox (issue: alerts) -----------------------------------
+# A digest's members share `batch` (the digest's own stable id, fixed when it is formed so
+# every retry sends the same id); `queued` is when a delivery last entered the queue
+# (enqueued, or put back by `defwatch alerts --retry-failed`): the give-up age counts from it.
+
+deliveries.append_column(Column("batch", String(64)))
+deliveries.append_column(Column("queued", UTCDateTime))
+Index("ix_deliveries_batch", deliveries.c.batch)
+
+ops_states = Table(
+    "ops_states",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # ok | degraded | failing
+    Column("since", UTCDateTime, nullable=False),
+    Column("run_id", Integer),  # the run that changed the state
+    Column("reason", Text),
+)
+
+# -- revision 0004: ranking movements (store/rankings.py) -------------------------------
+# One row per movement of one story between two consecutive valid snapshots of a window.
+# Derived from ranking_snapshots/ranking_entries (scheduler.ranking.recompute_events can
+# rebuild it); (snapshot_id, kind, url_key) identifies a movement across rebuilds.
+
+ranking_events = Table(
+    "ranking_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("snapshot_id", Integer, ForeignKey("ranking_snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "previous_snapshot_id", Integer, ForeignKey("ranking_snapshots.id", ondelete="SET NULL")
+    ),  # the valid snapshot it was compared with
+    Column("source", String(64), nullable=False),
+    Column("window", String(8), nullable=False),  # 24h | 1w | 1m
+    Column("at", UTCDateTime, nullable=False),  # the snapshot's taken_at
+    Column("kind", String(16), nullable=False),  # entered left climbed fell new_1 returned
+    Column("url_key", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("rank", Integer),  # None for left
+    Column("previous_rank", Integer),  # None for entered, returned
+    Index("uq_ranking_events_snapshot_kind_url_key", "snapshot_id", "kind", "url_key", unique=True),
+    Index("ix_ranking_events_source_window_at", "source", "window", "at"),
+    Index("ix_ranking_events_window_at", "window", "at"),
+    Index("ix_ranking_events_url_key_window_at", "url_key", "window", "at"),
+    Index("ix_ranking_events_previous_snapshot_id", "previous_snapshot_id"),
+)
+# One story's rank history (store.rankings.rank_history) read from the index alone.
+Index(
+    "ix_ranking_entries_url_key_snapshot_rank",
+    ranking_entries.c.url_key,
+    ranking_entries.c.snapshot_id,
+    ranking_entries.c.rank,
+)
+
+# -- revision 0003: cross-source copies (store/links.py, store/copies.py) ----------------
+# What link detection needs to stay sublinear across restarts: each indexed story's MinHash
+# signature, one bucket row per LSH band (looked up by band_key, then day), and what the
+# index was built with, so that a change of parameters or of datasketch rebuilds it.
+# `day` is days since 1970-01-01 (UTC) of the story's published time, else fetched time.
+# copy_bands has no foreign key (a cascade would scan it): a deleted story's buckets are
+# dropped by the join with stories when candidates are read.
+
+from sqlalchemy import BigInteger, LargeBinary  # noqa: E402
+
+copy_signatures = Table(
+    "copy_signatures",
+    metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, nullable=False),
+    Column("shingles", Integer, nullable=False),  # distinct shingles of the matching text
+    Column("signature", LargeBinary, nullable=False),  # MinHash values, uint32 little-endian
+)
+
+copy_bands = Table(
+    "copy_bands",
+    metadata,
+    Column("band_key", BigInteger, primary_key=True),  # hash of (band number, band's values)
+    Column("day", Integer, primary_key=True),
+    Column("story_id", Integer, primary_key=True),
+    sqlite_with_rowid=False,  # the primary key is the lookup index: one B-tree, not two
+)
+
+copy_index = Table(
+    "copy_index",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row
+    Column("fingerprint", String(64), nullable=False),  # store.copies.fingerprint()
+    Column("built_at", UTCDateTime, nullable=False),
+)
