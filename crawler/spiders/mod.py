@@ -1,0 +1,636 @@
+"""Kind ``mod``: the Ministry of Defense, www.mod.go.jp.
+
+The ministry has no one list of what is new, so the spider reads four, each fetched
+conditionally (an unchanged listing costs one 304): the feeds news.xml (releases) and
+update.xml (site updates: releases again, press conferences, batches of 人事発令), the
+press-conference data file kisha_ja.js, and the yearly 人事発令 index that links the
+personnel orders as PDFs. Once every listing has answered, what they say about each URL is
+merged into one story per URL (news.xml's title and date win; update.xml adds its section
+and subject), and only stories not stored yet are followed: PDFs are downloaded and read,
+HTML pages fetched (on the real site almost always a bot challenge, which is counted and
+never stored as content), anything else stored as the listings gave it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import scrapy
+from feedparser.exceptions import ThingsNobodyCaresAboutButMe
+from scrapy.exceptions import DownloadCancelledError
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.base import DefwatchSpider, classify_failure
+from crawler.dates import JST, parse_era_date_string
+from crawler.items import StoryItem
+from crawler.mod_parse import (
+    JinjiLink,
+    is_challenge,
+    is_jinji_index,
+    is_kisha_url,
+    is_personnel,
+    jinji_links,
+    parse_kisha_js,
+    parse_release_page,
+    parse_update_title,
+    personnel_key,
+    squash,
+    strip_markup,
+    url_date,
+)
+from crawler.pdf import read_pdf
+from crawler.text import normalize, summarize
+from store import url_key
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+LISTING = "defwatch_mod_listing"  # meta: the listing's path, as the story's extra["feed"]
+STORY = "defwatch_mod_story"  # meta: the story a PDF or page request reads for
+
+# Which listing's title wins when several list one URL (lower first). A date with a time
+# always beats a date alone, whatever the rank.
+NEWS, KISHA, JINJI, UPDATE = 0, 1, 1, 2
+
+NEWS_SECTION = "お知らせ・報道資料"
+KISHA_SECTION = "大臣の記者会見"
+JINJI_SECTION = "人事発令"
+CHALLENGE_STATUSES = [403, 503]  # let a challenge reach the callback, to be told apart
+
+
+@dataclass
+class Listed:
+    """What one listing says about one URL."""
+
+    url: str
+    title: str
+    published: datetime | None
+    listing: str  # path of the listing: /j/rss/news.xml, /j/press/kisha/kisha_ja.js, …
+    order: tuple[int, int, int]  # (rank, listing number, position): the first wins
+    date_only: bool = False  # ``published`` is a day (midnight JST), not a time
+    section: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ModSpider(DefwatchSpider, kind="mod"):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Scrapy 2.19 deprecates the ``download_maxsize`` spider attribute the base sets;
+        # the limit goes on each request instead (PDFs have their own, max_pdf_size).
+        self.max_response_size: int | None = self.__dict__.pop("download_maxsize", None)
+        self.max_pdf_size: int | None = int(self.options.get("max_pdf_size") or 0) or None
+        self.fetch_html = bool(self.options.get("fetch_html", True))
+        self.listed: dict[str, list[Listed]] = {}  # url_key -> what each listing said
+        self.pending = 0  # listings not answered yet; the merge waits for all of them
+        self.listings = 0
+        self.indexes: set[str] = set()  # 人事発令 indexes requested in this run
+        self.index_links: list[tuple[str, JinjiLink]] = []  # (index URL, link) of indexes read
+        self.batches: list[Listed] = []  # update.xml items announcing a batch of orders
+
+    # -- the listings --------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        requests = []
+        for number, path in enumerate(self.options.get("feeds") or []):
+            requests.append(self.listing_request(path, self.parse_feed, essential=number == 0))
+        if self.options.get("kisha"):
+            requests.append(self.listing_request(self.options["kisha"], self.parse_kisha))
+        for path, optional in self.index_paths():
+            requests.append(self.index_request(self.absolute(path), optional=optional))
+        # Counted before the first one goes out: a listing that answers before the next is
+        # even scheduled must not let the merge run early.
+        self.pending = len(requests)
+        for request in requests:
+            yield request
+
+    def index_paths(self) -> Iterator[tuple[str, bool]]:
+        """The 人事発令 indexes to read, ``{year}`` being this year in Japan. In January the
+        new year's index may not exist yet (a 404 is then only counted), and the last
+        year's still gets orders, so both are read."""
+        today = datetime.now(JST).date()
+        for template in self.options.get("jinji") or []:
+            if "{year}" not in template:
+                yield template, False
+                continue
+            yield template.replace("{year}", str(today.year)), today.month == 1
+            if today.month == 1:
+                yield template.replace("{year}", str(today.year - 1)), False
+
+    def listing_request(
+        self, path_or_url: str, callback: Callable[[Response], Any], *, essential: bool = False
+    ) -> scrapy.Request:
+        url = self.absolute(path_or_url)
+        self.listings += 1
+        meta = {
+            LISTING: urlsplit(url).path,
+            "defwatch_conditional": True,
+            "defwatch_essential": essential,
+            "defwatch_listing_number": self.listings,
+            **self.size_meta(),
+        }
+        # dont_filter: a listing must always answer, or the merge would wait for it forever.
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_listing_error, meta=meta, dont_filter=True
+        )
+
+    def index_request(self, url: str, optional: bool = False) -> scrapy.Request:
+        self.indexes.add(url_key(url))
+        request = self.listing_request(url, self.parse_index)
+        request.meta["defwatch_optional"] = optional
+        return request
+
+    def size_meta(self) -> dict[str, Any]:
+        return {"download_maxsize": self.max_response_size} if self.max_response_size else {}
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        yield from self.listing_answered(response, self.read_feed)
+
+    def parse_kisha(self, response: Response) -> Iterator[Any]:
+        yield from self.listing_answered(response, self.read_kisha)
+
+    def parse_index(self, response: Response) -> Iterator[Any]:
+        yield from self.listing_answered(response, self.read_index)
+
+    def listing_answered(
+        self, response: Response, read: Callable[[Response], Iterable[Any]]
+    ) -> Iterator[Any]:
+        """Read one listing, then, if it was the last to answer, merge and follow."""
+        out: list[Any] = []
+        if response.status == 304:
+            self.count("not_modified")
+        elif self.challenged_answer(response):
+            self.count("challenged")
+            self.listing_broken(response.request, f"{response.meta[LISTING]} answered with a bot challenge")
+        else:
+            try:
+                for thing in read(response):  # one by one: what came before an error still goes
+                    out.append(thing)
+            except Exception as exc:  # a listing read wrong must not cost the other listings
+                self.error("parse_error", response.url, f"{type(exc).__name__}: {exc}")
+                self.listing_broken(response.request, f"{response.meta[LISTING]} could not be read")
+        yield from out
+        yield from self.listing_done()
+
+    def on_listing_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        path = request.meta[LISTING]
+        response = failure.value.response if isinstance(failure.value, HttpError) else None
+        if response is not None and response.status == 404 and request.meta.get("defwatch_optional"):
+            self.count("jinji_index_missing")
+            self.logger.info("no 人事発令 index yet at %s", request.url)
+        elif response is not None and self.challenged_answer(response):
+            self.count("challenged")
+            self.listing_broken(request, f"{path} answered with a bot challenge (HTTP {response.status})")
+        else:
+            reason = "too_large" if failure.check(DownloadCancelledError) else classify_failure(failure)
+            self.error(reason, request.url, failure.getErrorMessage()[:200])
+            self.listing_broken(request, f"{path} could not be fetched ({reason})")
+        yield from self.listing_done()
+
+    def listing_broken(self, request: scrapy.Request | None, why: str) -> None:
+        if request is not None and request.meta.get("defwatch_essential"):
+            self.fail(why)
+        else:
+            self.degrade(why)
+
+    def listing_done(self) -> Iterator[Any]:
+        self.pending -= 1
+        if self.pending == 0:
+            yield from self.follow_new()
+
+    # -- news.xml and update.xml ---------------------------------------------------------
+    def read_feed(self, response: Response) -> Iterator[Any]:
+        path = response.meta[LISTING]
+        content_type = _content_type(response)
+        # Item links are relative: resolve them against the URL the feed came from (never
+        # the channel <link>, which names the real site).
+        parsed = feedparser.parse(
+            response.body,
+            response_headers={"content-location": response.url, "content-type": content_type},
+        )
+        entries = parsed.get("entries") or []
+        problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        if not parsed.get("version") and not entries:
+            detail = f"{content_type or 'no Content-Type'}" + (f", {problem}" if problem else "")
+            self.error("not_a_feed", response.url, detail)
+            self.listing_broken(response.request, f"{path} is not an RSS feed ({detail})")
+            return
+        malformed = problem is not None and not isinstance(problem, ThingsNobodyCaresAboutButMe)
+        number = response.meta["defwatch_listing_number"]
+        usable = 0
+        for position, entry in enumerate(entries):
+            link = _entry_link(entry)
+            if not link:
+                self.count("no_link")
+                self.logger.warning(
+                    "item without a link in %s skipped: %s", path, entry.get("title") or "(untitled)"
+                )
+                continue
+            usable += 1
+            yield from self.feed_entry(entry, urljoin(response.url, link), path, (number, position))
+        if malformed:
+            # Not remembered either: a broken feed is fetched in full again next time, and so
+            # reported until it is fixed.
+            self.count("feed_malformed")
+            self.degrade(f"{path} is not well-formed XML ({problem}); kept the {usable} items read before it")
+        elif not entries:
+            self.count("feed_empty")
+            self.degrade(f"{path} lists no items")
+        elif not usable:
+            self.degrade(f"none of the {len(entries)} items of {path} has a link")
+        else:
+            self.remember_validators(response)
+
+    def feed_entry(
+        self, entry: dict[str, Any], url: str, path: str, place: tuple[int, int]
+    ) -> Iterator[scrapy.Request]:
+        raw_title = entry.get("title") or ""
+        title, had_markup = strip_markup(raw_title)
+        extra: dict[str, Any] = {}
+        if had_markup:
+            self.count("title_markup")
+            extra["title_raw"] = raw_title
+        if not title:
+            self.count("no_title")
+        published = self.pubdate(entry, extra)
+        categories = _categories(entry)
+        if categories:
+            extra["category"] = categories[0]
+            if len(categories) > 1:
+                extra["categories"] = categories
+        rank = NEWS
+        section: str | None = NEWS_SECTION
+        if "|" in title or "｜" in title:  # update.xml: <section>|<subject>を掲載
+            update = parse_update_title(title)
+            rank, section, title = UPDATE, update.section, update.subject
+            extra.update(update_section=update.section, update_subject=update.subject)
+            if update.action:
+                extra["update_action"] = update.action
+        listed = Listed(url, title, published, path, (rank, *place), section=section, extra=extra)
+        if is_jinji_index(url):
+            # A batch of 人事発令: the orders are the index's PDFs, not the index itself.
+            if is_personnel(title, url):
+                self.batches.append(listed)
+            if url_key(url) not in self.indexes:
+                self.pending += 1
+                yield self.index_request(url)
+            return
+        self.add(listed)
+
+    def pubdate(self, entry: dict[str, Any], extra: dict[str, Any]) -> datetime | None:
+        """The item's pubDate as an aware time in JST (the ministry writes +0900)."""
+        raw = (entry.get("published") or entry.get("updated") or "").strip()
+        if not raw:
+            self.count("no_date")
+            return None
+        try:
+            value: datetime | None = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            value = None
+        if value is None:
+            parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+            if not parsed:
+                self.count("invalid_date")
+                extra["published_raw"] = raw[:100]
+                return None
+            value = datetime.fromtimestamp(calendar.timegm(parsed), JST)  # feedparser's UTC
+        if value.tzinfo is None:  # RFC 822 "-0000": no zone given; the source's is JST
+            value = value.replace(tzinfo=self.source.tz)
+            extra["published_tz_assumed"] = True
+        return value.astimezone(JST)
+
+    # -- kisha_ja.js ---------------------------------------------------------------------
+    def read_kisha(self, response: Response) -> list[Any]:
+        path = response.meta[LISTING]
+        entries, unreadable = parse_kisha_js(_text(response))
+        if unreadable:
+            self.count("kisha_entry_unreadable", unreadable)
+        if not entries:
+            self.count("kisha_unparsed")
+            self.degrade(f'{path} lists no press conference as {{date:"…",title:"…",url:"…"}}')
+            return []
+        number = response.meta["defwatch_listing_number"]
+        for position, entry in enumerate(entries):
+            # Every conference is titled alike (中谷防衛大臣記者会見); the site's own update
+            # notices add the date in brackets, and so does the story.
+            title = entry.title or "記者会見"
+            if entry.date_text not in title:
+                title = f"{title}（{entry.date_text}）"
+            self.add(
+                Listed(
+                    urljoin(response.url, entry.url),
+                    title,
+                    _midnight(entry.date),
+                    path,
+                    (KISHA, number, position),
+                    date_only=True,
+                    section=KISHA_SECTION,
+                    extra={"kisha": True},
+                )
+            )
+        self.remember_validators(response)
+        return []
+
+    # -- the 人事発令 index ---------------------------------------------------------------
+    def read_index(self, response: Response) -> list[Any]:
+        path = response.meta[LISTING]
+        if not isinstance(response, TextResponse):
+            self.error("not_html", response.url)
+            self.degrade(f"{path} is not an HTML page")
+            return []
+        links = jinji_links(response.text, response.url)
+        if not links:
+            self.count("jinji_index_empty")
+            self.degrade(f"{path} links no PDF")
+            return []
+        number = response.meta["defwatch_listing_number"]
+        for position, link in enumerate(links):
+            self.index_links.append((response.url, link))
+            title = link.text if "人事発令" in link.text else squash(f"人事発令 {link.text}")
+            day = parse_era_date_string(link.text) or url_date(link.url)
+            self.add(
+                Listed(
+                    link.url,
+                    title,
+                    _midnight(day) if day else None,
+                    path,
+                    (JINJI, number, position),
+                    date_only=True,
+                    section=JINJI_SECTION,
+                    extra={"personnel": True, "link_text": link.text},
+                )
+            )
+        self.remember_validators(response)
+        return []
+
+    def match_batches(self) -> None:
+        """Give each update.xml 人事発令 notice to the PDFs of its batch on the index it
+        links (人事発令(10月1日付 将補人事) → 令和７年１０月１日付　将補人事), so they get its
+        time and subject. Only for indexes read in this run: an index answering 304 lists
+        nothing new."""
+        read = {url_key(index) for index, _ in self.index_links}
+        by_batch: dict[tuple[str, tuple[int, int, str]], list[JinjiLink]] = {}
+        for index, link in self.index_links:
+            key = personnel_key(link.text)
+            if key is not None:
+                by_batch.setdefault((url_key(index), key), []).append(link)
+        for notice in self.batches:
+            index = url_key(notice.url)
+            if index not in read:
+                continue
+            key = personnel_key(notice.title)
+            links = by_batch.get((index, key)) if key is not None else None
+            if not links:
+                self.count("personnel_notice_unmatched")
+                self.logger.info("update.xml notice %r matches no PDF on %s", notice.title, notice.url)
+                continue
+            for link in links:
+                self.add(replace(notice, url=link.url, extra={**notice.extra, "personnel": True}))
+
+    # -- merging and following -----------------------------------------------------------
+    def add(self, listed: Listed) -> None:
+        self.listed.setdefault(url_key(listed.url, self.source.keep_params), []).append(listed)
+
+    def follow_new(self) -> Iterator[Any]:
+        """One story per URL from everything the listings said; the new ones followed."""
+        self.match_batches()
+        groups = sorted(self.listed.values(), key=lambda said: min(s.order for s in said))
+        stories = [self.merge(said) for said in groups]
+        self.listed.clear()
+        known = self.known([s.url for s in stories])
+        self.skip_known(len(known))
+        for story in stories:
+            if story.url not in known:
+                yield self.follow(story)
+
+    def merge(self, said: list[Listed]) -> StoryItem:
+        by_rank = sorted(said, key=lambda s: s.order)
+        first = by_rank[0]
+        title = next((s.title for s in by_rank if s.title), "")
+        dated = sorted((s for s in by_rank if s.published), key=lambda s: (s.date_only, s.order))
+        extra: dict[str, Any] = {}
+        for s in reversed(by_rank):  # the first listing's word wins
+            extra.update(s.extra)
+        extra["feed"] = first.listing
+        extra["listed_in"] = list(dict.fromkeys(s.listing for s in by_rank))
+        published = dated[0].published if dated else None
+        if dated and dated[0].date_only:
+            extra["published_date_only"] = True
+            extra["published_from"] = dated[0].listing
+        in_url = url_date(first.url)
+        if published is None and in_url is not None:
+            published = _midnight(in_url)
+            extra.update(published_date_only=True, published_from="url")
+        elif published is not None and in_url is not None and in_url != published.astimezone(JST).date():
+            extra["url_date"] = in_url.isoformat()
+        if is_personnel(title, first.url):
+            extra["personnel"] = True
+        if is_kisha_url(first.url):
+            extra["kisha"] = True
+        return StoryItem(
+            url=first.url,
+            title=title,
+            published=published,
+            kind="pdf" if _is_pdf(first.url) else "item",
+            section=next((s.section for s in by_rank if s.section), None),
+            complete=False,
+            extra=extra,
+        )
+
+    def follow(self, story: StoryItem) -> StoryItem | scrapy.Request:
+        if story.kind == "pdf":
+            return self.pdf_request(story)
+        if self.fetch_html and _is_html(story.url):
+            return self.page_request(story)
+        return story
+
+    # -- PDFs ----------------------------------------------------------------------------
+    def pdf_request(self, story: StoryItem) -> scrapy.Request:
+        meta: dict[str, Any] = {
+            STORY: story,
+            "defwatch_conditional": True,
+            "handle_httpstatus_list": CHALLENGE_STATUSES,
+            "allow_offsite": True,
+        }
+        if self.max_pdf_size:
+            meta["download_maxsize"] = self.max_pdf_size
+        return scrapy.Request(story.url, callback=self.parse_pdf, errback=self.on_pdf_error, meta=meta)
+
+    def parse_pdf(self, response: Response) -> Iterator[StoryItem]:
+        story: StoryItem = response.meta[STORY]
+        if response.status == 304:
+            # Validators are kept only for PDFs that were read and stored; the story is not
+            # in the store (removed?), so it gets what the listings said.
+            self.count("pdf_not_modified")
+            yield without_text(story, "not downloaded again: the server says it is unchanged")
+            return
+        if self.challenged_answer(response):
+            yield self.challenged(story, response)
+            return
+        if response.status != 200:
+            self.error(f"http_{response.status}", response.url)
+            yield without_text(story, f"HTTP {response.status}")
+            return
+        pdf = read_pdf(response.body, _content_type(response))
+        if pdf.text is None:
+            assert pdf.problem is not None
+            self.count(pdf.problem)
+            self.logger.warning("%s at %s: %s; stored with its title", pdf.problem, response.url, pdf.reason)
+            yield without_text(story, pdf.reason or pdf.problem)
+            return
+        yield replace(
+            story,
+            body=pdf.text,
+            summary=summary_after_title(pdf.text, story.title),
+            complete=True,
+            extra={**story.extra, "pdf_pages": pdf.pages},
+        )
+        self.remember_validators(response)
+
+    def on_pdf_error(self, failure: Failure) -> Iterator[StoryItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        story: StoryItem = request.meta[STORY]
+        if failure.check(DownloadCancelledError):
+            # Scrapy cancels a download for one reason only: it outgrew download_maxsize.
+            self.count("pdf_too_large")
+            reason = f"larger than the {_size(self.max_pdf_size or 0)} limit for PDFs (max_pdf_size): not downloaded"
+            self.logger.warning("PDF at %s skipped: %s", request.url, reason)
+        else:
+            error = classify_failure(failure)
+            self.error(error, request.url, failure.getErrorMessage()[:200])
+            reason = f"not downloaded: {error}"
+        yield without_text(story, reason)
+
+    # -- HTML pages ----------------------------------------------------------------------
+    def page_request(self, story: StoryItem) -> scrapy.Request:
+        meta = {
+            STORY: story,
+            "handle_httpstatus_list": CHALLENGE_STATUSES,
+            "allow_offsite": True,
+            **self.size_meta(),
+        }
+        return scrapy.Request(story.url, callback=self.parse_page, errback=self.on_page_error, meta=meta)
+
+    def parse_page(self, response: Response) -> Iterator[StoryItem]:
+        story: StoryItem = response.meta[STORY]
+        if self.challenged_answer(response):
+            yield self.challenged(story, response)
+            return
+        if response.status != 200:
+            self.error(f"http_{response.status}", response.url)
+            yield replace(story, extra={**story.extra, "page_error": f"HTTP {response.status}"})
+            return
+        page = parse_release_page(response.text) if isinstance(response, TextResponse) else None
+        if page is None:
+            self.count("page_unreadable")
+            self.logger.warning("no release text found at %s; kept what the listings said", response.url)
+            yield story
+            return
+        extra = dict(story.extra)
+        published = story.published
+        if page.date is not None:
+            extra["page_date"] = page.date.isoformat()
+            if published is None:
+                published = _midnight(page.date)
+                extra.update(published_date_only=True, published_from="page")
+        yield replace(
+            story,
+            title=story.title or page.title,
+            published=published,
+            body=page.text,
+            kind="article",
+            complete=True,
+            extra=extra,
+        )
+
+    def on_page_error(self, failure: Failure) -> Iterator[StoryItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        story: StoryItem = request.meta[STORY]
+        error = classify_failure(failure)
+        self.error(error, request.url, failure.getErrorMessage()[:200])
+        yield replace(story, extra={**story.extra, "page_error": error})
+
+    # -- the bot challenge ---------------------------------------------------------------
+    def challenged_answer(self, response: Response) -> bool:
+        headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
+        return is_challenge(response.status, headers, response.body)
+
+    def challenged(self, story: StoryItem, response: Response) -> StoryItem:
+        """The story as the listings gave it (title, date): a challenge page is never content."""
+        self.count("challenged")
+        self.logger.info("bot challenge (HTTP %d) at %s", response.status, response.url)
+        extra = {**story.extra, "challenged": True, "challenge_status": response.status}
+        if story.kind == "pdf":
+            extra["pdf_reason"] = f"answered with a bot challenge (HTTP {response.status})"
+        return replace(story, extra=extra)
+
+
+def without_text(story: StoryItem, reason: str) -> StoryItem:
+    """A PDF story kept with its title and date, and why it has no text."""
+    return replace(story, complete=False, extra={**story.extra, "pdf_reason": reason})
+
+
+def summary_after_title(text: str, title: str) -> str:
+    """A summary that starts after the letterhead (date, issuer, title) when the title is
+    one of the first lines, as in every ministry release."""
+    lines = text.split("\n")
+    wanted = normalize(title)
+    for number, line in enumerate(lines[:6]):
+        if wanted and normalize(line) == wanted and number + 1 < len(lines):
+            return summarize("\n".join(lines[number + 1 :]))
+    return summarize(text)
+
+
+def _entry_link(entry: dict[str, Any]) -> str | None:
+    if entry.get("link"):
+        return str(entry["link"])
+    guid = entry.get("id") or ""
+    if urlsplit(guid).scheme in ("http", "https"):
+        return str(guid)
+    return None
+
+
+def _categories(entry: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = squash(tag.get("term") or tag.get("label") or "")
+        if term and term not in found:
+            found.append(term)
+    return found
+
+
+def _content_type(response: Response) -> str:
+    return (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+
+
+def _text(response: Response) -> str:
+    if isinstance(response, TextResponse):
+        return response.text
+    return response.body.decode("utf-8", errors="replace")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=JST)
+
+
+def _is_pdf(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith(".pdf")
+
+
+def _is_html(url: str) -> bool:
+    name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
+    return not name or name.endswith((".html", ".htm", ".shtml")) or "." not in name
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"
