@@ -1,0 +1,548 @@
+"""Kind ``jdefense``: Jディフェンスニュース (j-defense.ikaros.jp), a site with no feed.
+
+New articles are found by every route the site offers, because any one of them may miss
+some (docs/sites.md §1): links on the home page, on the section index pages
+(``/docs/<section>/``) and in the reading-ranking lists, and by probing the ids after the
+highest one known. A run goes:
+
+1. the home page and the configured section pages; the home page's ranking block gives one
+   snapshot per window (``24h``, ``1w``, ``1m``);
+2. once all of them have answered: every linked article not stored yet, and the id probe:
+   ``/docs/<section>/NNNNNN.html`` for each configured section, for the ids after the
+   highest id known (stored, or linked in step 1), until ``probe_misses`` ids in a row
+   answer nothing (a 404 gap is stepped over) or ``probe_max`` ids have been tried;
+3. when the home page had no ranking block, the first article page read gives the
+   snapshots (and a known article page is read for them if no new one was).
+
+Options (scheduler/config.py): ``sections`` (default ``["mod"]``) are the section pages read
+and the sections each probed id is tried under (an article answers only under its own
+section, so a probed id costs one request per section); articles of other sections are still
+read when a page links them. ``probe_misses`` (default 5) ends the probe, ``probe_max``
+(default 50) bounds the ids probed in one run.
+
+An article is read from what the page shows (:mod:`crawler.extract_article`): the title is
+the heading right before the date line, the date line (``YYYY-M-D HH:MM``, JST) gives the
+published time, the paragraphs after it the body; metadata and trafilatura/htmldate are
+fallbacks, and ``extra["routes"]`` says which route gave each field.
+
+A half-read article is never stored: a truncated page (no closing tags), a page whose title
+or date no route finds, a page without body paragraphs, a 500, a timeout or a redirect to
+another site is skipped with its reason counted in the run (``truncated``, ``no_date``,
+``no_title``, ``no_body``, ``http_500``, ``timeout``, ``redirect_offsite``). Not being
+stored, it is requested again by the next run. A page with no title or no date by any route
+also marks the run degraded, as do a home page without article links and a ranking block
+that cannot be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, DownloadTimeoutError
+from scrapy.http import Response, TextResponse
+
+from crawler.base import DefwatchSpider, classify_failure
+from crawler.dates import parse_era_dates
+from crawler.extract_article import (
+    ArticleFields,
+    HtmlPage,
+    RankingBlock,
+    links,
+    parse_page,
+    read_article,
+    read_ranking,
+)
+from crawler.items import RankingItem, StoryItem
+from crawler.text import summarize
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+ARTICLE_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?P<id>\d{6})\.html$")
+SECTION_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?:index\.html)?$")
+SECTION_NAME = re.compile(r"^[a-z0-9_-]+$")
+ID_DIGITS = 6
+
+# Discovery routes, most telling first: an article both on the home page and ranked was
+# "discovered by" the home page.
+ROUTES = ("home", "section", "ranking", "probe")
+
+RANKING_HEADING = ("Ranking", "ランキング", "読まれている記事")
+RANKING_TABS = {
+    "24時間": "24h",
+    "1日": "24h",
+    "日間": "24h",
+    "1週間": "1w",
+    "週間": "1w",
+    "1ヶ月": "1m",
+    "1ケ月": "1m",
+    "1か月": "1m",
+    "1カ月": "1m",
+    "1ヵ月": "1m",
+    "月間": "1m",
+}
+WINDOWS = ("24h", "1w", "1m")
+
+REDIRECTS = [301, 302, 303, 307, 308]
+ARTICLE_META = "defwatch_article"
+
+
+@dataclass
+class ArticleRef:
+    """An article URL on the site, and how this run came to request it."""
+
+    url: str
+    section: str
+    id: str
+    routes: set[str] = field(default_factory=set)
+
+    @property
+    def discovered_by(self) -> str:
+        return next(r for r in ROUTES if r in self.routes)
+
+
+@dataclass
+class Probe:
+    """The id probe's state: ids tried, and for each id the sections still to answer."""
+
+    next_id: int  # the next id to try
+    highest_hit: int  # the highest id found so far (the start when nothing was found)
+    tried: int = 0
+    pending: dict[int, int] = field(default_factory=dict)  # id -> answers still due
+    found: set[int] = field(default_factory=set)  # ids that exist (answered, or redirected)
+    missed: set[int] = field(default_factory=set)  # ids every section answered 404 to
+    failed: set[int] = field(default_factory=set)  # ids with an error and no hit
+
+
+class JDefenseSpider(DefwatchSpider, kind="jdefense"):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sections: list[str] = list(self.options.get("sections") or ["mod"])
+        for section in self.sections:
+            if not SECTION_NAME.match(section):
+                raise ValueError(
+                    f"sources.{self.source.name}.sections: {section!r} is not a path segment "
+                    "(expected e.g. mod, world)"
+                )
+        self.probe_misses = max(1, int(self.options.get("probe_misses", 5)))
+        self.probe_max = int(self.options.get("probe_max", 50))
+        host = urlsplit(self.base_url)
+        self.site = f"{host.scheme}://{host.netloc}"
+        self.articles: dict[str, ArticleRef] = {}  # url -> ref, every article seen this run
+        self.requested: set[str] = set()
+        self.skipped_known: set[str] = set()
+        self.section_labels: dict[str, str] = {}
+        self.listings_pending = 0
+        self.probe: Probe | None = None
+        self.ranking_stored = False
+        self.ranking_from_articles = False  # the home page had no ranking block
+        self.ranking_fallback_tried = False
+        self.ranking_problem: str | None = None
+        self.article_pages_read = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> JDefenseSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, JDefenseSpider)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    # -- URLs -------------------------------------------------------------------------------
+    def article_ref(self, url: str, *, any_host: bool = False) -> ArticleRef | None:
+        """The article a URL points to on this site (any scheme), or None. ``any_host`` for
+        URLs this source stored, which are the site's whatever host they were read from."""
+        parts = urlsplit(url)
+        if not any_host and parts.netloc and parts.netloc.lower() != urlsplit(self.site).netloc.lower():
+            return None
+        m = ARTICLE_PATH.match(parts.path)
+        if m is None:
+            return None
+        canonical = f"{self.site}/docs/{m['section']}/{m['id']}.html"
+        return self.articles.get(canonical) or ArticleRef(canonical, m["section"], m["id"])
+
+    def is_article_url(self, url: str) -> bool:
+        return self.article_ref(url) is not None
+
+    def see(self, url: str, route: str) -> ArticleRef | None:
+        ref = self.article_ref(url)
+        if ref is not None:
+            ref = self.articles.setdefault(ref.url, ref)
+            ref.routes.add(route)
+        return ref
+
+    # -- step 1: the home page and the section pages ------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        self.listings_pending = 1 + len(self.sections)
+        yield self.listing(self.base_url, self.parse_home, essential=True)
+        for section in self.sections:
+            yield self.listing(f"{self.site}/docs/{section}/", self.parse_section)
+
+    def listing(self, url: str, callback: Any, *, essential: bool = False) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_listing_error,
+            meta={"defwatch_essential": essential},
+            dont_filter=essential,
+        )
+
+    def parse_home(self, response: Response) -> Iterator[Any]:
+        page = self.page(response)
+        if page is None:
+            self.degrade(f"the home page is not readable HTML ({response.url})")
+            yield from self.listing_done()
+            return
+        ranking = self.ranking_block(page)
+        listed = [
+            link.url
+            for link in links(page, self.is_article_url, exclude=ranking.elements())
+            if self.see(link.url, "home")
+        ]
+        for link in links(page, lambda url: SECTION_PATH.match(urlsplit(url).path) is not None):
+            m = SECTION_PATH.match(urlsplit(link.url).path)
+            if m and link.text:
+                self.section_labels.setdefault(m["section"], link.text)
+        if not listed:
+            self.degrade(
+                f"the home page lists no article links (markup changed, or built by script?) ({response.url})"
+            )
+        if ranking.found:
+            yield from self.take_ranking(ranking, "home", response.url)
+        else:
+            self.count("home_without_ranking")
+        # Without a readable block on the home page, article pages give the snapshots.
+        self.ranking_from_articles = not self.ranking_stored
+        yield from self.listing_done()
+
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        page = self.page(response)
+        listed = []
+        if page is not None:
+            listed = [link.url for link in links(page, self.is_article_url) if self.see(link.url, "section")]
+        if not listed:
+            self.count("section_page_empty")
+            self.logger.warning("section page lists no article links: %s", response.url)
+        yield from self.listing_done()
+
+    def on_listing_error(self, failure: Failure) -> Iterator[Any]:
+        self.on_request_error(failure)
+        yield from self.listing_done()
+
+    def listing_done(self) -> Iterator[Any]:
+        self.listings_pending -= 1
+        if self.listings_pending == 0:
+            yield from self.request_new(self.articles.values())
+            yield from self.start_probe()
+
+    # -- step 2: articles ------------------------------------------------------------------------
+    def request_new(self, refs: Iterable[ArticleRef]) -> Iterator[scrapy.Request]:
+        """Requests for the articles not stored yet and not requested in this run."""
+        fresh = [r for r in refs if r.url not in self.requested and r.url not in self.skipped_known]
+        known = self.known([r.url for r in fresh])
+        self.skipped_known |= known
+        self.skip_known(len(known))
+        for ref in sorted(fresh, key=lambda r: r.id, reverse=True):
+            if ref.url not in known:
+                yield self.article_request(ref)
+
+    def article_request(self, ref: ArticleRef, *, probe_id: int | None = None) -> scrapy.Request:
+        self.requested.add(ref.url)
+        meta: dict[str, Any] = {
+            ARTICLE_META: ref,
+            # Redirects are looked at before being followed: one to another site is never
+            # requested (and counted), one within the site is followed by hand.
+            "dont_redirect": True,
+            "handle_httpstatus_list": [*REDIRECTS, 404] if probe_id is not None else REDIRECTS,
+        }
+        if probe_id is not None:
+            meta["probe_id"] = probe_id
+        return scrapy.Request(ref.url, callback=self.parse_article, errback=self.on_article_error, meta=meta)
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        ref: ArticleRef = response.meta[ARTICLE_META]
+        probe_id: int | None = response.meta.get("probe_id")
+        if response.status == 404:  # only probes let a 404 through
+            self.count("probe_404")
+            yield from self.probe_answer(probe_id, found=False)
+            return
+        if response.status in REDIRECTS:
+            yield from self.follow_redirect(response, ref)
+            yield from self.probe_answer(probe_id, found=True)
+            return
+        yield from self.probe_answer(probe_id, found=True)
+        page = self.page(response)
+        if page is None:
+            self.error("not_html", response.url)
+            return
+        self.articles.setdefault(ref.url, ref)
+        self.article_pages_read += 1
+        # Read even when the home page gave the snapshots: its elements are no part of the body.
+        ranking = self.ranking_block(page)
+        if self.ranking_from_articles and not self.ranking_stored and ranking.found:
+            yield from self.take_ranking(ranking, "article", response.url)
+        fields = read_article(page, tz=self.source.tz, exclude=ranking.elements())
+        story = self.story(ref, fields, response)
+        if story is not None:
+            yield story
+
+    def follow_redirect(self, response: Response, ref: ArticleRef) -> Iterator[scrapy.Request]:
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        target = urljoin(response.url, location)
+        moved = self.article_ref(target)
+        if moved is None or response.meta.get("defwatch_redirected"):
+            self.error("redirect_offsite" if moved is None else "redirect_loop", response.url, f"to {target}")
+            return
+        self.count("redirect")
+        moved.routes |= ref.routes
+        self.articles.setdefault(moved.url, moved)
+        if moved.url in self.requested or self.known([moved.url]):
+            return
+        request = self.article_request(moved)
+        request.meta["defwatch_redirected"] = True
+        yield request
+
+    def on_request_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else None
+        reason = "timeout" if failure.check(DownloadTimeoutError) else classify_failure(failure)
+        self.error(reason, url, failure.getErrorMessage()[:200])
+        if request is not None and request.meta.get("defwatch_essential"):
+            self.fail(f"{reason} at {url}")
+
+    def on_article_error(self, failure: Failure) -> Iterator[Any]:
+        self.on_request_error(failure)
+        request = getattr(failure, "request", None)
+        if request is not None:
+            yield from self.probe_answer(request.meta.get("probe_id"), found=False, failed=True)
+
+    def story(self, ref: ArticleRef, fields: ArticleFields, response: Response) -> StoryItem | None:
+        """The story of a fully read article page, or None (reason counted) for a half-read one."""
+        url = response.url
+        if "\ufffd" in (fields.title or "") + fields.body:
+            self.count("undecodable_text")
+        if fields.truncated:
+            self.error("truncated", url, "the page ends before its closing tags; retried next run")
+            return None
+        if fields.title is None:
+            self.error("no_title", url)
+            self.degrade(f"an article page has no title by any route ({url})")
+            return None
+        if fields.published is None:
+            self.error("no_date", url)
+            self.degrade(f"an article page has no date by any route ({url})")
+            return None
+        if not fields.paragraphs:
+            self.error("no_body", url)
+            return None
+        encoding = getattr(response, "encoding", "utf-8") or "utf-8"
+        if encoding.lower().replace("-", "") not in ("utf8", "ascii"):
+            self.count(f"encoding_{encoding.lower().replace('-', '_')}")
+        routes = dict(fields.routes)
+        label = self.section_label(ref.section, fields, routes)
+        body = fields.body
+        return StoryItem(
+            url=ref.url,
+            title=fields.title,
+            published=fields.published,
+            body=body,
+            summary=summarize(body),
+            kind="article",
+            section=ref.section,
+            complete=True,
+            extra={
+                "article_id": ref.id,
+                "section_label": label,
+                "categories": fields.categories,
+                "era_dates": [
+                    {
+                        "text": d.text,
+                        "date": d.date.isoformat(),
+                        "start": d.start.isoformat() if d.start else None,
+                        "end": d.end.isoformat() if d.end else None,
+                    }
+                    for d in parse_era_dates(body)
+                ],
+                "routes": routes,
+                "discovered_by": ref.discovered_by,
+            },
+        )
+
+    def section_label(self, section: str, fields: ArticleFields, routes: dict[str, str]) -> str | None:
+        """The section's label: the article's category link to its section page, else the
+        home page's menu, else the page's metadata."""
+        for link in fields.category_links:
+            m = SECTION_PATH.match(urlsplit(link.url).path)
+            if m and m["section"] == section and link.text:
+                routes["section_label"] = "visible"
+                return link.text
+        if section in self.section_labels:
+            routes["section_label"] = "menu"
+            return self.section_labels[section]
+        if fields.section:
+            routes["section_label"] = "json-ld"
+            return fields.section
+        return None
+
+    # -- step 2: the id probe --------------------------------------------------------------------
+    def start_probe(self) -> Iterator[scrapy.Request]:
+        ids = [int(r.id) for r in self.articles.values()]
+        for url in self.store.source_urls(self.source.name):
+            ref = self.article_ref(url, any_host=True)
+            if ref is not None:
+                ids.append(int(ref.id))
+        if not ids:
+            self.count("probe_no_start")
+            return
+        start = max(ids)
+        self.probe = Probe(next_id=start + 1, highest_hit=start)
+        yield from self.extend_probe()
+
+    def extend_probe(self) -> Iterator[scrapy.Request]:
+        """Probe the ids up to ``probe_misses`` past the highest one found."""
+        probe = self.probe
+        assert probe is not None
+        while probe.next_id <= probe.highest_hit + self.probe_misses and probe.tried < self.probe_max:
+            n = probe.next_id
+            probe.next_id += 1
+            probe.tried += 1
+            self.count("probe_ids")
+            refs = [
+                ArticleRef(f"{self.site}/docs/{s}/{n:0{ID_DIGITS}d}.html", s, f"{n:0{ID_DIGITS}d}", {"probe"})
+                for s in self.sections
+            ]
+            if any(r.url in self.requested for r in refs):
+                probe.found.add(n)  # already requested by a link: it exists
+                probe.highest_hit = max(probe.highest_hit, n)
+                continue
+            probe.pending[n] = len(refs)
+            for ref in refs:
+                yield self.article_request(ref, probe_id=n)
+        if probe.tried >= self.probe_max and probe.next_id <= probe.highest_hit + self.probe_misses:
+            self.count("probe_max_reached")
+
+    def probe_answer(self, probe_id: int | None, *, found: bool, failed: bool = False) -> Iterator[Any]:
+        probe = self.probe
+        if probe_id is None or probe is None or probe_id not in probe.pending:
+            return
+        probe.pending[probe_id] -= 1
+        if found:
+            probe.found.add(probe_id)
+        elif failed:
+            probe.failed.add(probe_id)
+        if probe.pending[probe_id] > 0:
+            return
+        del probe.pending[probe_id]
+        if probe_id in probe.found:
+            probe.failed.discard(probe_id)
+            if probe_id > probe.highest_hit:
+                probe.highest_hit = probe_id
+                yield from self.extend_probe()
+        elif probe_id not in probe.failed:
+            probe.missed.add(probe_id)
+            self.count("probe_miss")
+
+    # -- rankings ------------------------------------------------------------------------------------
+    def ranking_block(self, page: HtmlPage) -> RankingBlock:
+        return read_ranking(
+            page, heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=self.is_article_url
+        )
+
+    def take_ranking(self, block: RankingBlock, where: str, url: str) -> Iterator[Any]:
+        """One snapshot per window, and requests for the ranked articles not stored yet."""
+        if block.problem is not None:
+            self.ranking_problem = (
+                f"the ranking block on the {where} page cannot be read: {block.problem} ({url})"
+            )
+            if where == "home":
+                self.degrade(self.ranking_problem)
+            return
+        longest = max((len(v) for v in block.windows.values()), default=0)
+        for window in WINDOWS:
+            entries = block.windows.get(window)
+            if entries is None:
+                self.degrade(f"the ranking block on the {where} page has no {window} tab ({url})")
+                continue
+            refs = [self.see(link.url, "ranking") for link in entries]
+            rows = [
+                {"rank": rank, "url": ref.url, "title": link.text}
+                for rank, (ref, link) in enumerate(zip(refs, entries, strict=True), start=1)
+                if ref is not None
+            ]
+            if not rows:
+                self.degrade(f"the {window} ranking list is empty on the {where} page ({url})")
+            elif len(rows) * 2 < longest:
+                # Stored as read: whether the snapshot is valid is for the ranking history to
+                # judge; the run says what it saw.
+                self.count(f"ranking_short_{window}")
+                self.logger.warning(
+                    "the %s ranking lists %d entries where another window lists %d (%s)",
+                    window,
+                    len(rows),
+                    longest,
+                    url,
+                )
+            yield RankingItem(window=window, entries=rows)
+        self.ranking_stored = True
+        self.count(f"ranking_from_{where}")
+        if self.listings_pending == 0 or where == "article":
+            yield from self.request_new(a for a in self.articles.values() if "ranking" in a.routes)
+
+    def _on_idle(self, spider: scrapy.Spider) -> None:
+        """With nothing left to do and no snapshot yet (no ranking on the home page and no
+        new article page read), read one known article page for its ranking block."""
+        if (
+            spider is not self
+            or self.ranking_stored
+            or self.ranking_fallback_tried
+            or self.listings_pending
+            or self.article_pages_read
+        ):
+            return
+        self.ranking_fallback_tried = True
+        candidates = sorted(self.articles.values(), key=lambda r: (r.routes != {"probe"}, r.id), reverse=True)
+        candidates = [r for r in candidates if r.routes - {"probe"}] or candidates
+        if not candidates:
+            return
+        assert self.crawler.engine is not None
+        self.crawler.engine.crawl(
+            scrapy.Request(
+                candidates[0].url,
+                callback=self.parse_ranking_page,
+                errback=self.on_request_error,
+                dont_filter=True,
+                meta={"dont_redirect": True},
+            )
+        )
+        raise DontCloseSpider
+
+    def parse_ranking_page(self, response: Response) -> Iterator[Any]:
+        self.count("ranking_fallback_page")
+        page = self.page(response)
+        if page is None:
+            return
+        block = self.ranking_block(page)
+        if block.found:
+            yield from self.take_ranking(block, "article", response.url)
+
+    # -- helpers and the end of the run ------------------------------------------------------------
+    def page(self, response: Response) -> HtmlPage | None:
+        if not isinstance(response, TextResponse):
+            self.error("not_html", response.url)
+            return None
+        return parse_page(response.text, response.url)
+
+    def closed(self, reason: str) -> None:
+        if self.probe is not None:
+            gaps = [n for n in self.probe.missed if n < self.probe.highest_hit]
+            if gaps:
+                self.count("probe_gap", len(gaps))
+        if not self.ranking_stored and reason == "finished":
+            self.degrade(self.ranking_problem or "no ranking block found on the home page or an article page")
+        super().closed(reason)
