@@ -60,7 +60,9 @@ def crawl(args: argparse.Namespace, config: Config) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("run --once" if args.once else "run")
+    from scheduler.daemon import run as run_daemon
+
+    return run_daemon(config, once=args.once, verbosity=args.verbose, log_format=args.log_format)
 
 
 def feeds(args: argparse.Namespace, config: Config) -> int:
@@ -95,4 +97,6 @@ def stories(args: argparse.Namespace, config: Config) -> int:
 
 
 def demo(args: argparse.Namespace, config: Config) -> int:
-    return _not_built("demo")
+    from scheduler.demo import run_demo
+
+    return run_demo(verbosity=args.verbose, log_format=args.log_format)

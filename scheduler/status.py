@@ -49,13 +49,49 @@ def collect_status(config: Config, store: Any, now: datetime | None = None) -> d
     url = make_url(config.store.url)
     return {
         "config": config.path,
+        "daemon": _daemon(config),
         "sources": sources,
         "alerts": store.delivery_counts(),
+        "deliveries": _deliveries(store),
         "store": {
             "url": url.render_as_string(hide_password=True),
             "stories": store.count_stories(),
             "size_bytes": store.size_bytes(),
         },
+    }
+
+
+def _daemon(config: Config) -> dict[str, Any]:
+    """Whether ``defwatch run`` (or a ``run --once``) holds the store's lock right now."""
+    from scheduler.lock import is_held, lock_path
+
+    return {"running": is_held(config.store.url), "lock": str(lock_path(config.store.url))}
+
+
+def _deliveries(store: Any, failed_limit: int = 10) -> dict[str, Any]:
+    """Deliveries per channel and status, and the latest that were given up, with why."""
+    try:
+        from store import outbox
+    except ImportError:
+        return {"by_channel": {}, "failed": []}
+    with store.engine.connect() as conn:
+        by_channel = outbox.counts_by_channel(conn)
+        failed = outbox.failed_deliveries(conn, limit=failed_limit)
+    return {
+        "by_channel": by_channel,
+        "failed": [
+            {
+                "id": d.id,
+                "rule": d.rule,
+                "channel": d.channel,
+                "kind": d.kind,
+                "attempts": d.attempts,
+                "created": d.created.astimezone(JST).isoformat(),
+                "title": (d.payload.get("story") or {}).get("title") or d.payload.get("title"),
+                "last_error": d.last_error,
+            }
+            for d in failed
+        ],
     }
 
 
@@ -86,8 +122,9 @@ def render_status(report: dict[str, Any], out: IO[str]) -> None:
     reasons = []
     for s in report["sources"]:
         run = s["last_run"]
+        next_run = _when(s["next_run"]) if s["enabled"] else "disabled"
         if run is None:
-            table.add_row(s["name"], s["kind"], "never", "-", "-", "-", "-", "-", _when(s["next_run"]))
+            table.add_row(s["name"], s["kind"], "never", "-", "-", "-", "-", "-", next_run)
             continue
         dur = f"{run['duration_s']:.1f}s" if run["duration_s"] is not None else "-"
         table.add_row(
@@ -99,15 +136,25 @@ def render_status(report: dict[str, Any], out: IO[str]) -> None:
             str(run["requests"]),
             str(run["errors"]),
             dur,
-            _when(s["next_run"]) if s["enabled"] else "disabled",
+            next_run,
         )
         if run["reason"]:
             reasons.append(f"{s['name']}: {run['reason']}")
     console.print(table)
     for line in reasons:
         console.print(f"  {line}", markup=False, highlight=False)
+    daemon = report["daemon"]
+    state = {True: "running", False: "not running", None: "unknown"}[daemon["running"]]
+    console.print(f"daemon: {state} (lock {daemon['lock']})", markup=False, highlight=False)
     a = report["alerts"]
     console.print(f"alerts: {a['pending']} pending, {a['failed']} failed, {a['sent']} sent", highlight=False)
+    for channel, n in sorted(report["deliveries"]["by_channel"].items()):
+        line = f"  {channel}: {n['pending']} pending, {n['failed']} failed, {n['sent']} sent"
+        console.print(line, markup=False, highlight=False)
+    for d in report["deliveries"]["failed"]:
+        what = d["title"] or d["kind"]
+        line = f"  failed: {d['channel']} / {d['rule']}: {what} ({d['attempts']} attempts): {d['last_error']}"
+        console.print(line, markup=False, highlight=False)
     st = report["store"]
     size = f", {st['size_bytes'] / 1024:.0f} KiB" if st["size_bytes"] is not None else ""
     console.print(f"store: {st['url']} ({st['stories']} stories{size})", markup=False, highlight=False)

@@ -60,21 +60,6 @@ def discovered_by(article_id: str, epoch: int) -> str:
 # ---- running crawls ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def listen_backlog() -> Iterator[None]:
-    """A deeper listen queue for the imitation server than socketserver's default of 5.
-
-    Under Scrapy's connection churn that queue overflows (TcpExtListenOverflows rises) and
-    every dropped SYN costs a one-second retransmit, which is slow and, with the 1 s download
-    timeout some tests use, reads as a timeout. Belongs in tests/sites/server.py.
-    """
-    server_class = site_server._ThreadingWSGIServer
-    before = server_class.request_queue_size
-    server_class.request_queue_size = 128
-    yield
-    server_class.request_queue_size = before
-
-
 @dataclass
 class Crawl:
     result: Any  # subprocess.CompletedProcess
