@@ -1,0 +1,101 @@
+"""``defwatch stories show URL``: one story, the group of copies it belongs to, and its
+revisions, as plain lines (times in JST)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from scheduler.errors import CommandError
+
+if TYPE_CHECKING:
+    from scheduler.config import Config
+    from store import Store
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def show_story(config: Config, url: str, out: IO[str]) -> None:
+    """Print the story stored under ``url`` (any variant of its URL)."""
+    from store import Store
+
+    store = Store.open(config.store.url)
+    try:
+        story_id = find_story(store, url, [p for s in config.sources for p in s.keep_params])
+        if story_id is None:
+            raise CommandError(f"stories show: {url} is not in the store", code=2)
+        render(store, story_id, out)
+    finally:
+        store.close()
+
+
+def find_story(store: Store, url: str, keep_params: list[str]) -> int | None:
+    """The id of the story ``url`` names. Parameters some source keeps are tried first,
+    then the URL's plain identity."""
+    from store import links, url_key
+
+    try:
+        keys = [url_key(url, keep_params), url_key(url)] if keep_params else [url_key(url)]
+    except ValueError as exc:
+        raise CommandError(f"stories show: {url} is not a URL: {exc}", code=2) from None
+    with store.engine.connect() as conn:
+        return links.find_story_id(conn, keys)
+
+
+def render(store: Store, story_id: int, out: IO[str]) -> None:
+    from store import links
+
+    with store.engine.connect() as conn:
+        group = links.group_rows(conn, story_id)
+        [text] = links.matching_rows(conn, [story_id])
+    story = {**next(r for r in group if r["id"] == story_id), "body": text["body"]}
+    origin = group[0]
+    lines = [
+        f"story      {story['title']}",
+        f"url        {story['url']}",
+        f"source     {story['source']}",
+        f"published  {_when(story['published'])}",
+        f"stored     {_when(story['fetched'])}",
+        f"updated    {_when(story['updated'])}",
+    ]
+    if origin["id"] != story_id:
+        lines.append(f"copy of    {origin['url']} (similarity {story['similarity']:.2f})")
+    lines.append("")
+    if len(group) == 1:
+        lines.append("copies: none")
+    else:
+        lines.append(f"copies: {len(group)} stories, origin first")
+        for row in group:
+            role = "origin    " if row["similarity"] is None else f"copy  {row['similarity']:.2f}"
+            here = "  (this story)" if row["id"] == story_id else ""
+            lines.append(f"  {role}  {row['source']:<10}  {_when(row['published'])}  {row['url']}{here}")
+            lines.append(f"  {'':10}  {row['title']}")
+    lines.append("")
+    lines.extend(_revision_lines(store.revisions(story_id), story))
+    out.write("\n".join(lines) + "\n")
+
+
+def _revision_lines(revisions: list[dict[str, Any]], story: dict[str, Any]) -> list[str]:
+    """Oldest first; each says what the next version changed and shows the old title."""
+    if not revisions:
+        return ["revisions: none"]
+    lines = [f"revisions: {len(revisions)}, oldest first"]
+    newer: list[dict[str, Any]] = [*revisions[1:], story]
+    for old, new in zip(revisions, newer, strict=True):
+        changed = [name for name in ("title", "body") if _differs(old, new, name)] or ["text"]
+        lines.append(
+            f"  {_when(old['valid_from'])} → {_when(old['replaced_at'])}  "
+            f"{'+'.join(changed)} changed; was: {old['title']}"
+        )
+    return lines
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any], name: str) -> bool:
+    from crawler.text import normalize
+
+    return normalize(old.get(name) or "") != normalize(new.get(name) or "")
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
