@@ -1,0 +1,372 @@
+"""``defwatch serve``: the feed folder over HTTP, cheap to poll and safe to expose.
+
+Files are answered with a strong ETag (a hash of the bytes) and Last-Modified (the file's
+mtime, which only changes when a build changed the content), 304 to either validator,
+gzip when the client accepts it, and nothing outside the folder: any path that is not a
+feed file inside it is a 404. ``/healthz`` reports the store and how long ago each source
+last crawled successfully, with 503 when the store is unreachable or a source is overdue.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from scheduler.cron import cron_trigger
+
+if TYPE_CHECKING:
+    from scheduler.config import Config, SourceConfig
+    from store.db import Store
+
+__all__ = ["CONTENT_TYPES", "FeedServer", "Health", "overdue_after", "resolve"]
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+}
+CACHE_CONTROL = "public, max-age=60"
+_JST = ZoneInfo("Asia/Tokyo")
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+
+def resolve(root: Path, target: str) -> Path | None:
+    """The feed file a request path names, or None: only .rss, .atom and .opml files
+    inside ``root``, no dot-files (temporary files of a build), nothing reached through
+    ``..``, encoded separators or a symlink pointing out."""
+    path = unquote(urlsplit(target).path)
+    if "\x00" in path or "\\" in path:
+        return None
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        parts = ["index.opml"]
+    if any(p.startswith(".") for p in parts):
+        return None
+    candidate = root.joinpath(*parts)
+    if candidate.suffix not in CONTENT_TYPES:
+        return None
+    try:
+        real = candidate.resolve(strict=True)
+        base = root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not real.is_relative_to(base) or not real.is_file():
+        return None
+    return real
+
+
+@dataclass(frozen=True)
+class Representation:
+    body: bytes
+    gzipped: bytes
+    etag: str  # of the identity body, quoted
+    modified: int  # mtime, whole seconds
+    content_type: str
+
+
+class FileCache:
+    """What was read of each file, until its mtime, size or inode changes (a build
+    replaces a file by renaming a new one over it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Path, tuple[tuple[int, int, int], Representation]] = {}
+
+    def get(self, path: Path) -> Representation | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            hit = self._entries.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        try:
+            # Read and stat one open file, so the body and its date agree even when a
+            # build renames a new version into place meanwhile.
+            with path.open("rb") as f:
+                st = os.fstat(f.fileno())
+                body = f.read()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        rep = Representation(
+            body=body,
+            gzipped=gzip.compress(body, mtime=0),
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            modified=int(st.st_mtime),
+            content_type=CONTENT_TYPES[path.suffix],
+        )
+        with self._lock:
+            self._entries[path] = (key, rep)
+        return rep
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` refuses it)."""
+    if not header:
+        return False
+    star: bool | None = None
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        name = name.strip().lower()
+        if name in ("gzip", "x-gzip"):
+            return q > 0
+        if name == "*":
+            star = q > 0
+    return bool(star)
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match against our tag, by weak comparison (RFC 9110 13.1.2)."""
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def not_modified_since(header: str, modified: int) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return modified <= since.timestamp()
+
+
+# --------------------------------------------------------------------------------------
+# Health
+# --------------------------------------------------------------------------------------
+
+
+def overdue_after(source: SourceConfig, anchor: datetime, config: Config) -> datetime:
+    """When a source whose last success (or, never successful, whose first attempt or our
+    start) was at ``anchor`` becomes overdue: once the second scheduled run after it has
+    had its whole time to finish (crawl_timeout, plus the scheduler's jitter and misfire
+    grace) without a success."""
+    trigger = cron_trigger(source.schedule, source.tz)
+    after = anchor.astimezone(source.tz) + timedelta(seconds=1)
+    first = trigger.get_next_fire_time(None, after)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if second is None:  # a schedule that never fires again
+        return datetime.max.replace(tzinfo=UTC)
+    sched = config.scheduler
+    return second + timedelta(seconds=sched.crawl_timeout + sched.jitter + sched.misfire_grace)
+
+
+class Health:
+    """The /healthz answer. The store is opened on first use and reopened after a failure,
+    so the server starts (and says what is wrong) even when the store cannot be opened."""
+
+    def __init__(self, config: Config, started: datetime | None = None) -> None:
+        self.config = config
+        self.started = started or datetime.now(UTC)
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Store:
+        from store import Store
+
+        with self._lock:
+            if self._store is None:
+                self._store = Store.open(self.config.store.url)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def report(self, now: datetime | None = None) -> tuple[int, dict[str, Any]]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from store import StoreError
+        from store.feeds import first_run_started
+
+        now = now or datetime.now(UTC)
+        doc: dict[str, Any] = {
+            "ok": True,
+            "checked": now.astimezone(_JST).isoformat(),
+            "store": {},
+            "sources": {},
+        }
+        try:
+            store = self._open()
+            if not store.ping():
+                raise StoreError("store: not answering")
+            successes = store.last_success()
+            with store.engine.connect() as conn:
+                attempts = first_run_started(conn)
+        except (StoreError, SQLAlchemyError) as exc:
+            self.close()
+            doc["ok"] = False
+            doc["store"] = {"reachable": False, "error": str(exc).splitlines()[0]}
+            return HTTPStatus.SERVICE_UNAVAILABLE, doc
+        doc["store"] = {"reachable": True}
+        for source in self.config.sources:
+            doc["sources"][source.name] = self._source(source, successes.get(source.name), attempts, now)
+            if doc["sources"][source.name]["overdue"]:
+                doc["ok"] = False
+        return (HTTPStatus.OK if doc["ok"] else HTTPStatus.SERVICE_UNAVAILABLE), doc
+
+    def _source(
+        self, source: SourceConfig, success: datetime | None, attempts: dict[str, datetime], now: datetime
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "schedule": source.schedule,
+            "enabled": source.enabled,
+            "last_success": success.astimezone(source.tz).isoformat() if success else None,
+            "age_seconds": round((now - success).total_seconds(), 1) if success else None,
+            "overdue": False,
+            "overdue_after": None,
+        }
+        if not source.enabled:
+            return entry
+        # Never successful: count from its first attempt, else from when we started.
+        anchor = success or attempts.get(source.name) or self.started
+        deadline = overdue_after(source, anchor, self.config)
+        if deadline.year < 9999:
+            entry["overdue_after"] = deadline.astimezone(source.tz).isoformat()
+        entry["overdue"] = now > deadline
+        return entry
+
+
+# --------------------------------------------------------------------------------------
+# Server
+# --------------------------------------------------------------------------------------
+
+
+class FeedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], root: Path, health: Health) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.root = root
+        self.health = health
+        self.files = FileCache()
+        super().__init__(address, FeedHandler)
+
+
+class FeedHandler(BaseHTTPRequestHandler):
+    server: FeedServer
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self) -> str:
+        return "defwatch"
+
+    def do_GET(self) -> None:
+        self.answer(head=False)
+
+    def do_HEAD(self) -> None:
+        self.answer(head=True)
+
+    def answer(self, head: bool) -> None:
+        if urlsplit(self.path).path == "/healthz":
+            status, doc = self.server.health.report()
+            body = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
+            self.send(status, body, {"Content-Type": "application/json", "Cache-Control": "no-store"}, head)
+            return
+        path = resolve(self.server.root, self.path)
+        rep = self.server.files.get(path) if path is not None else None
+        if rep is None:
+            self.send(
+                HTTPStatus.NOT_FOUND, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"}, head
+            )
+            return
+        zipped = accepts_gzip(self.headers.get("Accept-Encoding"))
+        headers = {
+            "Content-Type": rep.content_type,
+            "ETag": "W/" + rep.etag if zipped else rep.etag,
+            "Last-Modified": formatdate(rep.modified, usegmt=True),
+            "Cache-Control": CACHE_CONTROL,
+            "Vary": "Accept-Encoding",
+        }
+        if self.not_modified(rep):
+            self.send(HTTPStatus.NOT_MODIFIED, b"", headers, head=True)
+            return
+        if zipped:
+            headers["Content-Encoding"] = "gzip"
+        self.send(HTTPStatus.OK, rep.gzipped if zipped else rep.body, headers, head)
+
+    def not_modified(self, rep: Representation) -> bool:
+        # If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            return etag_matches(inm, rep.etag)
+        ims = self.headers.get("If-Modified-Since")
+        return ims is not None and not_modified_since(ims, rep.modified)
+
+    def send(self, status: int, body: bytes, headers: dict[str, str], head: bool) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head and body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived."""
+
+
+def serve(config: Config, host: str, port: int, ready: Any = None) -> int:
+    """Serve ``config.feeds.dir`` until SIGTERM or Ctrl-C; 0 when stopped that way."""
+    root = Path(config.feeds.dir)
+    health = Health(config)
+    server = FeedServer((host, port), root, health)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise _Stopped  # out of serve_forever, in the main thread, like Ctrl-C
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    shown = f"[{host}]" if ":" in host else host
+    if ready is not None:  # only once SIGTERM stops us cleanly
+        ready(f"serving {root}/ at http://{shown}:{server.server_port}/ (health: /healthz)")
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        health.close()
+    return 0
