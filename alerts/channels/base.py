@@ -1,0 +1,169 @@
+"""What every channel shares: the message it is handed, the receipt it gives back, a
+timeout and a rate limit. A channel sends one message and says what the receiver answered;
+retrying, backing off and recording are the dispatcher's job."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scheduler.logs import mask
+
+if TYPE_CHECKING:
+    from scheduler.config import ChannelConfig
+
+__all__ = ["CHANNELS", "Channel", "ChannelError", "Digest", "Message", "RateLimiter", "Receipt"]
+
+CHANNELS: dict[str, type[Channel]] = {}
+
+
+class ChannelError(Exception):
+    """A channel could not deliver for a reason of its own (e.g. TLS required, not offered)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One delivery as a channel sees it: the stable id and what to say."""
+
+    id: str
+    payload: Mapping[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        """The webhook document (interface.md): the id first, then the payload."""
+        return {"id": self.id, **self.payload}
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Several deliveries sent as one message, under an id of its own."""
+
+    id: str
+    messages: tuple[Message, ...]
+
+    def body(self) -> dict[str, Any]:
+        return {"id": self.id, "digest": [m.body() for m in self.messages]}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the receiver answered. ``retry_after``: seconds it asked us to wait."""
+
+    ok: bool
+    answer: str
+    retry_after: float | None = None
+
+
+class RateLimiter:
+    """At least ``interval`` seconds between two sends to one receiver, across every
+    channel (and thread) that talks to it: two Slack channels on one webhook URL share one."""
+
+    _shared: ClassVar[dict[str, RateLimiter]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last: float | None = None
+
+    @classmethod
+    def for_key(cls, key: str, interval: float) -> RateLimiter:
+        with cls._shared_lock:
+            limiter = cls._shared.get(key)
+            if limiter is None:
+                limiter = cls._shared[key] = cls(interval)
+            limiter.interval = max(limiter.interval, interval)
+            return limiter
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and self.interval > 0:
+                pause = self._last + self.interval - now
+                if pause > 0:
+                    time.sleep(pause)
+            self._last = time.monotonic()
+
+
+class Channel:
+    """A configured way of telling someone. Subclasses register by ``type``
+    (``class SlackChannel(Channel, type="slack")``), take a plain constructor and build
+    themselves from configuration in ``from_config``."""
+
+    type: ClassVar[str]
+
+    def __init_subclass__(cls, type: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if type is not None:
+            cls.type = type
+            CHANNELS[type] = cls
+
+    def __init__(
+        self, name: str, *, timeout: float = 10.0, min_interval: float = 0.0, digest: float | None = None
+    ) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.min_interval = min_interval
+        self.digest = digest  # seconds: deliveries of one window go out as one message
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        key = self.rate_key()
+        return RateLimiter(self.min_interval) if key is None else RateLimiter.for_key(key, self.min_interval)
+
+    def __repr__(self) -> str:  # never the URL: it may hold a token
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    @staticmethod
+    def common_options(config: ChannelConfig) -> dict[str, Any]:
+        """The keys every channel type takes (CHANNEL_COMMON), as constructor arguments."""
+        o = config.options
+        return {
+            "timeout": o.get("timeout", 10.0),
+            "min_interval": o.get("min_interval", 0.0),
+            "digest": o.get("digest"),
+        }
+
+    @classmethod
+    def from_config(cls, config: ChannelConfig) -> Channel:
+        raise NotImplementedError
+
+    # -- what a channel type provides ------------------------------------------------------
+    def rate_key(self) -> str | None:
+        """Who the rate limit protects (e.g. a webhook URL); None: this channel alone."""
+        return None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in an error recorded or printed."""
+        return ()
+
+    def send(self, message: Message) -> Receipt:
+        raise NotImplementedError
+
+    def send_digest(self, digest: Digest) -> Receipt:
+        raise NotImplementedError
+
+    # -- what the dispatcher calls -----------------------------------------------------------
+    def deliver(self, item: Message | Digest) -> Receipt:
+        """Send under the rate limit; a failure to reach the receiver is a receipt too."""
+        self.limiter.wait()
+        try:
+            if isinstance(item, Digest):
+                return self.send_digest(item)
+            return self.send(item)
+        except (OSError, ChannelError) as exc:  # requests, smtplib, ssl and socket errors are OSErrors
+            return Receipt(False, self.describe(exc))
+
+    def describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return self.scrub(text)
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        text = mask(text)
+        return text if len(text) <= 500 else text[:499] + "…"

@@ -1,0 +1,313 @@
+"""The alert outbox in the database: deliveries (one row per story, rule and channel, with a
+stable id), their claims and outcomes, digest batches, and the state of operations alerts.
+(Groups of copies, which the outbox consults, are ``store.links``.)
+
+Claiming is a compare-and-set on ``next_attempt``: a delivery is pushed into the future
+*before* it is sent, so two dispatchers never send it at once and a dispatcher killed
+mid-send leaves it to be sent again later (a duplicate at worst, never a loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from store import schema as t
+
+__all__ = [
+    "DeliveryRow",
+    "add_also",
+    "assign_batch",
+    "batch_members",
+    "claim",
+    "counts_by_channel",
+    "defer_channel",
+    "due",
+    "due_batches",
+    "failed_deliveries",
+    "group_delivery",
+    "insert_delivery",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "ops_state",
+    "pending_channels",
+    "pending_unbatched",
+    "recent_runs",
+    "requeue_failed",
+    "set_ops_state",
+    "story_row",
+]
+
+d = t.deliveries
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: str
+    rule: str
+    channel: str
+    kind: str
+    story_id: int | None
+    status: str
+    attempts: int
+    created: datetime
+    queued: datetime
+    next_attempt: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    payload: dict[str, Any]
+    batch: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | RowMapping) -> DeliveryRow:
+        return cls(
+            id=row["id"],
+            rule=row["rule"],
+            channel=row["channel"],
+            kind=row["kind"],
+            story_id=row["story_id"],
+            status=row["status"],
+            attempts=row["attempts"],
+            created=row["created"],
+            queued=row["queued"] or row["created"],
+            next_attempt=row["next_attempt"],
+            sent_at=row["sent_at"],
+            last_error=row["last_error"],
+            payload=dict(row["payload"] or {}),
+            batch=row["batch"],
+        )
+
+
+# -- stories (groups of copies are store.links) ---------------------------------------------
+
+
+def story_row(conn: Connection, story_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(t.stories).where(t.stories.c.id == story_id)).mappings().first()
+    return dict(row) if row else None
+
+
+# -- enqueueing (inside the transaction that saved the story or the ranking snapshot) -----------
+
+
+def group_delivery(conn: Connection, story_ids: Sequence[int], rule: str, channel: str) -> str | None:
+    """The id of a story delivery of (rule, channel) for any story of the group, if any."""
+    return conn.execute(
+        select(d.c.id)
+        .where(
+            d.c.story_id.in_(list(story_ids)), d.c.rule == rule, d.c.channel == channel, d.c.kind == "story"
+        )
+        .order_by(d.c.created)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def insert_delivery(
+    conn: Connection,
+    *,
+    id: str,
+    rule: str,
+    channel: str,
+    kind: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    story_id: int | None = None,
+) -> bool:
+    """Add a pending delivery unless one with this id exists; True when added."""
+    if conn.execute(select(d.c.id).where(d.c.id == id)).first() is not None:
+        return False
+    conn.execute(
+        insert(d).values(
+            id=id,
+            rule=rule,
+            channel=channel,
+            kind=kind,
+            story_id=story_id,
+            status="pending",
+            attempts=0,
+            created=now,
+            queued=now,
+            next_attempt=now,
+            payload=dict(payload),
+        )
+    )
+    return True
+
+
+def add_also(conn: Connection, delivery_id: str, url: str) -> None:
+    """Name one more URL of the same story in a delivery not yet sent."""
+    row = conn.execute(select(d.c.payload, d.c.status).where(d.c.id == delivery_id)).first()
+    if row is None or row.status == "sent":
+        return
+    payload = dict(row.payload or {})
+    story = dict(payload.get("story") or {})
+    also = list(story.get("also") or [])
+    if url in also or url == story.get("url"):
+        return
+    story["also"] = [*also, url]
+    payload["story"] = story
+    conn.execute(update(d).where(d.c.id == delivery_id).values(payload=payload))
+
+
+# -- dispatching ------------------------------------------------------------------------------
+
+
+def due(conn: Connection, now: datetime, channel: str | None = None, limit: int = 1000) -> list[DeliveryRow]:
+    """Pending deliveries whose time has come, oldest first."""
+    query = select(d).where(d.c.status == "pending", d.c.next_attempt <= now)
+    if channel is not None:
+        query = query.where(d.c.channel == channel)
+    rows = conn.execute(query.order_by(d.c.next_attempt, d.c.created, d.c.id).limit(limit)).mappings()
+    return [DeliveryRow.from_row(r) for r in rows]
+
+
+def batch_members(conn: Connection, batch: str) -> list[DeliveryRow]:
+    rows = conn.execute(select(d).where(d.c.batch == batch).order_by(d.c.created, d.c.id)).mappings()
+    return [DeliveryRow.from_row(r) for r in rows]
+
+
+def assign_batch(conn: Connection, ids: Sequence[str], batch: str) -> int:
+    """Put pending, unbatched deliveries into one digest; returns how many joined."""
+    result = conn.execute(
+        update(d)
+        .where(d.c.id.in_(list(ids)), d.c.status == "pending", d.c.batch.is_(None))
+        .values(batch=batch)
+    )
+    return int(result.rowcount or 0)
+
+
+def claim(conn: Connection, ids: Sequence[str], now: datetime, until: datetime) -> bool:
+    """Take deliveries for one send: count the attempt and push ``next_attempt`` to ``until``,
+    all or none, and only if still pending and due (another dispatcher may have them)."""
+    ids = list(ids)
+    result = conn.execute(
+        update(d)
+        .where(d.c.id.in_(ids), d.c.status == "pending", d.c.next_attempt <= now)
+        .values(attempts=d.c.attempts + 1, next_attempt=until)
+    )
+    # Fewer rows than asked: someone else holds part of it; the caller rolls back ours.
+    return (result.rowcount or 0) == len(ids)
+
+
+def mark_sent(conn: Connection, ids: Sequence[str], now: datetime) -> None:
+    conn.execute(update(d).where(d.c.id.in_(list(ids))).values(status="sent", sent_at=now, last_error=None))
+
+
+def mark_retry(conn: Connection, ids: Sequence[str], next_attempt: datetime, error: str) -> None:
+    conn.execute(
+        update(d)
+        .where(d.c.id.in_(list(ids)), d.c.status == "pending")
+        .values(next_attempt=next_attempt, last_error=error)
+    )
+
+
+def mark_failed(conn: Connection, ids: Sequence[str], error: str) -> None:
+    conn.execute(
+        update(d)
+        .where(d.c.id.in_(list(ids)), d.c.status == "pending")
+        .values(status="failed", last_error=error)
+    )
+
+
+def defer_channel(conn: Connection, channel: str, until: datetime) -> None:
+    """A receiver asked us to wait (429 Retry-After): nothing else goes to it before then."""
+    conn.execute(
+        update(d)
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt < until)
+        .values(next_attempt=until)
+    )
+
+
+def requeue_failed(conn: Connection, now: datetime, channel: str | None = None) -> int:
+    """Put failed deliveries back in the queue with a fresh give-up clock."""
+    query = update(d).where(d.c.status == "failed")
+    if channel is not None:
+        query = query.where(d.c.channel == channel)
+    result = conn.execute(query.values(status="pending", attempts=0, next_attempt=now, queued=now))
+    return int(result.rowcount or 0)
+
+
+def failed_deliveries(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
+    rows = conn.execute(
+        select(d).where(d.c.status == "failed").order_by(d.c.created.desc(), d.c.id).limit(limit)
+    ).mappings()
+    return [DeliveryRow.from_row(r) for r in rows]
+
+
+def counts_by_channel(conn: Connection) -> dict[str, dict[str, int]]:
+    rows = conn.execute(select(d.c.channel, d.c.status, func.count()).group_by(d.c.channel, d.c.status))
+    out: dict[str, dict[str, int]] = {}
+    for channel, status, n in rows:
+        out.setdefault(channel, {"pending": 0, "sent": 0, "failed": 0})[status] = int(n)
+    return out
+
+
+def pending_unbatched(conn: Connection, channel: str, now: datetime) -> list[DeliveryRow]:
+    """Pending deliveries of a digest channel not yet in a digest, oldest first."""
+    rows = conn.execute(
+        select(d)
+        .where(
+            d.c.channel == channel,
+            d.c.status == "pending",
+            d.c.batch.is_(None),
+            d.c.next_attempt <= now,
+        )
+        .order_by(d.c.created, d.c.id)
+    ).mappings()
+    return [DeliveryRow.from_row(r) for r in rows]
+
+
+def due_batches(conn: Connection, channel: str, now: datetime) -> list[str]:
+    """Digests of a channel with a member due now (members move together)."""
+    rows = conn.execute(
+        select(d.c.batch)
+        .where(
+            d.c.channel == channel, d.c.status == "pending", d.c.batch.is_not(None), d.c.next_attempt <= now
+        )
+        .group_by(d.c.batch)
+        .order_by(func.min(d.c.created))
+    )
+    return [b for b in rows.scalars() if b is not None]
+
+
+def pending_channels(conn: Connection, now: datetime) -> list[str]:
+    rows = conn.execute(
+        select(d.c.channel).where(d.c.status == "pending", d.c.next_attempt <= now).group_by(d.c.channel)
+    )
+    return sorted(rows.scalars())
+
+
+# -- operations alerts --------------------------------------------------------------------------
+
+
+def ops_state(conn: Connection, source: str) -> dict[str, Any] | None:
+    row = conn.execute(select(t.ops_states).where(t.ops_states.c.source == source)).mappings().first()
+    return dict(row) if row else None
+
+
+def set_ops_state(
+    conn: Connection, source: str, state: str, since: datetime, run_id: int | None, reason: str | None
+) -> None:
+    values = {"state": state, "since": since, "run_id": run_id, "reason": reason}
+    changed = conn.execute(update(t.ops_states).where(t.ops_states.c.source == source).values(**values))
+    if not changed.rowcount:
+        conn.execute(insert(t.ops_states).values(source=source, **values))
+
+
+def recent_runs(conn: Connection, source: str, limit: int) -> list[dict[str, Any]]:
+    """The latest finished runs of a source, newest first (running ones are not counted)."""
+    rows = conn.execute(
+        select(t.crawl_runs)
+        .where(
+            t.crawl_runs.c.source == source,
+            t.crawl_runs.c.finished.is_not(None),
+            t.crawl_runs.c.outcome != "running",
+        )
+        .order_by(t.crawl_runs.c.finished.desc(), t.crawl_runs.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]

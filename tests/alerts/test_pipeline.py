@@ -1,0 +1,105 @@
+"""Alerts from real crawls of both imitation sites: the ministry release and the J-Defense
+article quoting it make one alert whichever is crawled first, crawling again makes none,
+and ``defwatch alerts`` delivers each once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from store import Store, links
+from store import schema as t
+from tests.conftest import Defwatch
+from tests.sites import shared_story
+from tests.sites.jdefense import JDefenseSite
+from tests.sites.jdefense.data import SHARED_STORY_ID
+from tests.sites.mod import ModSite
+from tests.sites.server import SiteServer
+
+from .conftest import Receiver
+
+
+@pytest.fixture
+def sites() -> Iterator[SiteServer]:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
+        yield server
+
+
+def write_config(defwatch: Defwatch, sites: SiteServer, receiver: Receiver) -> None:
+    defwatch.write_config(
+        f"""
+        [store]
+        url = "sqlite:///defwatch.db"
+
+        [crawl]
+        autothrottle = false
+
+        [alerts]
+        retry_initial = "100ms"
+
+        [[sources]]
+        name = "jdefense"
+        kind = "jdefense"
+        url = "{sites.url("jdefense", "/")}"
+        sections = ["mod", "world"]
+
+        [[sources]]
+        name = "mod"
+        kind = "mod"
+        url = "{sites.url("mod", "/")}"
+        jinji = ["/j/press/jinji/2025/index.html"]
+
+        [[rules]]
+        name = "asean"
+        keywords = ["ASEAN"]
+        notify = ["hook"]
+
+        [channels.hook]
+        type = "webhook"
+        url = "{receiver.url()}"
+        """
+    )
+
+
+def deliveries(defwatch: Defwatch) -> list[dict[str, object]]:
+    with Store.open(f"sqlite:///{defwatch.cwd / 'defwatch.db'}") as store, store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(t.deliveries)).mappings()]
+        for row in rows:
+            row["group"] = tuple(links.group_ids(conn, row["story_id"]))
+        return rows
+
+
+@pytest.mark.parametrize(
+    "order", [("mod", "jdefense"), ("jdefense", "mod")], ids=["ministry-first", "jdefense-first"]
+)
+def test_one_alert_per_story_across_sites_and_crawls(
+    defwatch: Defwatch, sites: SiteServer, receiver: Receiver, order: tuple[str, str]
+) -> None:
+    write_config(defwatch, sites, receiver)
+    for source in order:
+        assert defwatch("crawl", source).returncode == 0
+
+    rows = deliveries(defwatch)
+    groups = [r["group"] for r in rows]
+    assert len(groups) == len(set(groups)), "two alerts for one story"
+    mod_url = sites.url("mod", shared_story.MOD_PATH)
+    article_url = sites.url("jdefense", f"/docs/mod/{SHARED_STORY_ID}.html")
+    (shared,) = [
+        r for r in rows if len(r["group"]) > 1 and r["payload"]["story"]["url"] in (mod_url, article_url)
+    ]
+    first_url = mod_url if order[0] == "mod" else article_url
+    other_url = article_url if order[0] == "mod" else mod_url
+    assert shared["payload"]["story"]["url"] == first_url
+    assert shared["payload"]["story"]["also"] == [other_url]
+    # The full-width ＡＳＥＡＮ of the imitation's own headlines is matched too.
+    assert any("ＡＳＥＡＮ" in r["payload"]["story"]["title"] for r in rows)
+
+    for source in order:  # the same sites crawled again
+        assert defwatch("crawl", source).returncode == 0
+    assert sorted(r["id"] for r in deliveries(defwatch)) == sorted(r["id"] for r in rows)
+
+    sent = defwatch("alerts")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert sorted(receiver.delivered_ids()) == sorted(r["id"] for r in rows)
