@@ -344,10 +344,6 @@ class FeedHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-class _Stopped(Exception):
-    """SIGTERM arrived."""
-
-
 def serve(config: Config, host: str, port: int, ready: Any = None) -> int:
     """Serve ``config.feeds.dir`` until SIGTERM or Ctrl-C; 0 when stopped that way."""
     root = Path(config.feeds.dir)
@@ -355,18 +351,20 @@ def serve(config: Config, host: str, port: int, ready: Any = None) -> int:
     server = FeedServer((host, port), root, health)
 
     def stop(_signum: int, _frame: Any) -> None:
-        raise _Stopped  # out of serve_forever, in the main thread, like Ctrl-C
+        # shutdown() waits for serve_forever to return, so it cannot run in the thread
+        # that is serving; a helper thread asks, and serve_forever returns normally.
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous_term = signal.signal(signal.SIGTERM, stop)
+    previous_int = signal.signal(signal.SIGINT, stop)
     shown = f"[{host}]" if ":" in host else host
-    if ready is not None:  # only once SIGTERM stops us cleanly
-        ready(f"serving {root}/ at http://{shown}:{server.server_port}/ (health: /healthz)")
     try:
+        if ready is not None:  # only once SIGTERM stops us cleanly
+            ready(f"serving {root}/ at http://{shown}:{server.server_port}/ (health: /healthz)")
         server.serve_forever()
-    except (KeyboardInterrupt, _Stopped):
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
         server.server_close()
         health.close()
     return 0

@@ -1,0 +1,601 @@
+"""``defwatch run``: every source on its cron schedule, each crawl in a child process, then
+the alerts and feeds that follow from it; ``defwatch run --once`` does one cycle for cron.
+
+A crawl runs as ``python -m scheduler crawl NAME`` in its own process because Scrapy's
+reactor cannot restart, and a child bounds the memory a long-running daemon can grow to.
+The child records its own run in the store; the daemon only fills in what the child could
+not: a run it had to kill (``timeout``), a run stopped by a signal (``interrupted``), a child
+that died before recording anything (``failed``).
+
+SIGTERM and SIGINT stop the scheduler, pass SIGTERM on to running crawls (Scrapy closes
+the spider with reason ``shutdown``), wait a few seconds, kill what is left, and exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any
+
+from scheduler.config import Config, SourceConfig
+from scheduler.cron import cron_trigger
+from scheduler.errors import EXIT_FAILED, EXIT_OK, CommandError
+
+if TYPE_CHECKING:
+    from store import Store
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
+ALERTS_INTERVAL = 60.0  # the daemon also delivers due retries this often, crawls or not
+ALERTS_BUDGET = 30.0  # seconds one delivery pass may take before leaving the rest for later
+BAD_OUTCOMES = ("failed", "timeout", "interrupted")
+
+
+def kill_after(crawl_timeout: float) -> float:
+    """When a crawl child is killed. The child's own CLOSESPIDER_TIMEOUT (the same
+    ``crawl_timeout``) closes the spider gracefully when it can, but Scrapy waits for
+    requests in flight; a little later (5%, 1 to 30 s) the daemon stops waiting."""
+    return crawl_timeout + min(30.0, max(1.0, crawl_timeout * 0.05))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass
+class CrawlResult:
+    """How one source's crawl ended, as recorded in the store."""
+
+    source: str
+    outcome: str
+    run_id: int | None = None
+    requests: int = 0
+    new_stories: int = 0
+    revised: int = 0
+    known_skipped: int = 0
+    errors: int = 0
+    reason: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> Any:  # what scheduler.summary prints
+        from store import RunCounts
+
+        return RunCounts(self.requests, self.new_stories, self.revised, self.known_skipped, self.errors)
+
+    @classmethod
+    def from_run(cls, run: dict[str, Any], seconds: float) -> CrawlResult:
+        return cls(
+            source=run["source"],
+            outcome=run["outcome"],
+            run_id=run["id"],
+            requests=run["requests"] or 0,
+            new_stories=run["new_stories"] or 0,
+            revised=run["revised"] or 0,
+            known_skipped=run["known_skipped"] or 0,
+            errors=run["errors"] or 0,
+            reason=run["reason"],
+            seconds=seconds,
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Crawl children
+# --------------------------------------------------------------------------------------
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the SIGTERM/SIGINT handler to leave a blocking wait.
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+
+@dataclass
+class _Child:
+    source: str
+    process: subprocess.Popen[str]
+    started: datetime
+    last_error: str | None = None
+    relay: threading.Thread | None = None
+    killed_for_timeout: bool = False
+
+
+class Children:
+    """The running crawl children, so that a signal can reach all of them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.RLock())
+        self._running: dict[str, _Child] = {}
+        self.closed = False  # no new children once stopping
+
+    def spawn(self, source: str, argv: Sequence[str], env: dict[str, str]) -> _Child | None:
+        with self._cond:
+            if self.closed:
+                return None
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # the crawl's summary table; the store has the numbers
+                stderr=subprocess.PIPE,  # relayed line by line (see Daemon._relay)
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=env,
+                start_new_session=True,  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
+            )
+            child = _Child(source, process, _utcnow())
+            self._running[source] = child
+            return child
+
+    def done(self, source: str) -> None:
+        with self._cond:
+            self._running.pop(source, None)
+            self._cond.notify_all()
+
+    def started(self) -> list[datetime]:
+        with self._cond:
+            return [c.started for c in self._running.values()]
+
+    def signal_all(self, signum: int) -> None:
+        with self._cond:
+            if signum == signal.SIGTERM:
+                self.closed = True
+            for child in list(self._running.values()):
+                with suppress(ProcessLookupError):  # it has just ended
+                    child.process.send_signal(signum)
+
+    def wait_empty(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._running, timeout)
+
+
+# --------------------------------------------------------------------------------------
+# The daemon
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildOptions:
+    """What every crawl child is started with: the daemon's own configuration and logging."""
+
+    config_path: str | None
+    verbosity: int = 0
+    log_format: str = "text"
+    python: str = field(default_factory=lambda: sys.executable)
+
+    def argv(self, source: str) -> list[str]:
+        argv = [self.python, "-m", "scheduler", "--log-format", self.log_format]
+        if self.verbosity:
+            argv.append("-" + "v" * self.verbosity)
+        if self.config_path:
+            argv += ["--config", self.config_path]
+        return [*argv, "crawl", source]
+
+
+class Daemon:
+    def __init__(self, config: Config, store: Store, options: ChildOptions) -> None:
+        self.config = config
+        self.store = store
+        self.options = options
+        self.children = Children()
+        self.stopping = threading.Event()
+        self._raise_on_signal = False
+        self._publish_lock = threading.Lock()
+        self._feeds_since: datetime | None = None  # everything before this is in the feeds
+        self._output_lock = threading.Lock()
+        self._scheduler: Any = None
+
+    @property
+    def sources(self) -> list[SourceConfig]:
+        return [s for s in self.config.sources if s.enabled]
+
+    # -- one crawl ---------------------------------------------------------------------
+    def crawl(self, source: SourceConfig) -> CrawlResult:
+        """Crawl one source in a child process; block until it ends or is killed."""
+        before = self._latest_run_id(source.name)
+        env = {**os.environ, "DEFWATCH_PROGRESS": "off"}
+        child = self.children.spawn(source.name, self.options.argv(source.name), env)
+        if child is None:
+            return CrawlResult(source.name, "interrupted", reason="the daemon was stopping")
+        clock = time.monotonic()
+        log.info("crawl %s: started (pid %d)", source.name, child.process.pid)
+        child.relay = threading.Thread(
+            target=self._relay, args=(child,), name=f"relay-{source.name}", daemon=True
+        )
+        child.relay.start()
+        limit = kill_after(self.config.scheduler.crawl_timeout)
+        try:
+            child.process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            child.killed_for_timeout = True
+            child.process.kill()
+            child.process.wait()
+        finally:
+            self.children.done(source.name)
+        child.relay.join(timeout=5)
+        result = self._record(source, child, before, time.monotonic() - clock)
+        self._log_result(result)
+        return result
+
+    def _latest_run_id(self, source: str) -> int:
+        runs = self.store.runs(source, limit=1)
+        return int(runs[0]["id"]) if runs else 0
+
+    def _record(self, source: SourceConfig, child: _Child, before: int, seconds: float) -> CrawlResult:
+        """Read the run the child recorded; finish it, or record one, when the child could not."""
+        from store import RunCounts
+
+        code = child.process.returncode
+        runs = [r for r in self.store.runs(source.name, limit=10) if r["id"] > before]
+        if child.killed_for_timeout:
+            outcome = "timeout"
+            why = (
+                f"killed after {_duration(kill_after(self.config.scheduler.crawl_timeout))}: the crawl "
+                f"took longer than crawl_timeout ({_duration(self.config.scheduler.crawl_timeout)})"
+            )
+        elif self.stopping.is_set():
+            outcome, why = "interrupted", "stopped by a signal before the crawl finished"
+        else:
+            outcome = "failed"
+            why = child.last_error or f"the crawl process ended with status {code}"
+        unfinished = [r for r in runs if r["outcome"] == "running"]
+        for run in unfinished:
+            self.store.finish_run(run["id"], outcome, RunCounts(), why)
+        if not runs:
+            run_id = self.store.start_run(source.name)
+            self.store.finish_run(run_id, outcome, RunCounts(), why)
+            runs = [{"id": run_id}]
+        newest = self.store.run(max(int(r["id"]) for r in runs))
+        assert newest is not None
+        return CrawlResult.from_run(newest, seconds)
+
+    def close_stale_runs(self) -> None:
+        """Runs left ``running`` by a crawl that died with its daemon (SIGKILL, a power cut):
+        once older than any crawl can last, they are recorded ``interrupted``."""
+        from store import RunCounts
+
+        cutoff = _utcnow() - timedelta(seconds=kill_after(self.config.scheduler.crawl_timeout) + 60)
+        for src in self.config.sources:
+            for run in self.store.runs(src.name, limit=20):
+                if run["outcome"] == "running" and run["started"] < cutoff:
+                    why = "the crawl ended without recording its run (its daemon was stopped or crashed)"
+                    self.store.finish_run(run["id"], "interrupted", RunCounts(), why)
+                    log.warning(
+                        "crawl %s: run %d left running since %s: %s", src.name, run["id"], run["started"], why
+                    )
+
+    def _log_result(self, r: CrawlResult) -> None:
+        text = "crawl %s: %s, %d new stories, %d requests, %d errors, %.1fs%s"
+        args = (r.source, r.outcome, r.new_stories, r.requests, r.errors, r.seconds)
+        tail = f" ({r.reason})" if r.reason else ""
+        level = logging.INFO if r.outcome == "ok" else logging.WARNING
+        log.log(level, text, *args, tail)
+
+    def _relay(self, child: _Child) -> None:
+        """Pass a child's log lines on as they come. Its one-line error (``defwatch: …``)
+        becomes the run's reason; with JSON logs, any line that is not JSON (a traceback,
+        that error) is wrapped, so every line the daemon writes stays one JSON document."""
+        stream = child.process.stderr
+        assert stream is not None
+        as_json = self.options.log_format == "json"
+        for raw in stream:
+            line = raw.rstrip("\n")
+            if not line.strip():
+                continue
+            if line.startswith("defwatch: "):
+                child.last_error = line[len("defwatch: ") :]
+                log.error("crawl %s: %s", child.source, child.last_error)
+            elif as_json and not _is_json(line):
+                log.warning("crawl %s: %s", child.source, line)
+            else:
+                self._write(line)
+
+    def _write(self, line: str) -> None:
+        with self._output_lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    # -- after crawls: alerts and feeds ---------------------------------------------------
+    def publish(self, full: bool = False) -> None:
+        """Deliver what is due, then rebuild the feeds whose data changed since the last
+        publication (all of them the first time, and with ``full``)."""
+        if self.stopping.is_set():
+            return  # the next start catches up: the outbox is kept, the first build is full
+        with self._publish_lock:
+            started = _utcnow()
+            self.deliver_alerts()
+            since = None if full else self._feeds_since
+            if build_feeds(self.config, self.store, since):
+                # A story saved by a crawl still running may commit after this build read the
+                # store, with a time stamp before ``started``: such crawls are read again.
+                self._feeds_since = min([started, *self.children.started()])
+
+    def deliver_alerts(self) -> None:
+        if not self.stopping.is_set():
+            deliver_alerts(self.config, self.store)
+
+    # -- the daemon -----------------------------------------------------------------------
+    def run_forever(self) -> int:
+        """Schedule every enabled source; block until SIGTERM or SIGINT; exit 0."""
+        from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
+        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        sources = self.sources
+        self.close_stale_runs()
+        scheduler = BlockingScheduler(
+            timezone=UTC, executors={"default": JobThreads(max_workers=len(sources) + 2)}
+        )
+        self._scheduler = scheduler
+        due_now = self._missed(sources)
+        for src in sources:
+            trigger = cron_trigger(src.schedule, src.tz)
+            trigger.jitter = int(self.config.scheduler.jitter) or None
+            scheduler.add_job(
+                self._scheduled_crawl,
+                trigger,
+                args=[src],
+                id=src.name,
+                name=f"crawl {src.name}",
+                max_instances=1,  # a slow crawl never overlaps itself
+                coalesce=True,  # runs missed meanwhile collapse into one
+                misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
+                **({"next_run_time": _utcnow()} if src.name in due_now else {}),
+            )
+        scheduler.add_job(
+            self.deliver_alerts,
+            IntervalTrigger(seconds=ALERTS_INTERVAL),
+            id="alerts",
+            name="deliver due alerts",
+            max_instances=1,
+            coalesce=True,
+        )
+        log.info(
+            "daemon started: %d sources (%s)%s",
+            len(sources),
+            ", ".join(f"{s.name} {s.schedule!r}" for s in sources),
+            f"; crawling now: {', '.join(due_now)}" if due_now else "",
+        )
+        with self._signals():
+            try:
+                self._raise_on_signal = True
+                scheduler.start()
+            except _Stop:
+                pass
+            finally:
+                self._raise_on_signal = False
+                self._stop_children()
+                if scheduler.running:
+                    scheduler.shutdown(wait=True)
+        log.info("daemon stopped")
+        return EXIT_OK
+
+    def _scheduled_crawl(self, source: SourceConfig) -> None:
+        try:
+            self.crawl(source)
+            self.publish()
+        except Exception as exc:  # one crawl's trouble must not stop the daemon
+            log.error(
+                "crawl %s: %s: %s",
+                source.name,
+                type(exc).__name__,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+        if self._scheduler is not None and not self.stopping.is_set():
+            job = self._scheduler.get_job(source.name)
+            if job is not None and job.next_run_time is not None:
+                log.info(
+                    "crawl %s: next at %s", source.name, job.next_run_time.astimezone(source.tz).isoformat()
+                )
+
+    def _missed(self, sources: Sequence[SourceConfig]) -> list[str]:
+        """Sources never crawled, or whose schedule fired while the daemon was down: each
+        runs once right away (however many runs were missed)."""
+        last = self.store.last_runs()
+        now = _utcnow()
+        due = []
+        for src in sources:
+            run = last.get(src.name)
+            if run is None:
+                due.append(src.name)
+                continue
+            fire = cron_trigger(src.schedule, src.tz).get_next_fire_time(None, run["started"])
+            if fire is not None and fire <= now:
+                due.append(src.name)
+        return due
+
+    # -- one cycle ------------------------------------------------------------------------
+    def run_once(self) -> tuple[int, list[CrawlResult]]:
+        """Crawl every enabled source (each in its child, all at once), then deliver and
+        rebuild every feed. Exit 1 when a crawl failed, timed out or was interrupted by
+        anything but our own stop; 0 when a signal stopped the cycle."""
+        sources = self.sources
+        self.close_stale_runs()
+        results: list[CrawlResult] = []
+        with (
+            self._signals(),
+            ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="crawl") as pool,
+        ):
+            futures = [pool.submit(self.crawl, src) for src in sources]
+            try:
+                self._raise_on_signal = True
+                wait_all(futures)
+            except _Stop:
+                pass
+            finally:
+                self._raise_on_signal = False
+            if self.stopping.is_set():
+                self._stop_children()
+            wait_all(futures)
+            for future in futures:
+                if future.exception() is None:
+                    results.append(future.result())
+                else:
+                    exc = future.exception()
+                    log.error("crawl: %s: %s", type(exc).__name__, exc)
+            self.publish(full=True)
+        if self.stopping.is_set():
+            return EXIT_OK, results
+        failed = len(results) < len(sources) or any(r.outcome in BAD_OUTCOMES for r in results)
+        return (EXIT_FAILED if failed else EXIT_OK), results
+
+    # -- stopping -------------------------------------------------------------------------
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if self.stopping.is_set():  # a second signal: no more waiting
+                log.warning("%s again: killing running crawls", name)
+                self.children.signal_all(signal.SIGKILL)
+                return
+            self.stopping.set()
+            log.info("%s: stopping", name)
+            if self._raise_on_signal:
+                raise _Stop
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop_children(self) -> None:
+        """SIGTERM to every crawl (Scrapy closes its spider, reason ``shutdown``); what is
+        still running after STOP_GRACE seconds is killed and recorded by the daemon."""
+        self.stopping.set()
+        self.children.signal_all(signal.SIGTERM)
+        if not self.children.wait_empty(STOP_GRACE):
+            log.warning("crawls still running %.0fs after SIGTERM: killing them", STOP_GRACE)
+            self.children.signal_all(signal.SIGKILL)
+            self.children.wait_empty(STOP_GRACE)
+
+
+# --------------------------------------------------------------------------------------
+# The steps after a crawl, from the packages that do them (each optional, by design of the
+# build order: a missing part is said once and skipped)
+# --------------------------------------------------------------------------------------
+
+_said_missing: set[str] = set()
+
+
+def _missing(part: str) -> None:
+    if part not in _said_missing:
+        _said_missing.add(part)
+        log.warning("%s: not available in this installation; skipped", part)
+
+
+def deliver_alerts(config: Config, store: Store) -> Any:
+    """Operations alerts, then every delivery that is due (alerts.command.deliver)."""
+    try:
+        from alerts.command import deliver
+    except ImportError:
+        _missing("alert delivery")
+        return None
+    try:
+        report = deliver(config, store, time_budget=ALERTS_BUDGET)
+    except Exception as exc:  # a broken channel must not stop the crawls
+        log.error("alerts: %s: %s", type(exc).__name__, exc)
+        return None
+    if report.sent or report.retrying or report.failed:
+        log.info("alerts: %d sent, %d to retry, %d given up", report.sent, report.retrying, report.failed)
+    for error in report.errors:
+        log.warning("alerts: %s", error)
+    return report
+
+
+def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:
+    """Rebuild the feeds changed at or after ``since`` (all of them when None)."""
+    try:
+        from feeds.build import build_all, build_changed
+    except ImportError:
+        _missing("feeds")
+        return None
+    try:
+        report = build_all(config, store) if since is None else build_changed(config, store, since)
+    except Exception as exc:
+        log.error("feeds: %s: %s", type(exc).__name__, exc)
+        return None
+    return report
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------
+
+
+def run(
+    config: Config,
+    *,
+    once: bool = False,
+    verbosity: int = 0,
+    log_format: str = "text",
+    out: IO[str] | None = None,
+) -> int:
+    """``defwatch run [--once]``: take the store's lock, then run the daemon or one cycle."""
+    from scheduler.lock import instance_lock
+    from store import Store
+
+    if not any(s.enabled for s in config.sources):
+        where = config.path or "the configuration"
+        raise CommandError(f"{where}: no enabled source to run")
+    logging.captureWarnings(True)  # a warning is a log event too (one line, JSON if asked)
+    if not log.isEnabledFor(logging.DEBUG):  # -v: our own line per crawl says it all
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    with instance_lock(config.store.url):
+        store = Store.open(config.store.url)
+        try:
+            daemon = Daemon(config, store, ChildOptions(config.path, verbosity, log_format))
+            if not once:
+                return daemon.run_forever()
+            code, results = daemon.run_once()
+        finally:
+            store.close()
+    out = out or sys.stdout
+    if out.isatty():  # cron gets silence on success; a person at a terminal gets the table
+        from scheduler.summary import print_crawl_summary
+
+        print_crawl_summary(results, out)
+    return code
+
+
+def _is_json(line: str) -> bool:
+    if not line.startswith("{"):
+        return False
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+__all__: list[str] = [
+    "ChildOptions",
+    "CrawlResult",
+    "Daemon",
+    "build_feeds",
+    "deliver_alerts",
+    "kill_after",
+    "run",
+]

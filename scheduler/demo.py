@@ -1,0 +1,327 @@
+"""``defwatch demo`` (``make demo``): the whole pipeline against the bundled imitation sites
+on 127.0.0.1, no internet and no secrets.
+
+It serves the J-Defense and ministry imitations (and, when the test tree has it, a news
+feed), listens for webhooks and prints what arrives, writes a configuration for all of
+that into a fresh folder, runs a cycle, moves the sites one day forward, runs another, and
+ends with what came of it: stories, copies linked, ranking movements, feeds, alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from scheduler.errors import EXIT_FAILED, EXIT_OK, CommandError
+
+if TYPE_CHECKING:
+    from scheduler.config import Config
+    from scheduler.daemon import CrawlResult
+    from store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+EXIT_INTERRUPTED = 130  # as for Ctrl-C anywhere else in the command
+WINDOWS = ("24h", "1w", "1m")
+
+
+# --------------------------------------------------------------------------------------
+# The webhook receiver
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookReceiver:
+    """A local HTTP endpoint that answers 204 to every POST and prints what it got."""
+
+    out: IO[str]
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                try:
+                    document = json.loads(body.decode("utf-8"))
+                except ValueError:
+                    document = {"unreadable": body[:200].decode("utf-8", "replace")}
+                receiver.got(document)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def start(self) -> WebhookReceiver:
+        threading.Thread(target=self._server.serve_forever, name="webhook", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def got(self, document: dict[str, Any]) -> None:
+        with self._lock:
+            self.received.append(document)
+            story = document.get("story") or {}
+            what = story.get("title") or document.get("title") or document.get("text") or "(no title)"
+            where = f" ({story['source']})" if story.get("source") else ""
+            rule = document.get("rule") or document.get("kind") or "?"
+            print(f"  webhook ← {rule}: {what}{where}", file=self.out, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# The sites and the configuration
+# --------------------------------------------------------------------------------------
+
+
+def _imitations() -> Any:
+    """tests/sites from the repository checkout the demo runs from."""
+    if not (REPO / "tests" / "sites" / "server.py").is_file():
+        raise CommandError(
+            "demo: the imitation sites (tests/sites) are not in this installation; "
+            "run `make demo` from a repository checkout"
+        )
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.sites import server
+
+    return server
+
+
+def _sites() -> tuple[Any, dict[str, str]]:
+    """Start the imitations; return the server and each source's URL."""
+    server_module = _imitations()
+    from tests.sites.jdefense import JDefenseSite
+    from tests.sites.mod import ModSite
+
+    sites: dict[str, Any] = {"jdefense": JDefenseSite(), "mod": ModSite()}
+    feed_path = None
+    try:  # the feed spider's own test site: a WordPress-style news feed
+        from tests.crawler.feedsite import FeedSite
+
+        sites["navalnews"] = FeedSite()
+        feed_path = "/feed/"
+    except ImportError:
+        pass
+    server = server_module.SiteServer(sites).start()
+    urls = {"jdefense": server.url("jdefense"), "mod": server.url("mod")}
+    if feed_path:
+        urls["navalnews"] = server.url("navalnews", feed_path)
+    return server, urls
+
+
+def demo_config(folder: Path, urls: dict[str, str], webhook_url: str) -> str:
+    """The demo's defwatch.toml: the imitations, two keyword rules, a webhook and a file."""
+
+    def q(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+
+    sources = f"""
+[[sources]]
+name = "jdefense"
+kind = "jdefense"
+url = {q(urls["jdefense"])}
+sections = ["mod", "world"]
+
+[[sources]]
+name = "mod"
+kind = "mod"
+url = {q(urls["mod"])}
+jinji = ["/j/press/jinji/2025/index.html"]   # the imitation's year
+"""
+    if "navalnews" in urls:
+        sources += f"""
+[[sources]]
+name = "navalnews"
+kind = "feed"
+url = {q(urls["navalnews"])}
+timezone = "UTC"
+"""
+    return f"""# Written by `defwatch demo`: the imitation sites on 127.0.0.1, nothing secret.
+[store]
+url = {q("sqlite:///" + str(folder / "defwatch.db"))}
+
+[crawl]
+user_agent = "defwatch-demo (+http://127.0.0.1/)"
+autothrottle = false
+concurrency_per_domain = 4
+timeout = "10s"
+
+[scheduler]
+crawl_timeout = "40s"
+
+[alerts]
+retry_initial = "5s"
+
+[feeds]
+dir = {q(str(folder / "public"))}
+base_url = "http://127.0.0.1:8080/"
+{sources}
+[[rules]]
+name = "asean"
+keywords = ["ASEAN", "東南アジア諸国連合"]
+notify = ["hook", "file"]
+
+[[rules]]
+name = "jinji"
+keywords = ["人事発令"]
+fields = ["title"]
+notify = ["hook", "file"]
+
+[channels.hook]
+type = "webhook"
+url = {q(webhook_url)}
+
+[channels.file]
+type = "file"
+path = {q(str(folder / "alerts.jsonl"))}
+"""
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+
+
+def run_demo(verbosity: int = 0, log_format: str = "text", out: IO[str] | None = None) -> int:
+    from scheduler.config import load_config
+    from scheduler.daemon import ChildOptions, Daemon
+    from store import Store
+
+    out = out or sys.stdout
+    began = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix="defwatch-demo-"))
+    server, urls = _sites()
+    receiver = WebhookReceiver(out).start()
+    try:
+        path = folder / "defwatch.toml"
+        path.write_text(demo_config(folder, urls, receiver.url), encoding="utf-8")
+        config = load_config(path)
+        say = _printer(out)
+        say(f"defwatch demo: files in {folder}")
+        for name, url in urls.items():
+            say(f"  {name:<10} {url}")
+        say(f"  {'webhook':<10} {receiver.url}")
+        store = Store.open(config.store.url)
+        try:
+            options = ChildOptions(str(path), verbosity, log_format)
+            failed = False
+            for cycle, epoch in ((1, 0), (2, 1)):
+                if epoch:
+                    server.set_epoch(epoch)
+                    say(f"\nthe sites move one day forward (epoch {epoch - 1} → {epoch})")
+                say(f"\ncycle {cycle}: crawl every source, then alerts and feeds")
+                daemon = Daemon(config, store, options)  # its own store: no lock needed
+                code, results = daemon.run_once()
+                if daemon.stopping.is_set():
+                    say("stopped")
+                    return EXIT_INTERRUPTED
+                _print_results(results, say)
+                failed = failed or code != EXIT_OK
+            say("")
+            _print_summary(config, store, folder, receiver, say)
+            _print_ranking(config, out)
+        finally:
+            store.close()
+        say(f"\ndone in {time.monotonic() - began:.0f}s. Look around:")
+        say(f"  defwatch --config {path} status")
+        say(f"  defwatch --config {path} ranking")
+        say(f"  defwatch --config {path} serve      # the feeds on http://127.0.0.1:8080/")
+        return EXIT_FAILED if failed else EXIT_OK
+    finally:
+        receiver.stop()
+        server.stop()
+
+
+def _printer(out: IO[str]) -> Any:
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    return say
+
+
+def _print_results(results: list[CrawlResult], say: Any) -> None:
+    for r in results:
+        reason = f" ({r.reason})" if r.reason else ""
+        say(
+            f"  {r.source:<10} {r.outcome:<9} {r.new_stories:>3} new stories, "
+            f"{r.requests:>3} requests, {r.seconds:.1f}s{reason}"
+        )
+
+
+def _print_summary(config: Config, store: Store, folder: Path, receiver: WebhookReceiver, say: Any) -> None:
+    per_source = Counter(s["source"] for s in store.stories())
+    detail = ", ".join(f"{name} {n}" for name, n in sorted(per_source.items()))
+    say("summary")
+    say(f"  stories:           {store.count_stories()} ({detail})")
+    say(f"  copies linked:     {_copies(store)}")
+    movements = _movements(store)
+    kinds = Counter(m["kind"] for m in movements)
+    kinds_text = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+    say(f"  ranking movements: {len(movements)}" + (f" ({kinds_text})" if kinds_text else ""))
+    feeds = sorted(p for p in Path(config.feeds.dir).rglob("*") if p.is_file())
+    say(f"  feeds written:     {len(feeds)} files in {config.feeds.dir}")
+    for p in feeds:
+        if p.suffix in (".rss", ".opml"):  # each feed is also there as .atom
+            say(f"    {p}")
+    counts = store.delivery_counts()
+    by_channel = ", ".join(f"{name} {n}" for name, n in sorted(_sent_by_channel(store).items()))
+    say(
+        f"  alerts delivered:  {counts['sent']} ({by_channel}; {counts['pending']} pending, "
+        f"{counts['failed']} failed); the webhook receiver got {len(receiver.received)}"
+    )
+    say(f"    {folder / 'alerts.jsonl'} (the file channel)")
+
+
+def _sent_by_channel(store: Store) -> dict[str, int]:
+    try:
+        from store.outbox import counts_by_channel
+    except ImportError:
+        return {}
+    with store.engine.connect() as conn:
+        return {name: n["sent"] for name, n in counts_by_channel(conn).items()}
+
+
+def _copies(store: Store) -> int:
+    try:
+        from store.feeds import copy_links
+    except ImportError:
+        return 0
+    with store.engine.connect() as conn:
+        return len(copy_links(conn))
+
+
+def _movements(store: Store) -> list[dict[str, Any]]:
+    try:
+        from store.rankings import recent_events
+    except ImportError:
+        return []
+    return [m for w in WINDOWS for m in recent_events(store, None, w, 100_000)]
+
+
+def _print_ranking(config: Config, out: IO[str]) -> None:
+    try:
+        from scheduler.ranking import ranking_command
+    except ImportError:
+        return
+    print("\nthe 24h reading ranking now (`defwatch ranking`):", file=out)
+    ranking_command(config, "24h", None, None, out)
