@@ -83,8 +83,9 @@ class DefwatchSpider(scrapy.Spider):
         self.run_id = run_id if run_id is not None else store.start_run(source.name)
         self.outcome: str | None = None
         self.counts: RunCounts | None = None
-        if source.options.get("max_response_size"):
-            self.download_maxsize = int(source.options["max_response_size"])
+        # The source's own size limit goes on each request (meta ``download_maxsize``):
+        # Scrapy 2.19 deprecates the spider attribute of that name.
+        self.max_response_size: int | None = int(source.options.get("max_response_size") or 0) or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DefwatchSpider:
@@ -107,6 +108,8 @@ class DefwatchSpider(scrapy.Spider):
     ) -> scrapy.Request:
         """A request whose failures are counted in the run instead of vanishing."""
         meta = dict(meta or {})
+        if self.max_response_size and "download_maxsize" not in meta:
+            meta["download_maxsize"] = self.max_response_size
         if conditional:
             meta["defwatch_conditional"] = True
         return scrapy.Request(

@@ -48,6 +48,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+class OneLineFormatter(logging.Formatter):
+    """Human-readable, one line per event: a traceback is reduced to its last line (the
+    exception itself); -vv (debug) keeps the whole traceback for developers."""
+
+    def __init__(self, keep_tracebacks: bool = False) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.keep_tracebacks = keep_tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.keep_tracebacks:
+            return super().format(record)
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_text, record.stack_info = None, None
+        record.exc_info = None
+        try:
+            line = super().format(record).replace("\n", " | ")
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            detail = " ".join(str(exc).split())
+            line += f" | {type(exc).__name__}{': ' + detail if detail else ''}"
+        return mask(line)
+
+
 def setup(verbosity: int = 0, fmt: str = "text") -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
@@ -55,7 +80,7 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(OneLineFormatter(keep_tracebacks=verbosity >= 2))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

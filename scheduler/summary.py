@@ -8,6 +8,7 @@ from typing import IO, Any
 def print_crawl_summary(summaries: list[Any], out: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, width=None if out.isatty() else 160)
     table = Table(title="crawl", title_justify="left")
@@ -23,6 +24,6 @@ def print_crawl_summary(summaries: list[Any], out: IO[str]) -> None:
             str(c.revised),
             str(c.known_skipped),
             str(c.errors),
-            s.reason or "",
+            Text(s.reason or ""),
         )
     console.print(table)

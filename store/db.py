@@ -132,7 +132,15 @@ class Store:
             _configure_sqlite(engine)
         store = cls(engine)
         if migrate:
-            store.migrate(revision)
+            if db_path is not None:
+                # Two processes opening a new store at once would both create the tables:
+                # migrations run one process at a time.
+                from filelock import FileLock
+
+                with FileLock(f"{db_path}.migrate-lock", timeout=300):
+                    store.migrate(revision)
+            else:
+                store.migrate(revision)
         return store
 
     def migrate(self, revision: str = "heads") -> None:

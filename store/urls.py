@@ -23,11 +23,17 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def canonical_url(url: str, keep_params: Iterable[str] = ()) -> str:
     """The URL in canonical form, scheme kept (so it can still be fetched)."""
     keep = {p.lower() for p in keep_params}
-    url = canonicalize_url(url.strip(), keep_fragments=False)
-    parts = urlsplit(url)
+    try:
+        url = canonicalize_url(url.strip(), keep_fragments=False)
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # e.g. an IPv6 literal w3lib cannot parse, or a bad port
+        parts = urlsplit(url.strip())
+        port = None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
+    if ":" in host:  # IPv6 literal: keep its brackets
+        host = f"[{host}]"
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     path = parts.path or "/"
     if path.endswith("/index.html") or path.endswith("/index.htm"):

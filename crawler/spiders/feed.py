@@ -42,9 +42,6 @@ class ListingSpider(DefwatchSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The base sets Scrapy's ``download_maxsize`` spider attribute, which Scrapy 2.19
-        # deprecates; the same limit goes on each request instead (meta ``download_maxsize``).
-        self.max_response_size: int | None = self.__dict__.pop("download_maxsize", None)
         self.seen: set[str] = set()
 
     # -- requests ------------------------------------------------------------------------

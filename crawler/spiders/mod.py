@@ -83,9 +83,7 @@ class Listed:
 class ModSpider(DefwatchSpider, kind="mod"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Scrapy 2.19 deprecates the ``download_maxsize`` spider attribute the base sets;
-        # the limit goes on each request instead (PDFs have their own, max_pdf_size).
-        self.max_response_size: int | None = self.__dict__.pop("download_maxsize", None)
+        # PDFs have their own limit, max_pdf_size; other requests take the source's.
         self.max_pdf_size: int | None = int(self.options.get("max_pdf_size") or 0) or None
         self.fetch_html = bool(self.options.get("fetch_html", True))
         self.listed: dict[str, list[Listed]] = {}  # url_key -> what each listing said

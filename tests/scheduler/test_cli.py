@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from tests.conftest import Defwatch
 
@@ -101,10 +102,17 @@ def test_unusable_store_path(defwatch: Defwatch) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_command_not_built_yet_says_so(defwatch: Defwatch) -> None:
-    # Shrinks as commands land; every command here must say so in one line and exit 2.
-    for args in ():
-        result = defwatch(*args)
-        assert result.returncode == 2, args
-        assert result.stderr.strip().endswith("not built yet"), result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
+def test_text_log_lines_are_one_line_per_event() -> None:
+    import logging
+
+    from scheduler.logs import OneLineFormatter
+
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "crawl %s\nfailed", ("mod",), sys.exc_info()
+        )
+    line = OneLineFormatter().format(record)
+    assert "\n" not in line
+    assert line.endswith("crawl mod | failed | ValueError: first line second line")

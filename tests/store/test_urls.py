@@ -147,3 +147,15 @@ def test_http_and_https_are_one_story(url: tuple[str, list[tuple[str, str]]]) ->
     rest = template.split("://", 1)[1]
     assume(":80/" not in rest and ":443/" not in rest)  # a default port only for its own scheme
     assert url_key(_join("http://" + rest, params)) == url_key(_join("https://" + rest, params))
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://[::1]:8080/a?b=1#x", "//[::1]:8080/a?b=1"),
+        ("https://[2001:DB8::1]/x", "//[2001:db8::1]/x"),
+    ],
+    ids=["ipv6-port", "ipv6-case"],
+)
+def test_ipv6_hosts_keep_their_brackets(url: str, key: str) -> None:
+    assert url_key(url) == key
