@@ -209,14 +209,21 @@ def config_toml(*sources: str) -> str:
     return "\n".join([head, *sources])
 
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "sources.md"
+ROOT = Path(__file__).resolve().parents[3]
+DOCS = ROOT / "docs" / "sources.md"
+README = ROOT / "README.md"
 _TOML_FENCE = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def documented_recipes(kind: str) -> list[str]:
-    """The ```toml blocks of docs/sources.md whose sources are of ``kind``."""
-    blocks = _TOML_FENCE.findall(DOCS.read_text(encoding="utf-8"))
-    return [b for b in blocks if {s["kind"] for s in tomllib.loads(b)["sources"]} == {kind}]
+    """The ```toml blocks of the README and docs/sources.md whose sources are all of ``kind``."""
+    blocks: list[str] = []
+    for doc in (README, DOCS):
+        for block in _TOML_FENCE.findall(doc.read_text(encoding="utf-8")):
+            sources = tomllib.loads(block).get("sources", [])
+            if sources and {s["kind"] for s in sources} == {kind} and block not in blocks:
+                blocks.append(block)
+    return blocks
 
 
 def pointed_at(recipe: str, origin: str) -> str:
