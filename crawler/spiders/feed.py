@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 import scrapy
@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.base import DefwatchSpider, classify_failure
 from crawler.extract import Article, extract_article, html_to_text, parse_datetime
+from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
 from crawler.text import fold_whitespace, summarize
 
@@ -224,7 +225,7 @@ class FeedSpider(ListingSpider, kind="feed"):
 
     def story(self, entry: dict[str, Any], base_url: str) -> StoryItem | None:
         title = _text(entry, "title")
-        link = _entry_link(entry)
+        link = entry_link(entry)
         if not link:
             # No link, no story: defwatch identifies stories by URL and its own feeds link to
             # them. (RSS guids that are URLs were already taken as links.) See docs/sources.md.
@@ -234,7 +235,7 @@ class FeedSpider(ListingSpider, kind="feed"):
         extra: dict[str, Any] = {}
         raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
         published = self.published(raw_date, extra)
-        categories = _categories(entry)
+        categories = entry_categories(entry)
         if categories:
             extra["categories"] = categories
         if entry.get("id"):
@@ -276,24 +277,3 @@ _WORDPRESS_FOOTER = re.compile(r"^The post .+ appeared first on .+\.$")
 def _lines(value: str, content_type: str) -> list[str]:
     text = fold_whitespace(value) if content_type in ("text/plain", "text") else html_to_text(value, True)
     return [line for line in text.splitlines() if not _WORDPRESS_FOOTER.match(line)]
-
-
-def _entry_link(entry: dict[str, Any]) -> str | None:
-    for link in entry.get("links") or []:
-        if link.get("rel", "alternate") == "alternate" and link.get("href"):
-            return str(link["href"])
-    if entry.get("link"):
-        return str(entry["link"])
-    guid = entry.get("id") or ""
-    if urlsplit(guid).scheme in ("http", "https"):
-        return str(guid)
-    return None
-
-
-def _categories(entry: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for tag in entry.get("tags") or []:
-        term = fold_whitespace(tag.get("term") or tag.get("label") or "")
-        if term and term not in found:
-            found.append(term)
-    return found

@@ -30,6 +30,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.base import DefwatchSpider, classify_failure
 from crawler.dates import JST, parse_era_date_string
+from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
 from crawler.mod_parse import (
     JinjiLink,
@@ -224,7 +225,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
         number = response.meta["defwatch_listing_number"]
         usable = 0
         for position, entry in enumerate(entries):
-            link = _entry_link(entry)
+            link = entry_link(entry)
             if not link:
                 self.count("no_link")
                 self.logger.warning(
@@ -258,7 +259,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
         if not title:
             self.count("no_title")
         published = self.pubdate(entry, extra)
-        categories = _categories(entry)
+        categories = entry_categories(entry, squash)
         if categories:
             extra["category"] = categories[0]
             if len(categories) > 1:
@@ -584,24 +585,6 @@ def summary_after_title(text: str, title: str) -> str:
         if wanted and normalize(line) == wanted and number + 1 < len(lines):
             return summarize("\n".join(lines[number + 1 :]))
     return summarize(text)
-
-
-def _entry_link(entry: dict[str, Any]) -> str | None:
-    if entry.get("link"):
-        return str(entry["link"])
-    guid = entry.get("id") or ""
-    if urlsplit(guid).scheme in ("http", "https"):
-        return str(guid)
-    return None
-
-
-def _categories(entry: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for tag in entry.get("tags") or []:
-        term = squash(tag.get("term") or tag.get("label") or "")
-        if term and term not in found:
-            found.append(term)
-    return found
 
 
 def _content_type(response: Response) -> str:
