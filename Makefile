@@ -38,7 +38,7 @@ pytest: $(TEST_STAMP)
 test: lint typecheck pytest
 
 bench: $(TEST_STAMP)
-	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(BIN)/python $$f --quick || exit 1; done || echo "no benchmarks yet"
+	$(BIN)/python bench/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

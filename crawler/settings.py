@@ -7,7 +7,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 USER_AGENT = "defwatch/0.1 (+https://example.org/defwatch)"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS = 2  # = per domain: Scrapy 2.19 (asyncio) does not hold the per-domain limit
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
