@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alerts.message import ranking_payload, story_payload
-from alerts.rules import RuleSet
+from alerts.rules import RuleMatch, RuleSet
 from store import links
 from store import outbox as db
 from store.urls import url_key
@@ -76,6 +76,23 @@ class Outbox:
         now = self.clock()
         added: list[str] = []
         announced: set[tuple[str, str]] = set()
+
+        def queue(did: str, match: RuleMatch, channel: str, event: str) -> bool:
+            payload = story_payload(match.rule, match.matched, story, also, event)
+            queued = db.insert_delivery(
+                conn,
+                id=did,
+                rule=match.rule,
+                channel=channel,
+                kind="story",
+                payload=payload,
+                now=now,
+                story_id=story_id,
+            )
+            if queued:
+                added.append(did)
+            return bool(queued)
+
         # First alerts. A story stored title-only and later read in full arrives as
         # "revised": its first match is still a first alert, so rules on "new" hear of it.
         for match in first:
@@ -84,19 +101,7 @@ class Outbox:
                 if existing is not None:
                     db.add_also(conn, existing, story["url"])
                     continue
-                did = delivery_id("story", story["url_key"], match.rule, channel)
-                payload = story_payload(match.rule, match.matched, story, also, "new")
-                if db.insert_delivery(
-                    conn,
-                    id=did,
-                    rule=match.rule,
-                    channel=channel,
-                    kind="story",
-                    payload=payload,
-                    now=now,
-                    story_id=story_id,
-                ):
-                    added.append(did)
+                if queue(delivery_id("story", story["url_key"], match.rule, channel), match, channel, "new"):
                     announced.add((match.rule, channel))
         # Revisions: once per version, and not for a copy (its origin's revisions count).
         if revised and not links.is_copy(conn, story_id):
@@ -105,18 +110,7 @@ class Outbox:
                     if (match.rule, channel) in announced:
                         continue  # its first alert, just added, already carries this text
                     did = delivery_id("revised", story["url_key"], story["content_hash"], match.rule, channel)
-                    payload = story_payload(match.rule, match.matched, story, also, "revised")
-                    if db.insert_delivery(
-                        conn,
-                        id=did,
-                        rule=match.rule,
-                        channel=channel,
-                        kind="story",
-                        payload=payload,
-                        now=now,
-                        story_id=story_id,
-                    ):
-                        added.append(did)
+                    queue(did, match, channel, "revised")
         if added:
             log.info("story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies")
         return added
