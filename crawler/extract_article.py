@@ -72,6 +72,17 @@ class HtmlPage:
     truncated: bool  # the HTML stops before its closing tags
 
     @cached_property
+    def _absolute(self) -> dict[str, str]:
+        return {}
+
+    def absolute(self, href: str) -> str:
+        """``href`` made absolute against the page's URL (remembered: pages repeat links)."""
+        url = self._absolute.get(href)
+        if url is None:
+            url = self._absolute[href] = urljoin(self.url, href)
+        return url
+
+    @cached_property
     def order(self) -> dict[HtmlElement, int]:
         return {el: i for i, el in enumerate(self.doc.iter(lxml.etree.Element))}
 
@@ -218,15 +229,20 @@ class Link:
 
 
 def links(
-    page: HtmlPage, accept: Callable[[str], bool], *, exclude: Collection[HtmlElement] = ()
+    page: HtmlPage,
+    accept: Callable[[str], bool],
+    *,
+    exclude: Collection[HtmlElement] = (),
+    within: HtmlElement | None = None,
 ) -> list[Link]:
-    """Links in document order whose absolute URL ``accept`` takes, outside ``exclude``."""
+    """Links in document order (inside ``within``, the whole page by default) whose
+    absolute URL ``accept`` takes, outside ``exclude``."""
     out = []
-    for a in page.doc.iter("a"):
+    for a in (page.doc if within is None else within).iter("a"):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")) or a in exclude:
             continue
-        url = urljoin(page.url, href)
+        url = page.absolute(href)
         if accept(url):
             out.append(Link(_clean(a.text_content()), url, a))
     return out
@@ -549,6 +565,23 @@ def _key(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+# Headings and tab labels are short. NFKC folds at most a few code points into one (a
+# half-width kana and its sound mark, Hangul jamo), so a text with more than this many
+# non-space characters cannot be a label of 40: it is skipped before it is normalised.
+_LABEL_MAX = 40
+_RAW_LABEL_MAX = 4 * _LABEL_MAX
+
+
+def _short_key(el: HtmlElement) -> str | None:
+    """The element's text as a key (:func:`_key`) when it is short enough to be a heading
+    or a tab label; None otherwise (without normalising a long text)."""
+    text = el.text_content()
+    if len(text) > _RAW_LABEL_MAX and len("".join(text.split())) > _RAW_LABEL_MAX:
+        return None
+    key = _key(text)
+    return key if len(key) <= _LABEL_MAX else None
+
+
 def read_ranking(
     page: HtmlPage,
     *,
@@ -565,14 +598,13 @@ def read_ranking(
     """
     words = [_key(w) for w in heading_words]
     labels = {_key(label): window for label, window in tab_labels.items()}
-    candidates = [
-        el
-        for el in page.doc.iter(lxml.etree.Element)
-        if el.tag not in ("a", "html", "body", "title", "head")
-        and len(_key(el.text_content())) <= 40
-        and any(w in _key(el.text_content()) for w in words)
-        and not any(True for _ in el.iter("a"))
-    ]
+    candidates = []
+    for el in page.doc.iter(lxml.etree.Element):
+        if el.tag in ("a", "html", "body", "title", "head"):
+            continue
+        key = _short_key(el)
+        if key is not None and any(w in key for w in words) and not any(True for _ in el.iter("a")):
+            candidates.append(el)
     unreadable: RankingBlock | None = None
     for heading in candidates:
         block = heading.getparent()
@@ -600,7 +632,8 @@ def _read_block(
     tabs: list[tuple[HtmlElement, str]] = []
     taken: set[HtmlElement] = set()
     for el in block.iter(lxml.etree.Element):
-        window = labels.get(_key(el.text_content()))
+        key = _short_key(el)
+        window = labels.get(key) if key is not None else None
         if window is not None and el not in taken:
             taken |= descendants(el)  # li > a both read "24時間": one tab
             tabs.append((el, window))
@@ -618,15 +651,16 @@ def _read_block(
         return RankingBlock(
             element=block, problem=f"ranking block has {len(tabs)} tabs but {len(boxes)} lists"
         )
-    read = {
-        window: [link for link in links(page, accept) if link.element in descendants(box)]
-        for (_, window), box in zip(tabs, boxes, strict=True)
-    }
+    block_links = links(page, accept, within=block)
+    read = {}
+    for (_, window), box in zip(tabs, boxes, strict=True):
+        in_box = descendants(box)
+        read[window] = [link for link in block_links if link.element in in_box]
     return RankingBlock(element=block, windows=read)
 
 
 def _holds_links(page: HtmlPage, el: HtmlElement, accept: Callable[[str], bool]) -> bool:
-    return any(accept(urljoin(page.url, (a.get("href") or "").strip())) for a in el.iter("a"))
+    return any(accept(page.absolute((a.get("href") or "").strip())) for a in el.iter("a"))
 
 
 def _list_boxes(
