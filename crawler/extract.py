@@ -29,15 +29,21 @@ class Article:
     author: str | None = None
 
 
-def extract_article(html: str | bytes, url: str | None = None) -> Article | None:
-    """The main text of an article page, or None when the page has no readable text."""
+def extract_article(
+    html: str | bytes, url: str | None = None, *, metadata: bool = True, title: str | None = None
+) -> Article | None:
+    """The main text of an article page, or None when the page has no readable text.
+
+    Without ``metadata`` the page's title, date and author are not looked for (half the
+    work: for pages whose listing gave them); ``title``, when given, is the headline a
+    first line equal to it is taken for."""
     import trafilatura  # slow to import; only sources with fetch_articles need it
 
     try:
         doc = trafilatura.bare_extraction(
             html,
             url=url,
-            with_metadata=True,
+            with_metadata=metadata,
             include_comments=False,
             include_tables=True,
             favor_recall=True,
@@ -46,18 +52,18 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article | None
         return None
     if doc is None or isinstance(doc, dict):
         return None
-    title = fold_whitespace(doc.title or "")
+    page_title = fold_whitespace(doc.title or "") if metadata else ""
     lines = [line for line in (fold_whitespace(x) for x in (doc.text or "").splitlines()) if line]
-    if lines and lines[0] == title:
+    if lines and lines[0] in (page_title, fold_whitespace(title or "")):
         lines = lines[1:]  # the headline, kept separately
     text = "\n".join(lines)
     if not text:
         return None
     return Article(
-        title=title,
+        title=page_title,
         text=text,
-        published=_iso_date(doc.date),
-        author=fold_whitespace(doc.author) if doc.author else None,
+        published=_iso_date(doc.date) if metadata else None,
+        author=fold_whitespace(doc.author) if metadata and doc.author else None,
     )
 
 

@@ -207,9 +207,26 @@ class Store:
     def is_known(self, url: str, keep_params: Iterable[str] = ()) -> bool:
         return bool(self.known_keys([url], keep_params))
 
-    def source_urls(self, source: str) -> list[str]:
+    def has_stories(self, source: str) -> bool:
+        """Whether ``source`` has stored anything."""
         with self.engine.connect() as conn:
-            return list(conn.execute(select(t.stories.c.url).where(t.stories.c.source == source)).scalars())
+            found = conn.execute(select(t.stories.c.id).where(t.stories.c.source == source).limit(1))
+            return found.first() is not None
+
+    def urls_by_number(self, source: str, digits: int, suffix: str = "", limit: int = 20) -> list[str]:
+        """The URLs of ``source`` that end in ``digits`` characters and then ``suffix``
+        (``.../000123.html``), highest number first: those characters compared as text,
+        which orders zero-padded numbers. The caller checks that they are digits."""
+        url = t.stories.c.url
+        number = func.substr(url, func.length(url) - len(suffix) - digits + 1, digits)
+        query = (
+            select(url)
+            .where(t.stories.c.source == source, url.like("%/" + "_" * digits + suffix))
+            .order_by(number.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
 
     def save_story(self, story: StoryIn, conn: Connection | None = None) -> SaveResult:
         """Insert a new story, or update one whose title or body changed (keeping the old

@@ -102,7 +102,7 @@ class ListingSpider(DefwatchSpider):
 
     def had_items(self) -> bool:
         """Whether this source has given stories before (so an empty answer is suspicious)."""
-        return bool(self.store.source_urls(self.source.name))
+        return self.store.has_stories(self.source.name)
 
     def published(self, raw: str | None, extra: dict[str, Any], fmt: str | None = None) -> datetime | None:
         """A listed date as an aware datetime; a date without a zone is read in the source's
@@ -122,7 +122,16 @@ class ListingSpider(DefwatchSpider):
     # -- article pages -------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[StoryItem]:
         story: StoryItem = response.meta[STORY_META]
-        article = extract_article(response.body, response.url) if isinstance(response, TextResponse) else None
+        article = None
+        if isinstance(response, TextResponse):
+            # The page's own title, date and author are looked for only when the listing
+            # lacks a title or a date: that half of trafilatura's work is otherwise wasted.
+            article = extract_article(
+                response.body,
+                response.url,
+                metadata=not story.title or story.published is None,
+                title=story.title,
+            )
         if article is None:
             self.error("article_unreadable", response.url, "no main text found; kept what the listing said")
             yield story

@@ -393,10 +393,13 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
     # -- step 2: the id probe --------------------------------------------------------------------
     def start_probe(self) -> Iterator[scrapy.Request]:
         ids = [int(r.id) for r in self.articles.values()]
-        for url in self.store.source_urls(self.source.name):
+        # The stored article with the highest id: asked of the store, highest first, so the
+        # cost does not grow with the stories stored.
+        for url in self.store.urls_by_number(self.source.name, ID_DIGITS, ".html"):
             ref = self.article_ref(url, any_host=True)
             if ref is not None:
                 ids.append(int(ref.id))
+                break
         if not ids:
             self.count("probe_no_start")
             return

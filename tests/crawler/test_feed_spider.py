@@ -475,6 +475,16 @@ def test_extract_article_keeps_the_main_text_only() -> None:
     assert not any(marker in article.text for marker in BOILERPLATE_MARKERS)
 
 
+def test_extract_article_without_metadata_reads_the_same_text() -> None:
+    page = render(ARTICLES["/2025/02/royal-navy-tests-drone-swarm-from-type-23-frigate/"])
+    full = extract_article(page, "http://127.0.0.1/2025/02/royal-navy/")
+    title = "Royal Navy Tests Drone Swarm From Type 23 Frigate"
+    text_only = extract_article(page, "http://127.0.0.1/2025/02/royal-navy/", metadata=False, title=title)
+    assert full is not None and text_only is not None
+    assert text_only.text == full.text  # the headline line dropped by the listing's title
+    assert (text_only.title, text_only.published, text_only.author) == ("", None, None)
+
+
 @pytest.mark.parametrize(
     "page", ["", "<html><body></body></html>", b"\xff\xfe\x00garbage"], ids=["empty", "blank", "bytes"]
 )

@@ -39,3 +39,24 @@ def test_known_keys_compare_by_identity(store_factory: Callable[[], Store]) -> N
     assert store.known_keys(["http://x.org/c?a=1&b=2&utm_medium=rss", "https://x.org/d"]) == {
         "//x.org/c?a=1&b=2"
     }
+
+
+def test_urls_by_number_highest_first_whatever_the_order_stored(store_factory: Callable[[], Store]) -> None:
+    store = store_factory()
+    assert store.has_stories("jd") is False
+    for url in (
+        "https://j.example/docs/mod/000120.html",
+        "https://j.example/docs/world/000131.html",  # another section, a higher id
+        "https://j.example/docs/mod/000099.html",
+        "https://j.example/docs/mod/index.html",  # no number
+        "https://j.example/docs/mod/0001234.html",  # seven characters
+    ):
+        store.save_story(StoryIn(url=url, source="jd", title=url))
+    store.save_story(StoryIn(url="https://other.example/docs/mod/000999.html", source="other", title="x"))
+    assert store.has_stories("jd") is True
+    assert store.urls_by_number("jd", 6, ".html") == [
+        "https://j.example/docs/world/000131.html",
+        "https://j.example/docs/mod/000120.html",
+        "https://j.example/docs/mod/000099.html",
+    ]
+    assert store.urls_by_number("jd", 6, ".html", limit=1) == ["https://j.example/docs/world/000131.html"]
