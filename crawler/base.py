@@ -8,6 +8,7 @@ A spider class registers its source kind by subclassing with ``kind=``::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -30,6 +31,7 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
+from crawler.worker import InlineWorker, Worker, WorkerDied
 from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
@@ -56,6 +58,7 @@ class DefwatchSpider(scrapy.Spider):
         store: Store | None = None,
         config: Config | None = None,
         run_id: int | None = None,
+        worker: Worker | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(source, SourceConfig):
@@ -74,6 +77,9 @@ class DefwatchSpider(scrapy.Spider):
         self.source = source
         self.config = config
         self.store = store
+        # Where pages are read and stories stored: a process of its own when the crawl was
+        # started by crawler.runner (crawler.worker), else here.
+        self.worker: Worker = worker or InlineWorker(store)
         self.options = dict(source.options)
         self.base_url = source.url
         host = urlsplit(source.url).hostname
@@ -168,6 +174,15 @@ class DefwatchSpider(scrapy.Spider):
             self.failed_reason = reason
             self.logger.error("source %s failed: %s", self.source.name, reason)
 
+    def worker_died(self, exc: WorkerDied) -> None:
+        """The page worker is gone: nothing more can be read or stored, so the run ends."""
+        if self.failed_reason is not None:
+            return
+        self.fail(str(exc))
+        engine = self.crawler.engine
+        if engine is not None:
+            asyncio.ensure_future(engine.close_spider_async(reason="worker_died"))
+
     def on_request_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else None
@@ -176,8 +191,12 @@ class DefwatchSpider(scrapy.Spider):
             self.fail(f"{classify_failure(failure)} at {url}")
 
     def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
-        if spider is self:
-            self.error("parse_error", response.url, failure.getErrorMessage()[:200])
+        if spider is not self:
+            return
+        if isinstance(failure.value, WorkerDied):  # raised by ``await self.worker.run(...)``
+            self.worker_died(failure.value)
+            return
+        self.error("parse_error", response.url, failure.getErrorMessage()[:200])
 
     # -- the end of the run --------------------------------------------------------------
     def closed(self, reason: str) -> None:

@@ -18,7 +18,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
 from functools import cached_property
 from typing import Any
@@ -225,7 +225,7 @@ def _has_ancestor(el: HtmlElement, tags: Collection[str]) -> bool:
 class Link:
     text: str
     url: str  # absolute
-    element: HtmlElement = field(compare=False, repr=False)
+    element: HtmlElement | None = field(default=None, compare=False, repr=False)  # None: detached
 
 
 def links(
@@ -302,6 +302,11 @@ class ArticleFields:
     def body(self) -> str:
         return "\n".join(self.paragraphs)
 
+    def detached(self) -> ArticleFields:
+        """The same fields without references into the page's tree (which cannot be pickled
+        to another process, and keep the whole tree alive)."""
+        return replace(self, category_links=[Link(link.text, link.url) for link in self.category_links])
+
 
 def read_article(
     page: HtmlPage,
@@ -339,7 +344,7 @@ def read_article(
         between = [
             link
             for link in links(page, lambda _url: True, exclude=skip)
-            if page.end(heading) < page.order[link.element] < page.order[date_el]
+            if link.element is not None and page.end(heading) < page.order[link.element] < page.order[date_el]
         ]
         if between:
             fields.category_links = between

@@ -1,4 +1,5 @@
-"""The one pipeline: what a spider yields goes into the store, and is counted."""
+"""The one pipeline: what a spider yields goes into the store (through the spider's
+worker, crawler.worker), and is counted."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
 
 from crawler.base import DefwatchSpider
 from crawler.items import RankingItem, StoryItem
 from crawler.text import summarize
+from crawler.worker import WorkerDied
 from store import StoryIn
 
 
@@ -21,16 +24,23 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
         assert isinstance(spider, DefwatchSpider)
-        store = spider.store
+        try:
+            await self._store(spider, item)
+        except WorkerDied as exc:
+            spider.worker_died(exc)
+            raise DropItem(f"not stored: {exc}") from None
+        return item
+
+    async def _store(self, spider: DefwatchSpider, item: Any) -> None:
         stats = self.crawler.stats
         assert stats is not None
         if isinstance(item, StoryItem):
             a = ItemAdapter(item)
             summary = a["summary"] or summarize(a["body"])
-            result = store.save_story(
+            result = await spider.worker.save_story(
                 StoryIn(
                     url=a["url"],
                     source=spider.source.name,
@@ -47,7 +57,7 @@ class StorePipeline:
             )
             stats.inc_value(f"defwatch/stories_{result.status}")
         elif isinstance(item, RankingItem):
-            store.save_ranking_snapshot(
+            await spider.worker.save_ranking_snapshot(
                 spider.source.name,
                 item.window,
                 item.entries,
@@ -56,4 +66,3 @@ class StorePipeline:
                 run_id=spider.run_id,
             )
             stats.inc_value("defwatch/ranking_snapshots")
-        return item

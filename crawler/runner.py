@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
 from crawler.hooks import install_hooks
+from crawler.worker import PageWorker
 from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
@@ -101,6 +102,9 @@ def crawl(
     own_store = store is None
     store = store or Store.open(config.store.url)
     install_hooks(store, config)
+    # Pages are read and stories stored in a worker process (crawler.worker), started before
+    # the reactor. A store handed in is used here, as given (with its own hooks).
+    worker = PageWorker(config) if own_store and not _in_memory(store) else None
     root = logging.getLogger()
     root_level = root.level
     scrapy_level = logging.getLogger("scrapy").level
@@ -119,7 +123,7 @@ def crawl(
         crawlers[src.name] = crawler
         if progress is not None:
             progress.watch(src.name, crawler)
-        d = process.crawl(crawler, source=src, store=store, config=config)
+        d = process.crawl(crawler, source=src, store=store, config=config, worker=worker)
 
         def on_error(failure: Any, name: str = src.name) -> None:
             startup_errors[name] = (
@@ -128,7 +132,11 @@ def crawl(
             log.error("source %s could not run: %s", name, startup_errors[name])
 
         d.addErrback(on_error)
-    process.start()
+    try:
+        process.start()
+    finally:
+        if worker is not None:
+            worker.close()
     summaries = []
     for src in sources:
         spider = getattr(crawlers[src.name], "spider", None)
@@ -144,6 +152,11 @@ def crawl(
     if own_store:
         store.close()
     return summaries
+
+
+def _in_memory(store: Store) -> bool:
+    url = store.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _reason(spider: DefwatchSpider) -> str | None:

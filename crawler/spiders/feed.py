@@ -120,13 +120,15 @@ class ListingSpider(DefwatchSpider):
         return parsed.value
 
     # -- article pages -------------------------------------------------------------------
-    def parse_article(self, response: Response) -> Iterator[StoryItem]:
+    async def parse_article(self, response: Response) -> AsyncIterator[StoryItem]:
         story: StoryItem = response.meta[STORY_META]
         article = None
         if isinstance(response, TextResponse):
+            # Read in the worker process (crawler.worker) while the crawl goes on fetching.
             # The page's own title, date and author are looked for only when the listing
             # lacks a title or a date: that half of trafilatura's work is otherwise wasted.
-            article = extract_article(
+            article = await self.worker.run(
+                extract_article,
                 response.body,
                 response.url,
                 metadata=not story.title or story.published is None,

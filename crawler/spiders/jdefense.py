@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -94,6 +95,33 @@ REDIRECTS = [301, 302, 303, 307, 308]
 ARTICLE_META = "defwatch_article"
 
 
+@dataclass(frozen=True)
+class ArticleUrls:
+    """Whether a URL is an article page of the site on ``netloc`` (any scheme); a plain
+    object, so that the worker process can be handed it."""
+
+    netloc: str  # lower-cased
+
+    def on_site(self, netloc: str) -> bool:
+        return not netloc or netloc.lower() == self.netloc
+
+    def __call__(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return self.on_site(parts.netloc) and ARTICLE_PATH.match(parts.path) is not None
+
+
+def read_article_page(html: str, url: str, tz: tzinfo, is_article_url: ArticleUrls) -> ArticleFields | None:
+    """An article page's fields (None when it is no HTML), its ranking block left out of the
+    body. Runs in the worker process."""
+    page = parse_page(html, url)
+    if page is None:
+        return None
+    ranking = read_ranking(
+        page, heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=is_article_url
+    )
+    return read_article(page, tz=tz, exclude=ranking.elements()).detached()
+
+
 @dataclass
 class ArticleRef:
     """An article URL on the site, and how this run came to request it."""
@@ -135,6 +163,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         self.probe_max = int(self.options.get("probe_max", 50))
         host = urlsplit(self.base_url)
         self.site = f"{host.scheme}://{host.netloc}"
+        self.is_article_url = ArticleUrls(host.netloc.lower())
         self.articles: dict[str, ArticleRef] = {}  # url -> ref, every article seen this run
         self.requested: set[str] = set()
         self.skipped_known: set[str] = set()
@@ -159,16 +188,13 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         """The article a URL points to on this site (any scheme), or None. ``any_host`` for
         URLs this source stored, which are the site's whatever host they were read from."""
         parts = urlsplit(url)
-        if not any_host and parts.netloc and parts.netloc.lower() != urlsplit(self.site).netloc.lower():
+        if not any_host and not self.is_article_url.on_site(parts.netloc):
             return None
         m = ARTICLE_PATH.match(parts.path)
         if m is None:
             return None
         canonical = f"{self.site}/docs/{m['section']}/{m['id']}.html"
         return self.articles.get(canonical) or ArticleRef(canonical, m["section"], m["id"])
-
-    def is_article_url(self, url: str) -> bool:
-        return self.article_ref(url) is not None
 
     def see(self, url: str, route: str) -> ArticleRef | None:
         ref = self.article_ref(url)
@@ -265,29 +291,42 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             meta["probe_id"] = probe_id
         return scrapy.Request(ref.url, callback=self.parse_article, errback=self.on_article_error, meta=meta)
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         ref: ArticleRef = response.meta[ARTICLE_META]
         probe_id: int | None = response.meta.get("probe_id")
         if response.status == 404:  # only probes let a 404 through
             self.count("probe_404")
-            yield from self.probe_answer(probe_id, found=False)
+            for out in self.probe_answer(probe_id, found=False):
+                yield out
             return
         if response.status in REDIRECTS:
-            yield from self.follow_redirect(response, ref)
-            yield from self.probe_answer(probe_id, found=True)
+            for out in self.follow_redirect(response, ref):
+                yield out
+            for out in self.probe_answer(probe_id, found=True):
+                yield out
             return
-        yield from self.probe_answer(probe_id, found=True)
-        page = self.page(response)
-        if page is None:
+        for out in self.probe_answer(probe_id, found=True):
+            yield out
+        if not isinstance(response, TextResponse):
             self.error("not_html", response.url)
             return
         self.articles.setdefault(ref.url, ref)
         self.article_pages_read += 1
-        # Read even when the home page gave the snapshots: its elements are no part of the body.
-        ranking = self.ranking_block(page)
-        if self.ranking_from_articles and not self.ranking_stored and ranking.found:
-            yield from self.take_ranking(ranking, "article", response.url)
-        fields = read_article(page, tz=self.source.tz, exclude=ranking.elements())
+        if self.ranking_from_articles and not self.ranking_stored:
+            # No ranking block on the home page: this page's gives the snapshots.
+            page = self.page(response)
+            ranking = self.ranking_block(page) if page is not None else None
+            if ranking is not None and ranking.found:
+                for out in self.take_ranking(ranking, "article", response.url):
+                    yield out
+        # The page itself is read in the worker process (crawler.worker): parsing and reading
+        # are most of a page's cost, and the crawl goes on fetching meanwhile.
+        fields = await self.worker.run(
+            read_article_page, response.text, response.url, self.source.tz, self.is_article_url
+        )
+        if fields is None:
+            self.error("not_html", response.url)
+            return
         story = self.story(ref, fields, response)
         if story is not None:
             yield story

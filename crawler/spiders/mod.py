@@ -462,7 +462,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
             meta["download_maxsize"] = self.max_pdf_size
         return scrapy.Request(story.url, callback=self.parse_pdf, errback=self.on_pdf_error, meta=meta)
 
-    def parse_pdf(self, response: Response) -> Iterator[StoryItem]:
+    async def parse_pdf(self, response: Response) -> AsyncIterator[StoryItem]:
         story: StoryItem = response.meta[STORY]
         if response.status == 304:
             # Validators are kept only for PDFs that were read and stored; the story is not
@@ -477,7 +477,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
             self.error(f"http_{response.status}", response.url)
             yield without_text(story, f"HTTP {response.status}")
             return
-        pdf = read_pdf(response.body, _content_type(response))
+        pdf = await self.worker.run(read_pdf, response.body, _content_type(response))  # crawler.worker
         if pdf.text is None:
             assert pdf.problem is not None
             self.count(pdf.problem)
@@ -517,7 +517,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
         }
         return scrapy.Request(story.url, callback=self.parse_page, errback=self.on_page_error, meta=meta)
 
-    def parse_page(self, response: Response) -> Iterator[StoryItem]:
+    async def parse_page(self, response: Response) -> AsyncIterator[StoryItem]:
         story: StoryItem = response.meta[STORY]
         if self.challenged_answer(response):
             yield self.challenged(story, response)
@@ -526,7 +526,9 @@ class ModSpider(DefwatchSpider, kind="mod"):
             self.error(f"http_{response.status}", response.url)
             yield replace(story, extra={**story.extra, "page_error": f"HTTP {response.status}"})
             return
-        page = parse_release_page(response.text) if isinstance(response, TextResponse) else None
+        page = None
+        if isinstance(response, TextResponse):
+            page = await self.worker.run(parse_release_page, response.text)  # crawler.worker
         if page is None:
             self.count("page_unreadable")
             self.logger.warning("no release text found at %s; kept what the listings said", response.url)

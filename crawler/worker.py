@@ -1,0 +1,197 @@
+"""Page work beside the crawl: reading article pages and storing stories in a second process.
+
+Scrapy fetches and runs every callback on one thread. Whatever a callback or the item
+pipeline does with the CPU (an lxml parse, trafilatura, link detection, the alert outbox
+in the story's transaction) holds up the next request for as long, so a crawl spent most
+of its time not fetching (docs/performance.md). A crawl started by
+:func:`crawler.runner.crawl` therefore starts one :class:`PageWorker`: a process that reads
+the pages spiders hand it and keeps the stories they yield, while the crawling process goes
+on fetching. One process, one job at a time, in the order given: stories are stored in the
+order they were read, as before, and the store still has one writer for stories.
+
+Spiders reach it as ``self.worker`` (:class:`Worker`): ``await self.worker.run(fn, ...)``
+for a pure function of the page (its arguments and result are pickled: no lxml elements,
+no spider), ``await self.worker.save_story(story)`` and ``save_ranking_snapshot(...)`` for
+the store. :class:`InlineWorker` does the same in the crawling process, for spiders started
+by ``scrapy crawl`` and for a crawl given a store of its own.
+
+The worker process is forked before the reactor starts (no threads to inherit). It ignores
+SIGINT and SIGTERM, which stop the crawl: the crawling process closes its spiders, and the
+worker finishes the stories still queued before it exits, so nothing read is lost. If the
+crawling process dies (SIGKILL at the crawl timeout), the worker notices within half a second
+and exits too. A worker that dies is reported as :class:`WorkerDied`, which fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from scheduler.config import Config
+    from store import SaveResult, Store, StoryIn
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class WorkerDied(RuntimeError):
+    """The worker process ended in the middle of a crawl (killed, or out of memory)."""
+
+
+class Worker(Protocol):
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    async def save_story(self, story: StoryIn) -> SaveResult: ...
+
+    async def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: list[dict[str, Any]],
+        *,
+        valid: bool,
+        reason: str | None,
+        run_id: int | None,
+    ) -> None: ...
+
+
+class InlineWorker:
+    """The work done right here, on the reactor's thread, with ``store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return fn(*args, **kwargs)
+
+    async def save_story(self, story: StoryIn) -> SaveResult:
+        return self.store.save_story(story)
+
+    async def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: list[dict[str, Any]],
+        *,
+        valid: bool,
+        reason: str | None,
+        run_id: int | None,
+    ) -> None:
+        self.store.save_ranking_snapshot(source, window, entries, valid=valid, reason=reason, run_id=run_id)
+
+
+class PageWorker:
+    """A worker process with its own connection to the configured store (and its hooks)."""
+
+    def __init__(self, config: Config) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_start, initargs=(config, os.getpid())
+        )
+        # Start it now, before the reactor and its threads exist, and fail here if it cannot.
+        self.pid: int = self._pool.submit(_ready).result()
+        self.closed = False
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            future = self._pool.submit(fn, *args, **kwargs)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            raise WorkerDied(f"the page worker process is gone ({exc})") from None
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            raise WorkerDied(f"the page worker process died ({exc})") from None
+
+    async def save_story(self, story: StoryIn) -> SaveResult:
+        return await self.run(_save_story, story)
+
+    async def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: list[dict[str, Any]],
+        *,
+        valid: bool,
+        reason: str | None,
+        run_id: int | None,
+    ) -> None:
+        await self.run(_save_ranking_snapshot, source, window, entries, valid, reason, run_id)
+
+    def close(self) -> None:
+        """Wait for the queued work to be done, then end the process."""
+        if not self.closed:
+            self.closed = True
+            self._pool.shutdown(wait=True)
+
+
+# -- in the worker process -----------------------------------------------------------------------
+
+_config: Config | None = None
+_store: Store | None = None
+
+
+def _start(config: Config, parent: int) -> None:
+    global _config, _store
+    _config, _store = config, None
+    # Log lines go straight to stderr, not through a live progress display the crawling
+    # process may be drawing (its lock and its thread were not inherited).
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stderr)
+    # The crawling process decides when to stop; the work it queued is finished first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), name="defwatch-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:  # the crawling process is gone: nobody waits for results
+            os._exit(1)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _worker_store() -> Store:
+    """The worker's own store (never a connection inherited from the crawling process)."""
+    global _store
+    if _store is None:
+        from crawler.hooks import install_hooks
+        from store import Store
+
+        assert _config is not None
+        _store = Store.open(_config.store.url, migrate=False)
+        install_hooks(_store, _config)
+    return _store
+
+
+def _save_story(story: StoryIn) -> SaveResult:
+    return _worker_store().save_story(story)
+
+
+def _save_ranking_snapshot(
+    source: str,
+    window: str,
+    entries: list[dict[str, Any]],
+    valid: bool,
+    reason: str | None,
+    run_id: int | None,
+) -> None:
+    _worker_store().save_ranking_snapshot(source, window, entries, valid=valid, reason=reason, run_id=run_id)

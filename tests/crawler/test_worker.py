@@ -1,0 +1,138 @@
+"""The page worker (crawler.worker): pages read and stories stored in a process of its own,
+with the store's hooks; its death reported, and its parent's death noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.worker import PageWorker, WorkerDied
+from scheduler.config import load_config
+from store import Store, StoryIn
+
+CONFIG = """
+[store]
+url = "sqlite:///{db}"
+
+[[rules]]
+name = "asean"
+keywords = ["ASEAN"]
+notify = ["log"]
+
+[channels.log]
+type = "file"
+path = "{folder}/alerts.jsonl"
+"""
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    path = tmp_path / "defwatch.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "w.db", folder=tmp_path), encoding="utf-8")
+    Store.open(f"sqlite:///{tmp_path / 'w.db'}").close()  # migrated, as crawler.runner leaves it
+    return path
+
+
+@pytest.fixture
+def worker(config_path: Path) -> Iterator[PageWorker]:
+    w = PageWorker(load_config(config_path))
+    yield w
+    if not w.closed:
+        w.close()
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_work_runs_in_another_process_and_comes_back(worker: PageWorker) -> None:
+    async def go() -> tuple[int, str]:
+        return await worker.run(_pid), await worker.run(str.upper, "asean")
+
+    pid, upper = asyncio.run(go())
+    assert pid == worker.pid != os.getpid()
+    assert upper == "ASEAN"
+
+
+def test_an_error_in_the_work_reaches_the_caller_as_itself(worker: PageWorker) -> None:
+    with pytest.raises(ValueError, match="bad page"):
+        asyncio.run(worker.run(_fail, "bad page"))
+    assert asyncio.run(worker.run(_pid)) == worker.pid  # the worker goes on
+
+
+def test_stories_are_stored_by_the_worker_with_the_configured_hooks(
+    worker: PageWorker, config_path: Path
+) -> None:
+    story = StoryIn(url="https://x.example/a", source="s", title="ASEAN 会合", body="本文")
+
+    async def go() -> list[str]:
+        return [(await worker.save_story(story)).status, (await worker.save_story(story)).status]
+
+    assert asyncio.run(go()) == ["new", "unchanged"]
+    worker.close()
+    with Store.open(load_config(config_path).store.url) as store:
+        assert store.get_story("https://x.example/a")["title"] == "ASEAN 会合"  # type: ignore[index]
+        assert store.delivery_counts().get("pending") == 1  # the outbox hook ran in the worker
+
+
+def test_a_dead_worker_is_reported(worker: PageWorker) -> None:
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(WorkerDied, match="page worker process"):
+        asyncio.run(worker.run(_pid))
+
+
+def test_the_worker_ignores_sigterm_and_finishes_its_queue(worker: PageWorker, config_path: Path) -> None:
+    os.kill(worker.pid, signal.SIGTERM)  # as the daemon stopping sends to the crawl, and a group would
+    stories = [
+        StoryIn(url=f"https://x.example/{i}", source="s", title=f"t{i}", body="本文") for i in range(20)
+    ]
+
+    async def go() -> None:
+        await asyncio.gather(*(worker.save_story(s) for s in stories))
+
+    asyncio.run(go())
+    worker.close()
+    with Store.open(load_config(config_path).store.url) as store:
+        assert store.count_stories() == 20
+
+
+def test_the_worker_ends_when_the_crawling_process_is_killed(config_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from crawler.worker import PageWorker
+        from scheduler.config import load_config
+        worker = PageWorker(load_config({str(config_path)!r}))
+        print(worker.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid), "the worker outlived its crawling process"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
