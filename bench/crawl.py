@@ -12,8 +12,10 @@
    ``elapsed_time_seconds`` (spider opened to closed) for both.
    Part ``50ms``: the same with a server that answers after 50 ms (like a site across the
    network) and defwatch's default ``concurrency_per_domain = 2``; the server reports the
-   most requests it had in flight at once. Part ``stages``: CPU per article page of each
-   step defwatch adds to a fetch, in this process.
+   most requests it had in flight at once. CPU per page is reported for the crawling
+   process and for its page worker (crawler.worker: the process that reads article pages
+   and stores stories) apart. Part ``stages``: CPU per article page of each step defwatch
+   adds to a fetch, measured in this process.
 2. **Incremental crawl** (part ``incremental``): N articles already stored (N = 1,000 and
    20,000; the store is filled with ``Store.save_story``), k new ones published on the site
    (k = 0, 5, 50): requests the crawl made, the server's count, and wall time.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -145,6 +148,18 @@ def child_full(config_path: str, source: str) -> dict[str, Any]:
         "new_stories": summaries[0].counts.new_stories,
         "known_skipped": summaries[0].counts.known_skipped,
         **_scrapy_stats(stats),
+        **_cpu(),
+    }
+
+
+def _cpu() -> dict[str, float]:
+    """CPU seconds of this (crawling) process, and of the page worker it started and waited
+    for (crawler.worker), which is its only child."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "process_cpu_s": round(own.ru_utime + own.ru_stime, 3),
+        "worker_cpu_s": round(worker.ru_utime + worker.ru_stime, 3),
     }
 
 
@@ -177,7 +192,7 @@ def child_bare(config_path: str, urls_file: str) -> dict[str, Any]:
     process.crawl(crawler)
     process.start()
     assert crawler.stats is not None
-    return {"outcome": "ok", **_scrapy_stats(crawler.stats.get_stats())}
+    return {"outcome": "ok", **_scrapy_stats(crawler.stats.get_stats()), **_cpu()}
 
 
 def _scrapy_stats(stats: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +272,10 @@ def full_crawl(
             bare[-1].peak_in_flight = site.peak_in_flight if latency else None
     f = statistics.median(r.pages_per_s for r in full)
     b = statistics.median(r.pages_per_s for r in bare)
+
+    def per_page(runs: list[Run], key: str) -> float:
+        return round(statistics.median(r.stats[key] / r.stats["responses"] * 1000 for r in runs), 2)
+
     row = {
         "spider": name,
         "pages": full[0].stats["responses"],
@@ -268,6 +287,12 @@ def full_crawl(
         "ratio": round(f / b, 3) if b else None,
         "target_ratio": TARGET_RATIO,
         "met": bool(b) and f / b >= TARGET_RATIO,
+        # CPU per page: defwatch's crawling process and its page worker, and the bare spider
+        "cpu_ms_per_page": {
+            "crawling_process": per_page(full, "process_cpu_s"),
+            "worker": per_page(full, "worker_cpu_s"),
+            "bare_scrapy": per_page(bare, "process_cpu_s"),
+        },
         "defwatch_peak_in_flight": max((r.peak_in_flight or 0) for r in full) or None,
         "bare_peak_in_flight": max((r.peak_in_flight or 0) for r in bare) or None,
         "defwatch_runs": [_run_doc(r) for r in full],
@@ -429,7 +454,13 @@ def stages(count: int, folder: Path) -> dict[str, float]:
         lambda i: (parse_era_dates(fields[i].body), summarize(fields[i].body)),
     )
     timed(
-        "feed: trafilatura extract_article",
+        "feed: trafilatura, text only (as crawled)",
+        lambda i: extract_article(
+            html[i].encode(), base + articles[i].path, metadata=False, title=fields[i].title
+        ),
+    )
+    timed(
+        "feed: trafilatura with metadata",
         lambda i: extract_article(html[i].encode(), base + articles[i].path),
     )
     config_path = write_config(folder, folder / "stages.db", "jdefense", base + "/", 2)
@@ -478,6 +509,7 @@ def print_full(title: str, rows: list[dict[str, Any]]) -> None:
             "ratio",
             "target",
             "met",
+            "CPU ms/page: crawl + worker / bare",
         ],
         [
             [
@@ -492,6 +524,9 @@ def print_full(title: str, rows: list[dict[str, Any]]) -> None:
                 r["ratio"],
                 f">= {TARGET_RATIO:.2f}",
                 r["met"],
+                "{crawling_process} + {worker} / {bare_scrapy}".format(**r["cpu_ms_per_page"])
+                if "cpu_ms_per_page" in r
+                else "-",
             ]
             for r in rows
         ],

@@ -113,14 +113,16 @@ class DefwatchSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> scrapy.Request:
         """A request whose failures are counted in the run instead of vanishing."""
-        meta = dict(meta or {})
-        if self.max_response_size and "download_maxsize" not in meta:
-            meta["download_maxsize"] = self.max_response_size
+        meta = {**self.size_meta(), **(meta or {})}
         if conditional:
             meta["defwatch_conditional"] = True
         return scrapy.Request(
             self.absolute(url), callback=callback, errback=self.on_request_error, meta=meta, **kwargs
         )
+
+    def size_meta(self) -> dict[str, Any]:
+        """The request meta that holds a response to the source's ``max_response_size``."""
+        return {"download_maxsize": self.max_response_size} if self.max_response_size else {}
 
     def remember_validators(self, response: Response) -> None:
         """Keep a 200's ETag / Last-Modified for the next conditional request."""

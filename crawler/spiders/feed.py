@@ -46,9 +46,6 @@ class ListingSpider(DefwatchSpider):
         self.seen: set[str] = set()
 
     # -- requests ------------------------------------------------------------------------
-    def size_meta(self) -> dict[str, Any]:
-        return {"download_maxsize": self.max_response_size} if self.max_response_size else {}
-
     def listing_request(
         self, url: str, callback: Any, *, first: bool = False, meta: dict[str, Any] | None = None
     ) -> scrapy.Request:

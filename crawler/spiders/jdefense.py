@@ -215,7 +215,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             url,
             callback=callback,
             errback=self.on_listing_error,
-            meta={"defwatch_essential": essential},
+            meta={"defwatch_essential": essential, **self.size_meta()},
             dont_filter=essential,
         )
 
@@ -281,6 +281,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
     def article_request(self, ref: ArticleRef, *, probe_id: int | None = None) -> scrapy.Request:
         self.requested.add(ref.url)
         meta: dict[str, Any] = {
+            **self.size_meta(),
             ARTICLE_META: ref,
             # Redirects are looked at before being followed: one to another site is never
             # requested (and counted), one within the site is followed by hand.
@@ -559,7 +560,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
                 callback=self.parse_ranking_page,
                 errback=self.on_request_error,
                 dont_filter=True,
-                meta={"dont_redirect": True},
+                meta={"dont_redirect": True, **self.size_meta()},
             )
         )
         raise DontCloseSpider

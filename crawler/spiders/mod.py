@@ -145,9 +145,6 @@ class ModSpider(DefwatchSpider, kind="mod"):
         request.meta["defwatch_optional"] = optional
         return request
 
-    def size_meta(self) -> dict[str, Any]:
-        return {"download_maxsize": self.max_response_size} if self.max_response_size else {}
-
     def parse_feed(self, response: Response) -> Iterator[Any]:
         yield from self.listing_answered(response, self.read_feed)
 

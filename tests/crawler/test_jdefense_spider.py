@@ -77,7 +77,9 @@ class Crawl:
 class Harness:
     """One store and one configuration; crawls ``jdefense`` and reads what it stored."""
 
-    def __init__(self, workdir: Path, server: SiteServer, timeout: str = "10s") -> None:
+    def __init__(
+        self, workdir: Path, server: SiteServer, timeout: str = "10s", source_extra: str = ""
+    ) -> None:
         self.workdir = workdir
         self.server = server
         self.db = workdir / "defwatch.db"
@@ -97,6 +99,7 @@ class Harness:
             kind = "jdefense"
             url = "{server.url("jdefense", "/")}"
             sections = {SECTIONS!r}
+            {source_extra}
             """.replace("'", '"')
         )
 
@@ -450,3 +453,13 @@ def test_ranking_from_an_article_page_when_the_home_page_has_none(
     assert second.run["requests"] == 4 + 10 + 1
     for window in D.WINDOWS:
         assert len(harness.snapshots(window)) == 2
+
+
+def test_the_sources_response_size_limit_holds_for_its_pages(tmp_path: Path) -> None:
+    with SiteServer({"jdefense": JDefenseSite()}) as server:
+        harness = Harness(tmp_path, server, source_extra='max_response_size = "1KB"')
+        crawl = harness.crawl()
+    assert crawl.run["outcome"] == "failed"
+    assert crawl.run["reason"].startswith("too_large at ")
+    assert crawl.run["stats"]["too_large"] >= 1
+    assert harness.stories() == {}
