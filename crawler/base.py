@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from contextlib import suppress
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -19,6 +20,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    CloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
@@ -39,6 +41,10 @@ log = logging.getLogger(__name__)
 
 # Outcomes a run ends with (crawl_runs.outcome).
 OK, DEGRADED, FAILED, TIMEOUT, INTERRUPTED = "ok", "degraded", "failed", "timeout", "interrupted"
+WORKER_DIED = "worker_died"  # the reason Scrapy closes a spider whose page worker died
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class DefwatchSpider(scrapy.Spider):
@@ -80,6 +86,7 @@ class DefwatchSpider(scrapy.Spider):
         # Where pages are read and stories stored: a process of its own when the crawl was
         # started by crawler.runner (crawler.worker), else here.
         self.worker: Worker = worker or InlineWorker(store)
+        self.worker_gone = False
         self.options = dict(source.options)
         self.base_url = source.url
         host = urlsplit(source.url).hostname
@@ -176,14 +183,24 @@ class DefwatchSpider(scrapy.Spider):
             self.failed_reason = reason
             self.logger.error("source %s failed: %s", self.source.name, reason)
 
+    async def offload(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` in the page worker (crawler.worker), for callbacks: a pure
+        function whose arguments and result pickle. A dead worker ends the run."""
+        try:
+            return await self.worker.run(fn, *args, **kwargs)
+        except WorkerDied as exc:
+            self.worker_died(exc)
+            raise CloseSpider(WORKER_DIED) from None
+
     def worker_died(self, exc: WorkerDied) -> None:
         """The page worker is gone: nothing more can be read or stored, so the run ends."""
-        if self.failed_reason is not None:
+        if self.worker_gone:
             return
+        self.worker_gone = True
         self.fail(str(exc))
         engine = self.crawler.engine
         if engine is not None:
-            asyncio.ensure_future(engine.close_spider_async(reason="worker_died"))
+            asyncio.ensure_future(_close(engine, WORKER_DIED))
 
     def on_request_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
@@ -195,7 +212,7 @@ class DefwatchSpider(scrapy.Spider):
     def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
         if spider is not self:
             return
-        if isinstance(failure.value, WorkerDied):  # raised by ``await self.worker.run(...)``
+        if isinstance(failure.value, WorkerDied):  # a worker call outside DefwatchSpider.offload
             self.worker_died(failure.value)
             return
         self.error("parse_error", response.url, failure.getErrorMessage()[:200])
@@ -227,6 +244,11 @@ class DefwatchSpider(scrapy.Spider):
             outcome, why = OK, None
         self.outcome, self.counts = outcome, counts
         self.store.finish_run(self.run_id, outcome, counts, why)
+
+
+async def _close(engine: Any, reason: str) -> None:
+    with suppress(RuntimeError):  # the spider closed meanwhile
+        await engine.close_spider_async(reason=reason)
 
 
 def classify_failure(failure: Failure) -> str:

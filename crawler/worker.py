@@ -9,10 +9,10 @@ the pages spiders hand it and keeps the stories they yield, while the crawling p
 on fetching. One process, one job at a time, in the order given: stories are stored in the
 order they were read, as before, and the store still has one writer for stories.
 
-Spiders reach it as ``self.worker`` (:class:`Worker`): ``await self.worker.run(fn, ...)``
-for a pure function of the page (its arguments and result are pickled: no lxml elements,
-no spider), ``await self.worker.save_story(story)`` and ``save_ranking_snapshot(...)`` for
-the store. :class:`InlineWorker` does the same in the crawling process, for spiders started
+Spiders hold it as ``self.worker`` (:class:`Worker`). Callbacks call
+``await self.offload(fn, ...)`` (crawler.base) for a pure function of the page (its
+arguments and result are pickled: no lxml elements, no spider); the item pipeline calls
+``await spider.worker.save_story(story)`` and ``save_ranking_snapshot(...)``. :class:`InlineWorker` does the same in the crawling process, for spiders started
 by ``scrapy crawl`` and for a crawl given a store of its own.
 
 The worker process is forked before the reactor starts (no threads to inherit). It ignores

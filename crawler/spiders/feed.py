@@ -124,7 +124,7 @@ class ListingSpider(DefwatchSpider):
             # Read in the worker process (crawler.worker) while the crawl goes on fetching.
             # The page's own title, date and author are looked for only when the listing
             # lacks a title or a date: that half of trafilatura's work is otherwise wasted.
-            article = await self.worker.run(
+            article = await self.offload(
                 extract_article,
                 response.body,
                 response.url,

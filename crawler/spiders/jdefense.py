@@ -322,7 +322,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
                     yield out
         # The page itself is read in the worker process (crawler.worker): parsing and reading
         # are most of a page's cost, and the crawl goes on fetching meanwhile.
-        fields = await self.worker.run(
+        fields = await self.offload(
             read_article_page, response.text, response.url, self.source.tz, self.is_article_url
         )
         if fields is None:

@@ -474,7 +474,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
             self.error(f"http_{response.status}", response.url)
             yield without_text(story, f"HTTP {response.status}")
             return
-        pdf = await self.worker.run(read_pdf, response.body, _content_type(response))  # crawler.worker
+        pdf = await self.offload(read_pdf, response.body, _content_type(response))  # crawler.worker
         if pdf.text is None:
             assert pdf.problem is not None
             self.count(pdf.problem)
@@ -525,7 +525,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
             return
         page = None
         if isinstance(response, TextResponse):
-            page = await self.worker.run(parse_release_page, response.text)  # crawler.worker
+            page = await self.offload(parse_release_page, response.text)  # crawler.worker
         if page is None:
             self.count("page_unreadable")
             self.logger.warning("no release text found at %s; kept what the listings said", response.url)

@@ -10,14 +10,17 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.worker import PageWorker, WorkerDied
 from scheduler.config import load_config
 from store import Store, StoryIn
+from tests.conftest import Defwatch
+from tests.sites.server import SiteServer
 
 CONFIG = """
 [store]
@@ -136,3 +139,87 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+class SlowFeed:
+    """A feed of 30 items whose article pages take 0.2 s each: a crawl long enough to lose
+    its worker in the middle."""
+
+    epoch = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ["PATH_INFO"]
+        base = f"http://{environ['HTTP_HOST']}"
+        if path == "/feed.xml":
+            items = "".join(
+                f"<item><title>Story {i}</title><link>{base}/a/{i}.html</link>"
+                f"<pubDate>Tue, 10 Feb 2026 0{i % 10}:00:00 +0000</pubDate></item>"
+                for i in range(30)
+            )
+            body = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>slow</title>{items}</channel></rss>'
+            )
+            start_response("200 OK", [("Content-Type", "application/rss+xml")])
+            return [body.encode()]
+        if path.startswith("/a/"):
+            time.sleep(0.2)
+            text = "<p>" + "The frigate sailed with the task group for the exercise. " * 8 + "</p>"
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [f"<html><body><article><h1>Story</h1>{text * 3}</article></body></html>".encode()]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not here"]
+
+
+def test_a_crawl_whose_worker_dies_fails_and_says_why(defwatch: Defwatch, tmp_path: Path) -> None:
+    db = tmp_path / "slow.db"
+    site = SlowFeed()
+    with SiteServer({"slow": site}) as server:
+        defwatch.write_config(
+            f"""
+            [store]
+            url = "sqlite:///{db}"
+
+            [crawl]
+            autothrottle = false
+
+            [[sources]]
+            name = "slow"
+            kind = "feed"
+            url = "{server.url("slow", "/feed.xml")}"
+            fetch_articles = true
+            """
+        )
+        crawl = defwatch.popen("crawl", "slow")
+        deadline = time.monotonic() + 60
+        worker = None
+        while time.monotonic() < deadline and (
+            worker is None or not any(h.path.startswith("/a/") for h in server.hits_for("slow"))
+        ):
+            worker = worker or _child_of(crawl.pid)
+            time.sleep(0.05)
+        assert worker is not None, "no worker process appeared"
+        os.kill(worker, signal.SIGKILL)
+        out, err = crawl.communicate(timeout=120)
+        articles = [h for h in server.hits_for("slow") if h.path.startswith("/a/")]
+    assert crawl.returncode == 1, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    with Store.open(f"sqlite:///{db}") as store:
+        run = store.runs("slow")[0]
+        stored = len(store.stories("slow"))
+    assert run["outcome"] == "failed"
+    assert "page worker process" in run["reason"]
+    assert "page worker process" in err
+    assert len(articles) < 30  # the crawl stopped instead of fetching pages nobody would read
+    assert stored < 30
+
+
+def _child_of(parent: int) -> int | None:
+    """A process whose parent is ``parent`` (the crawl's page worker), from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == parent:
+            return int(stat.parent.name)
+    return None
