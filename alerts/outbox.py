@@ -60,8 +60,9 @@ class Outbox:
 
     # -- stories -----------------------------------------------------------------------------
     def on_story_saved(self, conn: Connection, story: Mapping[str, Any], result: SaveResult) -> None:
-        """The store's save hook: runs for new and revised stories, after link detection."""
-        if result.status in ("new", "revised"):
+        """The store's save hook: runs for new, revised and completed stories, after link
+        detection."""
+        if result.status in ("new", "revised", "completed"):
             self.enqueue_story(conn, story, result.status)
 
     def enqueue_story(self, conn: Connection, story: Mapping[str, Any], status: str) -> list[str]:
@@ -94,7 +95,8 @@ class Outbox:
             return bool(queued)
 
         # First alerts. A story stored title-only and later read in full arrives as
-        # "revised": its first match is still a first alert, so rules on "new" hear of it.
+        # "completed": its first match is still a first alert, so rules on "new" hear of it
+        # (and rules on "revised" do not: nothing was revised).
         for match in first:
             for channel in self.rules.rule(match.rule).notify:
                 existing = db.group_delivery(conn, group, match.rule, channel)

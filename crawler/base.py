@@ -230,7 +230,11 @@ class DefwatchSpider(scrapy.Spider):
             revised=int(stats.get("defwatch/stories_revised", 0)),
             known_skipped=int(stats.get("defwatch/known_skipped", 0)),
             errors=int(stats.get("defwatch/errors", 0)),
-            stats={**reasons, "unchanged": int(stats.get("defwatch/stories_unchanged", 0))},
+            stats={
+                **reasons,
+                "unchanged": int(stats.get("defwatch/stories_unchanged", 0)),
+                "completed": int(stats.get("defwatch/stories_completed", 0)),
+            },
         )
         if reason == "shutdown":
             outcome, why = INTERRUPTED, "stopped by a signal before the crawl finished"

@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from scheduler.config import Config
     from store import SaveResult, Store, StoryIn
 
-log = logging.getLogger(__name__)
-
 P = ParamSpec("P")
 T = TypeVar("T")
 

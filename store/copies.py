@@ -197,12 +197,12 @@ class CopyDetector:
         return detector
 
     def __call__(self, conn: Connection, story: dict[str, Any], result: SaveResult) -> None:
-        if result.status not in ("new", "revised"):
+        if result.status not in ("new", "revised", "completed"):
             return
-        indexed = self.index(conn, story, replace=result.status == "revised")
+        indexed = self.index(conn, story, replace=result.status != "new")
         if indexed is None:
             return
-        if result.status == "revised" and links.is_linked(conn, story["id"]):
+        if result.status != "new" and links.is_linked(conn, story["id"]):
             return
         self.link(conn, indexed)
 

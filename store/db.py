@@ -54,7 +54,7 @@ class StoryIn:
 @dataclass(frozen=True)
 class SaveResult:
     story_id: int
-    status: str  # new | revised | unchanged
+    status: str  # new | revised | completed (a title-only story now read in full) | unchanged
 
 
 @dataclass
@@ -273,7 +273,9 @@ class Store:
                     replaced_at=now,
                 )
             )
-        status = "revised"  # changed text, or a title-only story now read in full
+        # A title-only story now read in full is "completed", not "revised": the publisher
+        # changed nothing, defwatch read more (rules on revisions do not hear of it).
+        status = "revised" if row["complete"] else "completed"
         values["published"] = story.published or row["published"]
         values["extra"] = {**(row["extra"] or {}), **story.extra}
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))

@@ -100,9 +100,21 @@ def test_a_title_only_story_read_in_full_later_still_alerts(p: Pipeline) -> None
     url = "https://www.mod.go.jp/j/press/news/2025/10/22c.html"
     p.save(url, "mod", "次官級会合について", "", complete=False)
     assert p.deliveries() == []
-    assert p.save(url, "mod", "次官級会合について", "ASEAN加盟国の代表").status == "revised"
+    assert p.save(url, "mod", "次官級会合について", "ASEAN加盟国の代表").status == "completed"
     assert sorted(r["channel"] for r in p.deliveries()) == ["hook", "log"]
     assert {r["payload"]["event"] for r in p.deliveries()} == {"new"}
+
+
+def test_a_title_only_story_read_in_full_is_no_revision(p: Pipeline) -> None:
+    url = "https://www.mod.go.jp/j/press/news/2025/10/01a.pdf"
+    p.save(url, "mod", "人事発令（10月1日付）", "", complete=False)
+    [first] = p.deliveries()  # the title matches "jinji" (title only, on new and revised)
+    assert (first["rule"], first["payload"]["event"]) == ("jinji", "new")
+    assert p.save(url, "mod", "人事発令（10月1日付）", "1等海佐 防衛 太郎").status == "completed"
+    assert [r["id"] for r in p.deliveries()] == [first["id"]]
+    # a real change of the text afterwards is one
+    assert p.save(url, "mod", "人事発令（10月1日付）", "1等海佐 防衛 次郎").status == "revised"
+    assert sorted(r["payload"]["event"] for r in p.deliveries()) == ["new", "revised"]
 
 
 def test_a_copy_of_an_alerted_release_makes_no_new_delivery(p: Pipeline) -> None:

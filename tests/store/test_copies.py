@@ -169,7 +169,7 @@ def test_a_title_only_item_read_in_full_later_is_linked(store: Store) -> None:
     mod = store.save_story(title_only).story_id
     assert group(store, jd) == [jd]
     result = store.save_story(ministry_release())
-    assert result.status == "revised" and result.story_id == mod
+    assert result.status == "completed" and result.story_id == mod
     assert group(store, jd) == [mod, jd]
 
 
