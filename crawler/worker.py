@@ -32,10 +32,11 @@ import signal
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from scheduler.config import Config
@@ -49,34 +50,20 @@ class WorkerDied(RuntimeError):
     """The worker process ended in the middle of a crawl (killed, or out of memory)."""
 
 
-class Worker(Protocol):
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+class Worker(ABC):
+    """Where a spider's pages are read (:meth:`run`) and its stories stored."""
 
-    async def save_story(self, story: StoryIn) -> SaveResult: ...
-
-    async def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: list[dict[str, Any]],
-        *,
-        valid: bool,
-        reason: str | None,
-        run_id: int | None,
-    ) -> None: ...
-
-
-class InlineWorker:
-    """The work done right here, on the reactor's thread, with ``store``."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
+    @abstractmethod
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return fn(*args, **kwargs)
+        """``fn(*args, **kwargs)``, wherever this worker works."""
+
+    @abstractmethod
+    async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``store.<method>(*args, **kwargs)`` on this worker's store."""
 
     async def save_story(self, story: StoryIn) -> SaveResult:
-        return self.store.save_story(story)
+        result: SaveResult = await self._call_store("save_story", story)
+        return result
 
     async def save_ranking_snapshot(
         self,
@@ -88,10 +75,25 @@ class InlineWorker:
         reason: str | None,
         run_id: int | None,
     ) -> None:
-        self.store.save_ranking_snapshot(source, window, entries, valid=valid, reason=reason, run_id=run_id)
+        await self._call_store(
+            "save_ranking_snapshot", source, window, entries, valid=valid, reason=reason, run_id=run_id
+        )
 
 
-class PageWorker:
+class InlineWorker(Worker):
+    """The work done right here, on the reactor's thread, with ``store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return fn(*args, **kwargs)
+
+    async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.store, method)(*args, **kwargs)
+
+
+class PageWorker(Worker):
     """A worker process with its own connection to the configured store (and its hooks)."""
 
     def __init__(self, config: Config) -> None:
@@ -114,20 +116,8 @@ class PageWorker:
         except BrokenProcessPool as exc:
             raise WorkerDied(f"the page worker process died ({exc})") from None
 
-    async def save_story(self, story: StoryIn) -> SaveResult:
-        return await self.run(_save_story, story)
-
-    async def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: list[dict[str, Any]],
-        *,
-        valid: bool,
-        reason: str | None,
-        run_id: int | None,
-    ) -> None:
-        await self.run(_save_ranking_snapshot, source, window, entries, valid, reason, run_id)
+    async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return await self.run(_call_store, method, args, kwargs)
 
     def close(self) -> None:
         """Wait for the queued work to be done, then end the process."""
@@ -180,16 +170,5 @@ def _worker_store() -> Store:
     return _store
 
 
-def _save_story(story: StoryIn) -> SaveResult:
-    return _worker_store().save_story(story)
-
-
-def _save_ranking_snapshot(
-    source: str,
-    window: str,
-    entries: list[dict[str, Any]],
-    valid: bool,
-    reason: str | None,
-    run_id: int | None,
-) -> None:
-    _worker_store().save_ranking_snapshot(source, window, entries, valid=valid, reason=reason, run_id=run_id)
+def _call_store(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return getattr(_worker_store(), method)(*args, **kwargs)
