@@ -12,7 +12,7 @@ of the crawl that stored it), the crawl (start to the story stored) and delivery
 received).
 
     python bench/latency.py            # "* * * * *" (one minute), 10 trials, no jitter
-    python bench/latency.py --jitter 10s   # with [scheduler] jitter at its default (latency.jitter-10s.json)
+    python bench/latency.py --jitter 5s    # with [scheduler] jitter at its default (latency.jitter-5s.json)
     python bench/latency.py --quick    # "*/5 * * * * *" (5 s), 3 trials (for make bench)
 
 Prints a table and writes bench/latency.json (latency.quick.json). Exits 1 when the worst
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5-second schedule, 3 trials (for make bench)")
     parser.add_argument("--trials", type=int, help="default 10 (3 with --quick)")
     parser.add_argument(
-        "--jitter", default="0s", help='[scheduler] jitter (default "0s"; defwatch\'s own is "10s")'
+        "--jitter", default="0s", help='[scheduler] jitter (default "0s"; defwatch\'s own is "5s")'
     )
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)

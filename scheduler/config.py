@@ -73,7 +73,7 @@ class CrawlConfig:
 @dataclass(frozen=True)
 class SchedulerConfig:
     crawl_timeout: float = 15 * 60.0
-    jitter: float = 10.0
+    jitter: float = 5.0  # seconds; small enough that an alert comes within interval + 10 s
     misfire_grace: float = 300.0
 
 
