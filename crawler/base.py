@@ -62,17 +62,20 @@ class DefwatchSpider(scrapy.Spider):
         self,
         source: SourceConfig | str | None = None,
         store: Store | None = None,
-        config: Config | None = None,
+        config: Config | str | None = None,
         run_id: int | None = None,
         worker: Worker | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(source, SourceConfig):
-            # Started by `scrapy crawl KIND [-a source=NAME]`: read defwatch.toml ourselves.
+            # Started by `scrapy crawl KIND [-a source=NAME] [-a config=PATH]`: read the
+            # configuration ourselves (found as `defwatch` finds it when no path is given).
             from scheduler.config import load
 
-            config = config or load(kwargs.pop("config", None))
+            if not isinstance(config, Config):
+                config = load(config)
             source = _pick_source(config, self.kind, source)
+        assert not isinstance(config, str)
         if store is None:
             from crawler.hooks import install_hooks
 

@@ -4,6 +4,9 @@ Scrapy) against the J-Defense imitation served over HTTP on 127.0.0.1, checked a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ import pytest
 import tests.sites.server as site_server
 from crawler.text import summarize
 from store import Store
-from tests.conftest import Defwatch
+from tests.conftest import REPO, Defwatch
 from tests.sites.jdefense import JDefenseSite, render
 from tests.sites.jdefense import data as D
 from tests.sites.server import SiteServer
@@ -463,3 +466,32 @@ def test_the_sources_response_size_limit_holds_for_its_pages(tmp_path: Path) -> 
     assert crawl.run["reason"].startswith("too_large at ")
     assert crawl.run["stats"]["too_large"] >= 1
     assert harness.stories() == {}
+
+
+def test_scrapy_crawl_reads_the_configuration_it_is_given(tmp_path: Path) -> None:
+    """`scrapy crawl jdefense -a config=PATH` from the project folder: the spider reads that
+    defwatch.toml and stores in-process (no page worker), as `defwatch crawl` would."""
+    with SiteServer({"jdefense": JDefenseSite()}) as server:
+        harness = Harness(tmp_path, server)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "jdefense",
+                "-a",
+                f"config={tmp_path / 'defwatch.toml'}",
+            ],
+            cwd=REPO,
+            env={**harness.defwatch.env, "PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    with Store.open(f"sqlite:///{harness.db}") as store:
+        run = store.runs("jdefense")[0]
+    assert run["outcome"] == "ok"
+    assert run["new_stories"] == len(harness.stories()) > 0
