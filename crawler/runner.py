@@ -105,6 +105,38 @@ def crawl(
     # Pages are read and stories stored in a worker process (crawler.worker), started before
     # the reactor. A store handed in is used here, as given (with its own hooks).
     worker = PageWorker(config) if own_store and not _in_memory(store) else None
+    try:
+        crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress)
+    finally:
+        if worker is not None:
+            worker.close()
+    summaries = []
+    for src in sources:
+        spider = getattr(crawlers[src.name], "spider", None)
+        if spider is not None and spider.outcome is not None:
+            summaries.append(
+                RunSummary(src.name, src.kind, spider.run_id, spider.outcome, spider.counts, _reason(spider))
+            )
+            continue
+        reason = startup_errors.get(src.name, "the spider did not run")
+        run_id = getattr(spider, "run_id", None) or store.start_run(src.name)
+        store.finish_run(run_id, FAILED, RunCounts(), reason)
+        summaries.append(RunSummary(src.name, src.kind, run_id, FAILED, RunCounts(), reason))
+    if own_store:
+        store.close()
+    return summaries
+
+
+def _run_spiders(
+    config: Config,
+    sources: list[SourceConfig],
+    classes: dict[str, type[DefwatchSpider]],
+    store: Store,
+    worker: PageWorker | None,
+    progress: CrawlProgress | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One Scrapy process running a crawler per source until all are done: the crawlers,
+    and the start-up error of each source that could not run."""
     root = logging.getLogger()
     root_level = root.level
     scrapy_level = logging.getLogger("scrapy").level
@@ -132,26 +164,8 @@ def crawl(
             log.error("source %s could not run: %s", name, startup_errors[name])
 
         d.addErrback(on_error)
-    try:
-        process.start()
-    finally:
-        if worker is not None:
-            worker.close()
-    summaries = []
-    for src in sources:
-        spider = getattr(crawlers[src.name], "spider", None)
-        if spider is not None and spider.outcome is not None:
-            summaries.append(
-                RunSummary(src.name, src.kind, spider.run_id, spider.outcome, spider.counts, _reason(spider))
-            )
-            continue
-        reason = startup_errors.get(src.name, "the spider did not run")
-        run_id = getattr(spider, "run_id", None) or store.start_run(src.name)
-        store.finish_run(run_id, FAILED, RunCounts(), reason)
-        summaries.append(RunSummary(src.name, src.kind, run_id, FAILED, RunCounts(), reason))
-    if own_store:
-        store.close()
-    return summaries
+    process.start()
+    return crawlers, startup_errors
 
 
 def _in_memory(store: Store) -> bool:
