@@ -55,7 +55,7 @@ autothrottle = false
 
 [scheduler]
 jitter = "{jitter}"
-crawl_timeout = "5m"
+crawl_timeout = "{crawl_timeout}"
 
 [feeds]
 dir = "{folder}/public"
@@ -70,11 +70,35 @@ schedule = "{schedule}"
 name = "test-articles"
 keywords = ["{keyword}"]
 notify = ["hook"]
-
+{extra_rules}
 [channels.hook]
 type = "webhook"
 url = "{hook}"
 """
+
+
+def daemon_config(
+    folder: Path,
+    url: str,
+    schedule: str,
+    hook: str,
+    *,
+    jitter: str = "0s",
+    crawl_timeout: str = "5m",
+    extra_rules: str = "",
+) -> str:
+    """The daemon's defwatch.toml: the synthetic J-Defense site on ``schedule``, a rule on
+    KEYWORD (plus ``extra_rules``, TOML) alerting the webhook receiver at ``hook``."""
+    return CONFIG.format(
+        folder=folder,
+        url=url,
+        schedule=schedule,
+        hook=hook,
+        keyword=KEYWORD,
+        jitter=jitter,
+        crawl_timeout=crawl_timeout,
+        extra_rules=extra_rules,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -254,14 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         config = folder / "defwatch.toml"
         config.write_text(
-            CONFIG.format(
-                folder=folder,
-                jitter=args.jitter,
-                url=site.jdefense,
-                schedule=schedule,
-                keyword=KEYWORD,
-                hook=receiver.url,
-            ),
+            daemon_config(folder, site.jdefense, schedule, receiver.url, jitter=args.jitter),
             encoding="utf-8",
         )
         with DaemonProcess(folder, config) as daemon:

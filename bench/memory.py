@@ -35,46 +35,19 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from latency import KEYWORD, DaemonProcess, Receiver, finished_runs, open_store, wait_runs  # noqa: E402
+from latency import KEYWORD, DaemonProcess, Receiver, daemon_config, finished_runs, open_store, wait_runs  # noqa: E402
 from synthetic_site import SyntheticSite, machine, print_table  # noqa: E402
 
 LIMIT_MB = 10.0
 SCHEDULE = "* * * * * *"  # every second: back to back
 PUBLISH_EVERY = 5
 
-CONFIG = """\
-[store]
-url = "sqlite:///{folder}/defwatch.db"
-
-[crawl]
-autothrottle = false
-
-[scheduler]
-jitter = "0s"
-crawl_timeout = "2m"
-
-[feeds]
-dir = "{folder}/public"
-
-[[sources]]
-name = "jdefense"
-kind = "jdefense"
-url = "{url}"
-schedule = "{schedule}"
-
-[[rules]]
-name = "test-articles"
-keywords = ["{keyword}"]
-notify = ["hook"]
-
+# One more rule than the latency bench's daemon, so that matching has work to do.
+SHIPS_RULE = """
 [[rules]]
 name = "ships"
 keywords = ["護衛艦", "艦艇"]
 notify = ["hook"]
-
-[channels.hook]
-type = "webhook"
-url = "{hook}"
 """
 
 
@@ -125,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         config = folder / "defwatch.toml"
         config.write_text(
-            CONFIG.format(
-                folder=folder, url=site.jdefense, schedule=SCHEDULE, keyword=KEYWORD, hook=receiver.url
+            daemon_config(
+                folder, site.jdefense, SCHEDULE, receiver.url, crawl_timeout="2m", extra_rules=SHIPS_RULE
             ),
             encoding="utf-8",
         )
