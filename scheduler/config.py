@@ -49,6 +49,14 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
 
 
+def format_size(n: int) -> str:
+    """Bytes as a person reads them: ``"10 MB"``, ``"1.5 KB"``, ``"512 bytes"``."""
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"
+
+
 # --------------------------------------------------------------------------------------
 # Settings objects
 # --------------------------------------------------------------------------------------

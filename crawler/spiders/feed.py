@@ -31,6 +31,7 @@ from crawler.extract import Article, extract_article, html_to_text, parse_dateti
 from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
 from crawler.text import fold_whitespace, summarize
+from scheduler.config import format_size
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -176,7 +177,7 @@ def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tup
         return "redirect_loop", f"more than {max_redirects} redirects (a redirect loop?)"
     if failure.check(DownloadCancelledError):
         # Scrapy cancels a download for one reason only: it outgrew DOWNLOAD_MAXSIZE.
-        return "too_large", f"response larger than the {_size(max_size)} limit, download stopped"
+        return "too_large", f"response larger than the {format_size(max_size)} limit, download stopped"
     if failure.check(DownloadTimeoutError):
         return "timeout", "no answer in time"
     if failure.check(DownloadConnectionRefusedError):
@@ -184,13 +185,6 @@ def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tup
     if failure.check(CannotResolveHostError):
         return "dns", "host name not found"
     return classify_failure(failure), failure.getErrorMessage()[:200] or type(failure.value).__name__
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if n >= factor:
-            return f"{n / factor:g} {unit}"
-    return f"{n} bytes"
 
 
 # --------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from crawler.mod_parse import (
 )
 from crawler.pdf import read_pdf
 from crawler.text import normalize, summarize
+from scheduler.config import format_size
 from store import url_key
 
 if TYPE_CHECKING:
@@ -496,7 +497,7 @@ class ModSpider(DefwatchSpider, kind="mod"):
         if failure.check(DownloadCancelledError):
             # Scrapy cancels a download for one reason only: it outgrew download_maxsize.
             self.count("pdf_too_large")
-            reason = f"larger than the {_size(self.max_pdf_size or 0)} limit for PDFs (max_pdf_size): not downloaded"
+            reason = f"larger than the {format_size(self.max_pdf_size or 0)} limit for PDFs (max_pdf_size): not downloaded"
             self.logger.warning("PDF at %s skipped: %s", request.url, reason)
         else:
             error = classify_failure(failure)
@@ -607,10 +608,3 @@ def _is_pdf(url: str) -> bool:
 def _is_html(url: str) -> bool:
     name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
     return not name or name.endswith((".html", ".htm", ".shtml")) or "." not in name
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if n >= factor:
-            return f"{n / factor:g} {unit}"
-    return f"{n} bytes"
