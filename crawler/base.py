@@ -213,12 +213,8 @@ class DefwatchSpider(scrapy.Spider):
             self.fail(f"{classify_failure(failure)} at {url}")
 
     def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
-        if spider is not self:
-            return
-        if isinstance(failure.value, WorkerDied):  # a worker call outside DefwatchSpider.offload
-            self.worker_died(failure.value)
-            return
-        self.error("parse_error", response.url, failure.getErrorMessage()[:200])
+        if spider is self:
+            self.error("parse_error", response.url, failure.getErrorMessage()[:200])
 
     # -- the end of the run --------------------------------------------------------------
     def closed(self, reason: str) -> None:
