@@ -105,8 +105,11 @@ def crawl(
     # Pages are read and stories stored in a worker process (crawler.worker), started before
     # the reactor. A store handed in is used here, as given (with its own hooks).
     worker = PageWorker(config) if own_store and not _in_memory(store) else None
+    # Each source's run is recorded before its spider is built, so a spider that cannot even
+    # start (it raises while it is made) still ends its own run, and no other.
+    run_ids = {src.name: store.start_run(src.name) for src in sources}
     try:
-        crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress)
+        crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress, run_ids)
     finally:
         if worker is not None:
             worker.close()
@@ -119,7 +122,7 @@ def crawl(
             )
             continue
         reason = startup_errors.get(src.name, "the spider did not run")
-        run_id = getattr(spider, "run_id", None) or store.start_run(src.name)
+        run_id = run_ids[src.name]
         store.finish_run(run_id, FAILED, RunCounts(), reason)
         summaries.append(RunSummary(src.name, src.kind, run_id, FAILED, RunCounts(), reason))
     if own_store:
@@ -134,6 +137,7 @@ def _run_spiders(
     store: Store,
     worker: PageWorker | None,
     progress: CrawlProgress | None,
+    run_ids: dict[str, int],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """One Scrapy process running a crawler per source until all are done: the crawlers,
     and the start-up error of each source that could not run."""
@@ -155,7 +159,9 @@ def _run_spiders(
         crawlers[src.name] = crawler
         if progress is not None:
             progress.watch(src.name, crawler)
-        d = process.crawl(crawler, source=src, store=store, config=config, worker=worker)
+        d = process.crawl(
+            crawler, source=src, store=store, config=config, worker=worker, run_id=run_ids[src.name]
+        )
 
         def on_error(failure: Any, name: str = src.name) -> None:
             startup_errors[name] = (

@@ -29,6 +29,10 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.ConditionalRequestMiddleware": 560}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # after Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout
+    "crawler.middlewares.CrawlDeadlineMiddleware": 360,
+}
 REMOTE_CONTROL_ENABLED = False
 LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (scheduler.logs) stays in charge

@@ -47,16 +47,33 @@ def crawl(args: argparse.Namespace, config: Config) -> int:
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
     from scheduler.errors import CommandError
+    from scheduler.lock import die_with_parent, inherited_lock, instance_lock
     from scheduler.progress import crawl_progress
     from scheduler.summary import print_crawl_summary
 
+    die_with_parent()  # a crawl child of `run`: never outlive it
+    child = inherited_lock() is not None
     try:
-        with crawl_progress(sys.stderr) as progress:
+        with instance_lock(config.store.url), crawl_progress(sys.stderr) as progress:
+            if not child:  # the lock is ours: no other crawl of this store is alive
+                close_stale_runs(config)
             summaries = run_crawl(config, args.sources or None, progress=progress)
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(summaries, sys.stdout)
     return 1 if any(s.outcome in ("failed", "timeout", "interrupted") for s in summaries) else 0
+
+
+def close_stale_runs(config: Config) -> None:
+    """With the store's lock held, a run still ``running`` is one whose crawl died (SIGKILL,
+    a power cut): recorded ``interrupted``."""
+    from scheduler.daemon import close_stale_runs as close
+
+    store = open_store(config)
+    try:
+        close(store)
+    finally:
+        store.close()
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

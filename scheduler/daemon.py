@@ -21,18 +21,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
 from scheduler.config import Config, SourceConfig
 from scheduler.cron import cron_trigger
 from scheduler.errors import EXIT_FAILED, EXIT_OK, CommandError
+from scheduler.lock import HeldLock, child_lock_env
 
 if TYPE_CHECKING:
     from store import Store
@@ -46,9 +48,11 @@ BAD_OUTCOMES = ("failed", "timeout", "interrupted")
 
 
 def kill_after(crawl_timeout: float) -> float:
-    """When a crawl child is killed. The child's own CLOSESPIDER_TIMEOUT (the same
-    ``crawl_timeout``) closes the spider gracefully when it can, but Scrapy waits for
-    requests in flight; a little later (5%, 1 to 30 s) the daemon stops waiting."""
+    """How long a crawl may take before it is cut. In the crawl process each spider closes
+    itself at CLOSESPIDER_TIMEOUT (the same ``crawl_timeout``), its requests in flight cut
+    then (crawler.middlewares.CrawlDeadlineMiddleware); a little later (5%, 1 to 30 s, plus
+    the time to start the process's spiders, see Daemon._kill_after) the daemon kills a
+    process that could not (a callback that never returns holds its reactor)."""
     return crawl_timeout + min(30.0, max(1.0, crawl_timeout * 0.05))
 
 
@@ -112,23 +116,34 @@ class _Stop(BaseException):
 
 @dataclass
 class _Child:
-    source: str
+    """One crawl process: every source of one cycle (a batch), each its own spider in it."""
+
+    sources: list[str]
     process: subprocess.Popen[str]
     started: datetime
     last_error: str | None = None
     relay: threading.Thread | None = None
     killed_for_timeout: bool = False
 
+    @property
+    def label(self) -> str:
+        if len(self.sources) <= 3:
+            return ", ".join(self.sources)
+        return f"{', '.join(self.sources[:2])} and {len(self.sources) - 2} more"
+
 
 class Children:
-    """The running crawl children, so that a signal can reach all of them."""
+    """The running crawl processes, so that a signal can reach all of them."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.RLock())
-        self._running: dict[str, _Child] = {}
+        self._running: dict[int, _Child] = {}
+        self._next = 0
         self.closed = False  # no new children once stopping
 
-    def spawn(self, source: str, argv: Sequence[str], env: dict[str, str]) -> _Child | None:
+    def spawn(
+        self, sources: list[str], argv: Sequence[str], env: dict[str, str], pass_fds: Sequence[int] = ()
+    ) -> tuple[int, _Child] | None:
         with self._cond:
             if self.closed:
                 return None
@@ -141,15 +156,17 @@ class Children:
                 encoding="utf-8",
                 errors="replace",
                 env=env,
+                pass_fds=tuple(pass_fds),  # the store's lock: held by the child too
                 start_new_session=True,  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
             )
-            child = _Child(source, process, _utcnow())
-            self._running[source] = child
-            return child
+            self._next += 1
+            child = _Child(list(sources), process, _utcnow())
+            self._running[self._next] = child
+            return self._next, child
 
-    def done(self, source: str) -> None:
+    def done(self, key: int) -> None:
         with self._cond:
-            self._running.pop(source, None)
+            self._running.pop(key, None)
             self._cond.notify_all()
 
     def started(self) -> list[datetime]:
@@ -169,6 +186,16 @@ class Children:
             return self._cond.wait_for(lambda: not self._running, timeout)
 
 
+def batch_slots() -> int:
+    """How many crawl processes the daemon runs at once: no more than the cores (each
+    has its page worker beside it), at least one."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+START_ALLOWANCE = 15.0  # seconds for a crawl process to start (Python, Scrapy, on a busy machine)
+GATHER = 0.5  # seconds the daemon waits for other sources due at the same moment to join a batch
+
+
 # --------------------------------------------------------------------------------------
 # The daemon
 # --------------------------------------------------------------------------------------
@@ -183,20 +210,23 @@ class ChildOptions:
     log_format: str = "text"
     python: str = field(default_factory=lambda: sys.executable)
 
-    def argv(self, source: str) -> list[str]:
+    def argv(self, *sources: str) -> list[str]:
         argv = [self.python, "-m", "scheduler", "--log-format", self.log_format]
         if self.verbosity:
             argv.append("-" + "v" * self.verbosity)
         if self.config_path:
             argv += ["--config", self.config_path]
-        return [*argv, "crawl", source]
+        return [*argv, "crawl", *sources]
 
 
 class Daemon:
-    def __init__(self, config: Config, store: Store, options: ChildOptions) -> None:
+    def __init__(
+        self, config: Config, store: Store, options: ChildOptions, lock: HeldLock | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.options = options
+        self.lock = lock
         self.children = Children()
         self.stopping = threading.Event()
         self._raise_on_signal = False
@@ -204,42 +234,65 @@ class Daemon:
         self._feeds_since: datetime | None = None  # everything before this is in the feeds
         self._output_lock = threading.Lock()
         self._scheduler: Any = None
+        # The daemon's batching (run_forever): sources due, sources crawling, free slots.
+        self._due_cond = threading.Condition()
+        self._pending: dict[str, SourceConfig] = {}
+        self._crawling: set[str] = set()
+        self._batches = 0
+        self.skipped = 0  # runs dropped because the source's previous run was still going
 
     @property
     def sources(self) -> list[SourceConfig]:
         return [s for s in self.config.sources if s.enabled]
 
-    # -- one crawl ---------------------------------------------------------------------
+    # -- one crawl process ---------------------------------------------------------------
     def crawl(self, source: SourceConfig) -> CrawlResult:
         """Crawl one source in a child process; block until it ends or is killed."""
-        before = self._latest_run_id(source.name)
-        env = {**os.environ, "DEFWATCH_PROGRESS": "off"}
-        child = self.children.spawn(source.name, self.options.argv(source.name), env)
-        if child is None:
-            return CrawlResult(source.name, "interrupted", reason="the daemon was stopping")
+        return self.crawl_batch([source])[0]
+
+    def crawl_batch(self, sources: Sequence[SourceConfig]) -> list[CrawlResult]:
+        """Crawl ``sources`` in one child process (a spider each, with its own time limit,
+        and its own run recorded); block until it ends or is killed. A result per source."""
+        names = [s.name for s in sources]
+        last = self.store.last_runs()
+        before = {n: int(last[n]["id"]) if n in last else 0 for n in names}
+        env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock)}
+        fds = (self.lock.fd,) if self.lock is not None else ()
+        spawned = self.children.spawn(names, self.options.argv(*names), env, fds)
+        if spawned is None:
+            return [CrawlResult(n, "interrupted", reason="the daemon was stopping") for n in names]
+        key, child = spawned
         clock = time.monotonic()
-        log.info("crawl %s: started (pid %d)", source.name, child.process.pid)
-        child.relay = threading.Thread(
-            target=self._relay, args=(child,), name=f"relay-{source.name}", daemon=True
-        )
+        log.info("crawl %s: started (pid %d)", child.label, child.process.pid)
+        child.relay = threading.Thread(target=self._relay, args=(child,), name="relay", daemon=True)
         child.relay.start()
-        limit = kill_after(self.config.scheduler.crawl_timeout)
         try:
-            child.process.wait(timeout=limit)
+            child.process.wait(timeout=self._kill_after(len(sources)))
         except subprocess.TimeoutExpired:
             child.killed_for_timeout = True
             child.process.kill()
             child.process.wait()
         finally:
-            self.children.done(source.name)
+            self.children.done(key)
         child.relay.join(timeout=5)
-        result = self._record(source, child, before, time.monotonic() - clock)
-        self._log_result(result)
-        return result
+        seconds = time.monotonic() - clock
+        results = [self._record(src, child, before[src.name], seconds) for src in sources]
+        for result in results:
+            self._log_result(result)
+        outcomes = Counter(r.outcome for r in results)
+        log.info(
+            "crawl batch of %d sources: done in %.1fs (%s)",
+            len(sources),
+            seconds,
+            ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        )
+        return results
 
-    def _latest_run_id(self, source: str) -> int:
-        runs = self.store.runs(source, limit=1)
-        return int(runs[0]["id"]) if runs else 0
+    def _kill_after(self, n: int) -> float:
+        """When a crawl process is killed: each spider in it closes itself at crawl_timeout
+        (requests in flight cut then too); this is for a process that cannot (its reactor
+        held by a callback that never returns). Starting n spiders takes a moment more."""
+        return kill_after(self.config.scheduler.crawl_timeout) + START_ALLOWANCE + 0.02 * n
 
     def _record(self, source: SourceConfig, child: _Child, before: int, seconds: float) -> CrawlResult:
         """Read the run the child recorded; finish it, or record one, when the child could not."""
@@ -250,7 +303,7 @@ class Daemon:
         if child.killed_for_timeout:
             outcome = "timeout"
             why = (
-                f"killed after {_duration(kill_after(self.config.scheduler.crawl_timeout))}: the crawl "
+                f"killed after {_duration(self._kill_after(len(child.sources)))}: the crawl "
                 f"took longer than crawl_timeout ({_duration(self.config.scheduler.crawl_timeout)})"
             )
         elif self.stopping.is_set():
@@ -270,19 +323,10 @@ class Daemon:
         return CrawlResult.from_run(newest, seconds)
 
     def close_stale_runs(self) -> None:
-        """Runs left ``running`` by a crawl that died with its daemon (SIGKILL, a power cut):
-        once older than any crawl can last, they are recorded ``interrupted``."""
-        from store import RunCounts
-
-        cutoff = _utcnow() - timedelta(seconds=kill_after(self.config.scheduler.crawl_timeout) + 60)
-        for src in self.config.sources:
-            for run in self.store.runs(src.name, limit=20):
-                if run["outcome"] == "running" and run["started"] < cutoff:
-                    why = "the crawl ended without recording its run (its daemon was stopped or crashed)"
-                    self.store.finish_run(run["id"], "interrupted", RunCounts(), why)
-                    log.warning(
-                        "crawl %s: run %d left running since %s: %s", src.name, run["id"], run["started"], why
-                    )
+        """Runs left ``running`` by a crawl that died with its daemon (SIGKILL, a power cut).
+        The daemon holds the store's lock, which every crawl holds while it runs: none of
+        them is alive, so each is recorded ``interrupted``."""
+        close_stale_runs(self.store)
 
     def _log_result(self, r: CrawlResult) -> None:
         text = "crawl %s: %s, %d new stories, %d requests, %d errors, %.1fs%s"
@@ -293,8 +337,9 @@ class Daemon:
 
     def _relay(self, child: _Child) -> None:
         """Pass a child's log lines on as they come. Its one-line error (``defwatch: …``)
-        becomes the run's reason; with JSON logs, any line that is not JSON (a traceback,
-        that error) is wrapped, so every line the daemon writes stays one JSON document."""
+        becomes the reason of the runs it could not record; with JSON logs, any line that is
+        not JSON (a traceback, that error) is wrapped, so every line the daemon writes stays
+        one JSON document."""
         stream = child.process.stderr
         assert stream is not None
         as_json = self.options.log_format == "json"
@@ -304,9 +349,9 @@ class Daemon:
                 continue
             if line.startswith("defwatch: "):
                 child.last_error = line[len("defwatch: ") :]
-                log.error("crawl %s: %s", child.source, child.last_error)
+                log.error("crawl %s: %s", child.label, child.last_error)
             elif as_json and not _is_json(line):
-                log.warning("crawl %s: %s", child.source, line)
+                log.warning("crawl %s: %s", child.label, line)
             else:
                 self._write(line)
 
@@ -336,28 +381,31 @@ class Daemon:
 
     # -- the daemon -----------------------------------------------------------------------
     def run_forever(self) -> int:
-        """Schedule every enabled source; block until SIGTERM or SIGINT; exit 0."""
+        """Schedule every enabled source; block until SIGTERM or SIGINT; exit 0.
+
+        A source's schedule firing only marks it due. One dispatcher gathers the sources due
+        at the same moment and crawls them in one process (:meth:`crawl_batch`), at most
+        :func:`batch_slots` processes at once; a source still crawling when it is due again
+        skips that run (said in the log), as a slow crawl never overlapped itself before."""
         from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
         from apscheduler.schedulers.blocking import BlockingScheduler
         from apscheduler.triggers.interval import IntervalTrigger
 
         sources = self.sources
         self.close_stale_runs()
-        scheduler = BlockingScheduler(
-            timezone=UTC, executors={"default": JobThreads(max_workers=len(sources) + 2)}
-        )
+        scheduler = BlockingScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
         self._scheduler = scheduler
         due_now = self._missed(sources)
         for src in sources:
             trigger = cron_trigger(src.schedule, src.tz)
             trigger.jitter = int(self.config.scheduler.jitter) or None
             scheduler.add_job(
-                self._scheduled_crawl,
+                self._due,
                 trigger,
                 args=[src],
                 id=src.name,
                 name=f"crawl {src.name}",
-                max_instances=1,  # a slow crawl never overlaps itself
+                max_instances=1,
                 coalesce=True,  # runs missed meanwhile collapse into one
                 misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
                 **({"next_run_time": _utcnow()} if src.name in due_now else {}),
@@ -370,12 +418,21 @@ class Daemon:
             max_instances=1,
             coalesce=True,
         )
+        shown = ", ".join(f"{s.name} {s.schedule!r}" for s in sources[:10])
+        more = f" and {len(sources) - 10} more" if len(sources) > 10 else ""
         log.info(
-            "daemon started: %d sources (%s)%s",
+            "daemon started: %d sources (%s%s)%s",
             len(sources),
-            ", ".join(f"{s.name} {s.schedule!r}" for s in sources),
-            f"; crawling now: {', '.join(due_now)}" if due_now else "",
+            shown,
+            more,
+            f"; crawling now: {len(due_now)} due" if due_now else "",
         )
+        slots = batch_slots()
+        batches = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="crawl")
+        dispatcher = threading.Thread(
+            target=self._dispatch, args=(batches, slots), name="crawl-dispatch", daemon=True
+        )
+        dispatcher.start()
         with self._signals():
             try:
                 self._raise_on_signal = True
@@ -384,30 +441,63 @@ class Daemon:
                 pass
             finally:
                 self._raise_on_signal = False
+                self.stopping.set()
+                with self._due_cond:
+                    self._due_cond.notify_all()
                 self._stop_children()
                 if scheduler.running:
                     scheduler.shutdown(wait=True)
+                dispatcher.join(timeout=STOP_GRACE)
+                batches.shutdown(wait=True)
         log.info("daemon stopped")
         return EXIT_OK
 
-    def _scheduled_crawl(self, source: SourceConfig) -> None:
+    def _due(self, source: SourceConfig) -> None:
+        """A source's schedule fired: queue it for the next batch (or skip this run)."""
+        with self._due_cond:
+            if source.name in self._crawling or source.name in self._pending:
+                self.skipped += 1
+                log.warning("crawl %s: due again while its previous run is still going; skipped", source.name)
+                return
+            self._pending[source.name] = source
+            self._due_cond.notify_all()
+
+    def _dispatch(self, batches: ThreadPoolExecutor, slots: int) -> None:
+        """Start a crawl process for what is due whenever a slot is free."""
+        while not self.stopping.is_set():
+            with self._due_cond:
+                self._due_cond.wait_for(
+                    lambda: self.stopping.is_set() or (self._pending and self._batches < slots)
+                )
+                if self.stopping.is_set():
+                    return
+            time.sleep(GATHER)  # the other sources due this second join the batch
+            with self._due_cond:
+                batch = list(self._pending.values())
+                self._pending.clear()
+                if not batch:
+                    continue
+                self._crawling.update(s.name for s in batch)
+                self._batches += 1
+            batches.submit(self._scheduled_batch, batch)
+
+    def _scheduled_batch(self, batch: list[SourceConfig]) -> None:
         try:
-            self.crawl(source)
+            self.crawl_batch(batch)
             self.publish()
         except Exception as exc:  # one crawl's trouble must not stop the daemon
-            log.error(
-                "crawl %s: %s: %s",
-                source.name,
-                type(exc).__name__,
-                exc,
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-        if self._scheduler is not None and not self.stopping.is_set():
-            job = self._scheduler.get_job(source.name)
-            if job is not None and job.next_run_time is not None:
-                log.info(
-                    "crawl %s: next at %s", source.name, job.next_run_time.astimezone(source.tz).isoformat()
-                )
+            log.error("crawl: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        finally:
+            with self._due_cond:
+                self._crawling.difference_update(s.name for s in batch)
+                self._batches -= 1
+                self._due_cond.notify_all()
+        if self._scheduler is not None and not self.stopping.is_set() and log.isEnabledFor(logging.INFO):
+            for source in batch[:10]:
+                job = self._scheduler.get_job(source.name)
+                if job is not None and job.next_run_time is not None:
+                    when = job.next_run_time.astimezone(source.tz).isoformat()
+                    log.info("crawl %s: next at %s", source.name, when)
 
     def _missed(self, sources: Sequence[SourceConfig]) -> list[str]:
         """Sources never crawled, or whose schedule fired while the daemon was down: each
@@ -427,33 +517,32 @@ class Daemon:
 
     # -- one cycle ------------------------------------------------------------------------
     def run_once(self) -> tuple[int, list[CrawlResult]]:
-        """Crawl every enabled source (each in its child, all at once), then deliver and
-        rebuild every feed. Exit 1 when a crawl failed, timed out or was interrupted by
-        anything but our own stop; 0 when a signal stopped the cycle."""
+        """Crawl every enabled source in one crawl process, then deliver and rebuild every
+        feed. Exit 1 when a crawl failed, timed out or was interrupted by anything but our
+        own stop; 0 when a signal stopped the cycle."""
         sources = self.sources
         self.close_stale_runs()
         results: list[CrawlResult] = []
         with (
             self._signals(),
-            ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="crawl") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl") as pool,
         ):
-            futures = [pool.submit(self.crawl, src) for src in sources]
+            future = pool.submit(self.crawl_batch, sources)
             try:
                 self._raise_on_signal = True
-                wait_all(futures)
+                wait_all([future])
             except _Stop:
                 pass
             finally:
                 self._raise_on_signal = False
             if self.stopping.is_set():
                 self._stop_children()
-            wait_all(futures)
-            for future in futures:
-                if future.exception() is None:
-                    results.append(future.result())
-                else:
-                    exc = future.exception()
-                    log.error("crawl: %s: %s", type(exc).__name__, exc)
+            wait_all([future])
+            if future.exception() is None:
+                results = future.result()
+            else:
+                exc = future.exception()
+                log.error("crawl: %s: %s", type(exc).__name__, exc)
             self.publish(full=True)
         if self.stopping.is_set():
             return EXIT_OK, results
@@ -525,6 +614,19 @@ def deliver_alerts(config: Config, store: Store) -> Any:
     return report
 
 
+def close_stale_runs(store: Store) -> None:
+    """Every run still ``running``, recorded ``interrupted``: only with the store's lock
+    held (which every crawl holds while it runs), when none of them can be alive."""
+    from store import RunCounts
+
+    why = "the crawl ended without recording its run (its process was killed or crashed)"
+    for run in store.unfinished_runs():
+        store.finish_run(run["id"], "interrupted", RunCounts(), why)
+        log.warning(
+            "crawl %s: run %d left running since %s: %s", run["source"], run["id"], run["started"], why
+        )
+
+
 def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:
     """Rebuild the feeds changed at or after ``since`` (all of them when None)."""
     try:
@@ -563,10 +665,10 @@ def run(
     logging.captureWarnings(True)  # a warning is a log event too (one line, JSON if asked)
     if not log.isEnabledFor(logging.DEBUG):  # -v: our own line per crawl says it all
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with instance_lock(config.store.url):
+    with instance_lock(config.store.url) as lock:
         store = Store.open(config.store.url)
         try:
-            daemon = Daemon(config, store, ChildOptions(config.path, verbosity, log_format))
+            daemon = Daemon(config, store, ChildOptions(config.path, verbosity, log_format), lock)
             if not once:
                 return daemon.run_forever()
             code, results = daemon.run_once()
@@ -595,6 +697,7 @@ __all__: list[str] = [
     "CrawlResult",
     "Daemon",
     "build_feeds",
+    "close_stale_runs",
     "deliver_alerts",
     "kill_after",
     "run",

@@ -1,13 +1,21 @@
-"""One ``defwatch run`` per store: a file lock next to the SQLite file (or, for a server
-database, in the working directory), held for as long as the daemon or a one-shot cycle runs.
+"""One ``defwatch run`` (or ``crawl``) per store: a file lock next to the SQLite file (or,
+for a server database, in the working directory), held for as long as the daemon, a one-shot
+cycle or a crawl runs.
 
-The lock is an OS-level ``flock``: it goes away with the process that holds it, so a crashed
-daemon never leaves a stale lock behind.
+The lock is an OS-level ``flock`` on an open file: it goes away with the last process that
+holds that open file, so a crashed daemon never leaves a stale lock behind. The crawl
+children of ``run`` inherit it (:func:`child_lock_env`): a child that outlives its daemon
+(killed with SIGKILL) keeps the store locked until it has stopped too, so a new run never
+crawls beside it. Children also ask the kernel to send them SIGTERM when their parent dies
+(:func:`die_with_parent`), so they do not outlive it by more than the time they take to close.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from scheduler.errors import EXIT_USAGE, CommandError
+
+LOCK_FD_ENV = "DEFWATCH_LOCK_FD"  # set for a crawl child: the lock's descriptor it inherited
+PARENT_ENV = "DEFWATCH_PARENT_PID"  # set for a crawl child: the daemon it must not outlive
 
 
 def lock_path(store_url: str) -> Path:
@@ -32,46 +43,108 @@ def lock_path(store_url: str) -> Path:
     return Path(f".defwatch-{digest}.lock")
 
 
-@contextmanager
-def instance_lock(store_url: str) -> Iterator[Path]:
-    """Hold the store's lock for the duration; refuse at once (CommandError, exit 2) when
-    another process holds it."""
-    from filelock import FileLock, Timeout
+class HeldLock:
+    """The store's lock, held through the open descriptor ``fd``."""
 
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+
+
+def _try_lock(fd: int) -> bool:
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextmanager
+def instance_lock(store_url: str) -> Iterator[HeldLock]:
+    """Hold the store's lock for the duration; refuse at once (CommandError, exit 2) when
+    another process holds it. In a crawl child of ``run`` (the lock inherited), nothing to take."""
+    inherited = inherited_lock()
+    if inherited is not None:
+        yield HeldLock(lock_path(store_url), inherited)
+        return
     path = lock_path(store_url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(f"lock: cannot create folder {path.parent}: {exc.strerror or exc}") from None
-    lock = FileLock(str(path), timeout=0)
     try:
-        lock.acquire()
-    except Timeout:
-        raise CommandError(
-            f"another defwatch run is already using this store (lock {path} is held)", code=EXIT_USAGE
-        ) from None
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise CommandError(f"lock: cannot open {path}: {exc.strerror or exc}") from None
     try:
-        yield path
+        if not _try_lock(fd):
+            raise CommandError(
+                f"another defwatch run is already using this store (lock {path} is held)", code=EXIT_USAGE
+            )
+        yield HeldLock(path, fd)
     finally:
-        lock.release()
+        os.close(fd)  # releases the flock unless a child still holds the same open file
+
+
+def inherited_lock() -> int | None:
+    """The lock descriptor a crawl child was given by its ``run`` (None elsewhere)."""
+    value = os.environ.get(LOCK_FD_ENV)
+    if not value or not value.isdigit():
+        return None
+    fd = int(value)
+    try:
+        os.fstat(fd)
+    except OSError:
+        return None
+    return fd
+
+
+def child_lock_env(lock: HeldLock | None) -> dict[str, str]:
+    """What a crawl child's environment carries: the lock it shares, the parent it follows."""
+    env = {PARENT_ENV: str(os.getpid())}
+    if lock is not None:
+        env[LOCK_FD_ENV] = str(lock.fd)
+    return env
+
+
+def die_with_parent() -> None:
+    """In a crawl child of ``run``: be killed when the daemon dies, however it dies (a
+    graceful close could wait on a request in flight for its whole timeout, holding the lock);
+    exit at once if it is already gone. Linux only (``PR_SET_PDEATHSIG``); elsewhere the
+    inherited lock still keeps a new run out while the child lives."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # it died before the request above took effect
+        os._exit(1)
 
 
 def is_held(store_url: str) -> bool | None:
-    """Whether a daemon (or a one-shot cycle) holds the store's lock right now; None when
-    that cannot be told (no lock file yet counts as not held)."""
-    from filelock import FileLock, Timeout
+    """Whether a daemon, a one-shot cycle or a crawl holds the store's lock right now; None
+    when that cannot be told (no lock file yet counts as not held)."""
+    import fcntl
 
     path = lock_path(store_url)
     if not path.exists():
         return False
-    probe = FileLock(str(path), timeout=0)
     try:
-        probe.acquire()
-    except Timeout:
-        return True
+        fd = os.open(path, os.O_RDWR)
     except OSError:
         return None
-    probe.release()
-    return False
+    try:
+        if not _try_lock(fd):
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

@@ -362,6 +362,14 @@ class Store:
             ).mappings()
             return [dict(r) for r in rows]
 
+    def unfinished_runs(self) -> list[dict[str, Any]]:
+        """Every run still ``running``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs).where(t.crawl_runs.c.outcome == "running").order_by(t.crawl_runs.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
     def last_runs(self) -> dict[str, dict[str, Any]]:
         """The latest run of every source that has run, keyed by source name."""
         latest = (

@@ -1,0 +1,626 @@
+"""defwatch side by side with urlwatch on the same N local RSS feeds (ETag / 304).
+
+urlwatch is what a user would pick to "tell me when a feed changes". This script installs
+it (``urlwatch==2.29``, from PyPI, by pip) into a virtualenv of its own under
+``~/.cache/defwatch-bench/`` (once), serves N RSS feeds of 10 items each on 127.0.0.1 (a
+threaded HTTP/1.1 server in this process: ETag, 304 on If-None-Match, requests and 304s
+counted), and runs both tools, interleaved (the order alternating by round), for three
+cycles on fresh state: the first (everything new), unchanged (every feed answers 304),
+and new-item (one new item in every feed). Each tool runs as a user runs it from cron:
+``defwatch run --once`` and ``urlwatch`` with its cache, both as subprocesses.
+
+For each run: wall time; CPU of the whole process tree (user + system, from ``wait4`` of
+the top process: every descendant is waited for by its parent, so its time is included);
+the highest PSS of the tree (``/proc/*/smaps_rollup`` of every descendant, sampled every
+0.1 s); requests and 304s seen by the server; items found (defwatch: new stories; urlwatch:
+jobs it reported new or changed). Ratios defwatch / urlwatch per round, min / median / max.
+
+``--daemon``: ``defwatch run`` over N feeds (1,000 by default) on ``* * * * *`` for some
+minutes (10 by default), one new item in every feed each minute; cycle durations (from the
+daemon's log), skipped runs, CPU per minute and PSS over time.
+
+    python bench/peers.py --quick           # N = 50, one round (make bench)
+    python bench/peers.py                   # N = 50, 200, 1000; 3 rounds
+    python bench/peers.py --daemon [--feeds 1000 --minutes 10]
+
+Writes bench/peers.json (bench/peers.quick.json with --quick; bench/peers.daemon.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from bench.synthetic_site import machine, print_table  # noqa: E402
+
+URLWATCH = "urlwatch==2.29"
+VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "defwatch-bench" / "urlwatch-2.29"
+ITEMS = 10  # items in every feed at the start
+
+
+# --------------------------------------------------------------------------------------
+# The feeds
+# --------------------------------------------------------------------------------------
+
+
+class Feeds:
+    """N RSS feeds at /feed/<i>.xml; ``publish()`` adds one item to every feed."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.extra = 0  # items published after the first ITEMS
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.not_modified = 0
+        self._cache: dict[tuple[int, int], tuple[bytes, str]] = {}
+        self.base = ""
+
+    def body(self, i: int) -> tuple[bytes, str]:
+        key = (i, self.extra)
+        if key not in self._cache:
+            start = datetime(2026, 1, 1, tzinfo=UTC)
+            items = []
+            for k in range(ITEMS + self.extra, 0, -1):
+                when = format_datetime(start + timedelta(hours=k))
+                items.append(
+                    f"<item><title>Feed {i} item {k}: 防衛装備の調達について</title>"
+                    f"<link>{self.base}/a/{i}/{k}.html</link><guid>{self.base}/a/{i}/{k}.html</guid>"
+                    f"<pubDate>{when}</pubDate><description>Item {k} of feed {i}, a short summary "
+                    f"of the news it links to.</description></item>"
+                )
+            xml = (
+                '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+                f"<title>Feed {i}</title><link>{self.base}/</link><description>feed {i}</description>"
+                + "".join(items)
+                + "</channel></rss>"
+            )
+            self._cache[key] = (xml.encode("utf-8"), f'"f{i}-{ITEMS + self.extra}"')
+        return self._cache[key]
+
+    def publish(self) -> None:
+        with self.lock:
+            self.extra += 1
+            self._cache.clear()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.extra = 0
+            self._cache.clear()
+
+    def counts(self) -> tuple[int, int]:
+        with self.lock:
+            return self.requests, self.not_modified
+
+    def url(self, i: int) -> str:
+        return f"{self.base}/feed/{i}.xml"
+
+
+def serve(feeds: Feeds) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            m = re.fullmatch(r"/feed/(\d+)\.xml", self.path)
+            with feeds.lock:
+                feeds.requests += 1
+            if not m or int(m.group(1)) >= feeds.n:
+                self._send(404, b"not found", "text/plain")
+                return
+            body, etag = feeds.body(int(m.group(1)))
+            if self.headers.get("If-None-Match") == etag:
+                with feeds.lock:
+                    feeds.not_modified += 1
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._send(200, body, "application/rss+xml; charset=utf-8", etag)
+
+        def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            if etag:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 1024
+    feeds.base = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, name="feeds", daemon=True).start()
+    return server
+
+
+# --------------------------------------------------------------------------------------
+# Measuring a process tree
+# --------------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def tree_pids(root: int) -> list[int]:
+    tree = _children()
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(tree.get(pid, []))
+    return out
+
+
+def pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of the live tree, with what its reaped descendants used (cutime, cstime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+@dataclass
+class Measured:
+    wall: float
+    cpu: float
+    pss_mb: float
+    code: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class PssSampler(threading.Thread):
+    def __init__(self, root: int, every: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.root, self.every = root, every
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, sum(pss_kb(p) for p in tree_pids(self.root)))
+            self.stop.wait(self.every)
+
+
+def measure(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -> Measured:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.monotonic()
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        sampler = PssSampler(process.pid)
+        sampler.start()
+        deadline = began + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.monotonic() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stop.set()
+        sampler.join()
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            wall,
+            usage.ru_utime + usage.ru_stime,
+            sampler.peak / 1024,
+            process.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+
+
+# --------------------------------------------------------------------------------------
+# The tools
+# --------------------------------------------------------------------------------------
+
+
+def install_urlwatch() -> Path:
+    exe = VENV / "bin" / "urlwatch"
+    if exe.exists():
+        return exe
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", URLWATCH], check=True)
+    return exe
+
+
+class Urlwatch:
+    name = "urlwatch"
+
+    def __init__(self, exe: Path, folder: Path, feeds: Feeds) -> None:
+        self.exe, self.folder = exe, folder
+        folder.mkdir(parents=True)
+        jobs = "".join(f"---\nname: feed {i}\nurl: {feeds.url(i)}\n" for i in range(feeds.n))
+        (folder / "urls.yaml").write_text(jobs.lstrip("-\n"), encoding="utf-8")
+        (folder / "urlwatch.yaml").write_text(
+            "display: {new: true, error: true, unchanged: false}\n"
+            "report:\n  text: {details: false, footer: false}\n  stdout: {enabled: true, color: false}\n",
+            encoding="utf-8",
+        )
+
+    def run(self) -> tuple[Measured, int]:
+        argv = [
+            str(self.exe),
+            "--urls",
+            str(self.folder / "urls.yaml"),
+            "--config",
+            str(self.folder / "urlwatch.yaml"),
+            "--cache",
+            str(self.folder / "cache.db"),
+        ]
+        env = {**os.environ, "HOME": str(self.folder)}
+        m = measure(argv, self.folder, env)
+        items = len(re.findall(r"^(?:\d+\. )?(?:NEW|CHANGED): ", m.stdout, re.M))
+        return m, items
+
+
+class Defwatch:
+    name = "defwatch"
+
+    def __init__(self, folder: Path, feeds: Feeds, schedule: str = "0 0 1 1 *") -> None:
+        self.folder = folder
+        folder.mkdir(parents=True)
+        lines = [
+            "[store]",
+            'url = "sqlite:///data/defwatch.db"',
+            "[feeds]",
+            'dir = "public"',
+            "[scheduler]",
+            'jitter = "0s"',
+        ]
+        for i in range(feeds.n):
+            lines += [
+                "[[sources]]",
+                f'name = "feed{i}"',
+                'kind = "feed"',
+                f'url = "{feeds.url(i)}"',
+                f'schedule = "{schedule}"',
+            ]
+        (folder / "defwatch.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DEFWATCH_")}
+        self.env["PYTHONPATH"] = str(REPO)
+
+    def run(self) -> tuple[Measured, int]:
+        before = self.stories()
+        m = measure([sys.executable, "-m", "scheduler", "run", "--once"], self.folder, self.env)
+        return m, self.stories() - before
+
+    def stories(self) -> int:
+        db = self.folder / "data" / "defwatch.db"
+        if not db.exists():
+            return 0
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("select count(*) from stories").fetchone()[0])
+
+
+# --------------------------------------------------------------------------------------
+# Side by side
+# --------------------------------------------------------------------------------------
+
+CYCLES = ("first", "unchanged", "new item")
+
+
+def side_by_side(sizes: list[int], rounds: int, exe: Path, work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        feeds = Feeds(n)
+        server = serve(feeds)
+        try:
+            for r in range(rounds):
+                feeds.reset()
+                tools: list[Any] = [
+                    Defwatch(work / f"d{n}-{r}", feeds),
+                    Urlwatch(exe, work / f"u{n}-{r}", feeds),
+                ]
+                if r % 2:
+                    tools.reverse()
+                for cycle in CYCLES:
+                    if cycle == "new item":
+                        feeds.publish()
+                    for tool in tools:
+                        req0, nm0 = feeds.counts()
+                        m, items = tool.run()
+                        req1, nm1 = feeds.counts()
+                        row = {
+                            "feeds": n,
+                            "round": r,
+                            "cycle": cycle,
+                            "tool": tool.name,
+                            "wall_s": round(m.wall, 3),
+                            "cpu_s": round(m.cpu, 3),
+                            "pss_mb": round(m.pss_mb, 1),
+                            "requests": req1 - req0,
+                            "not_modified": nm1 - nm0,
+                            "items": items,
+                            "exit": m.code,
+                            "load": os.getloadavg()[0],
+                        }
+                        if m.code not in (0,) and tool.name == "defwatch":
+                            row["stderr_tail"] = m.stderr[-600:]
+                        rows.append(row)
+                        print(
+                            f"  N={n} round {r} {cycle:<9} {tool.name:<8} wall {m.wall:6.2f} s  "
+                            f"cpu {m.cpu:6.2f} s  pss {m.pss_mb:7.1f} MB  requests {req1 - req0:5d} "
+                            f"(304: {nm1 - nm0:5d})  items {items:5d}  exit {m.code}",
+                            flush=True,
+                        )
+                for tool in tools:
+                    shutil.rmtree(tool.folder, ignore_errors=True)
+        finally:
+            server.shutdown()
+            server.server_close()
+    return rows
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """defwatch / urlwatch per (N, cycle) over the rounds: min, median, max of each measure."""
+    out = []
+    keys = sorted({(r["feeds"], r["cycle"]) for r in rows}, key=lambda k: (k[0], CYCLES.index(k[1])))
+    for n, cycle in keys:
+        entry: dict[str, Any] = {"feeds": n, "cycle": cycle}
+        for tool in ("defwatch", "urlwatch"):
+            mine = [r for r in rows if (r["feeds"], r["cycle"], r["tool"]) == (n, cycle, tool)]
+            for measure_ in ("wall_s", "cpu_s", "pss_mb", "requests", "not_modified", "items"):
+                entry[f"{tool}_{measure_}"] = statistics.median(r[measure_] for r in mine)
+        for measure_ in ("wall_s", "cpu_s", "pss_mb"):
+            per_round = []
+            for r in sorted({r["round"] for r in rows if r["feeds"] == n}):
+                d = [
+                    x
+                    for x in rows
+                    if (x["feeds"], x["cycle"], x["round"], x["tool"]) == (n, cycle, r, "defwatch")
+                ]
+                u = [
+                    x
+                    for x in rows
+                    if (x["feeds"], x["cycle"], x["round"], x["tool"]) == (n, cycle, r, "urlwatch")
+                ]
+                if d and u and u[0][measure_]:
+                    per_round.append(d[0][measure_] / u[0][measure_])
+            if per_round:
+                entry[f"ratio_{measure_}"] = [
+                    round(min(per_round), 2),
+                    round(statistics.median(per_round), 2),
+                    round(max(per_round), 2),
+                ]
+        out.append(entry)
+    return out
+
+
+def print_ratios(summary: list[dict[str, Any]]) -> None:
+    def trio(v: list[float] | None) -> str:
+        return "/".join(f"{x:g}" for x in v) if v else "-"
+
+    print_table(
+        "defwatch vs urlwatch (medians over rounds; ratios defwatch/urlwatch min/median/max)",
+        [
+            "N",
+            "cycle",
+            "wall s d / u",
+            "CPU s d / u",
+            "PSS MB d / u",
+            "requests (304) d / u",
+            "items d / u",
+            "CPU ratio",
+            "wall ratio",
+            "PSS ratio",
+        ],
+        [
+            [
+                e["feeds"],
+                e["cycle"],
+                f"{e['defwatch_wall_s']:.2f} / {e['urlwatch_wall_s']:.2f}",
+                f"{e['defwatch_cpu_s']:.2f} / {e['urlwatch_cpu_s']:.2f}",
+                f"{e['defwatch_pss_mb']:.0f} / {e['urlwatch_pss_mb']:.0f}",
+                f"{e['defwatch_requests']:g} ({e['defwatch_not_modified']:g}) / "
+                f"{e['urlwatch_requests']:g} ({e['urlwatch_not_modified']:g})",
+                f"{e['defwatch_items']:g} / {e['urlwatch_items']:g}",
+                trio(e.get("ratio_cpu_s")),
+                trio(e.get("ratio_wall_s")),
+                trio(e.get("ratio_pss_mb")),
+            ]
+            for e in summary
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The daemon
+# --------------------------------------------------------------------------------------
+
+BATCH_DONE = re.compile(r"crawl batch of (\d+) sources: done in ([\d.]+)s")
+
+
+def daemon_run(n: int, minutes: float, work: Path) -> dict[str, Any]:
+    feeds = Feeds(n)
+    server = serve(feeds)
+    tool = Defwatch(work / f"daemon{n}", feeds, schedule="* * * * *")
+    log_path = tool.folder / "daemon.log"
+    samples: list[dict[str, Any]] = []
+    try:
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "scheduler", "-v", "run"],
+                cwd=tool.folder,
+                env=tool.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        began = time.monotonic()
+        end = began + minutes * 60
+        next_publish = began + 30
+        cpu0 = 0.0
+        while time.monotonic() < end and process.poll() is None:
+            time.sleep(5)
+            now = time.monotonic()
+            if now >= next_publish:
+                feeds.publish()
+                next_publish += 60
+            cpu = tree_cpu(process.pid)
+            pss = sum(pss_kb(p) for p in tree_pids(process.pid)) / 1024
+            samples.append({"t": round(now - began, 1), "cpu_s": round(cpu, 2), "pss_mb": round(pss, 1)})
+            cpu0 = cpu
+        requests, not_modified = feeds.counts()
+        process.terminate()
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    cycles = [(int(a), float(b)) for a, b in BATCH_DONE.findall(text)]
+    skipped = text.count("still going; skipped")
+    elapsed = samples[-1]["t"] if samples else 0.0
+    per_minute = [
+        round(b["cpu_s"] - a["cpu_s"], 2)
+        for a, b in zip(samples, samples[12:], strict=False)
+        if abs((b["t"] - a["t"]) - 60) < 10
+    ][::12]
+    stories = tool.stories()
+    shutil.rmtree(tool.folder, ignore_errors=True)
+    return {
+        "feeds": n,
+        "minutes": minutes,
+        "exit": code,
+        "cycles": cycles,
+        "cycle_s_max": max((s for _, s in cycles), default=None),
+        "cycle_s_median": statistics.median(s for _, s in cycles) if cycles else None,
+        "skipped": skipped,
+        "cpu_s_total": cpu0,
+        "cpu_share_of_2_cores": round(cpu0 / (elapsed * 2), 3) if elapsed else None,
+        "cpu_s_per_minute": per_minute,
+        "pss_mb_max": max((s["pss_mb"] for s in samples), default=None),
+        "pss_mb_samples": samples[::6],
+        "requests": requests,
+        "not_modified": not_modified,
+        "stories": stories,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 50, one round")
+    parser.add_argument("--sizes", default="50,200,1000", help="feed counts, comma-separated")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--daemon", action="store_true", help="the daemon run instead")
+    parser.add_argument("--feeds", type=int, default=1000, help="feeds of the daemon run")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the daemon run")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="defwatch-peers-"))
+    load_before = os.getloadavg()
+    began = time.monotonic()
+    try:
+        if args.daemon:
+            print(f"defwatch run, {args.feeds} feeds on '* * * * *' for {args.minutes:g} min ...", flush=True)
+            doc: dict[str, Any] = {
+                "bench": "peers-daemon",
+                "daemon": daemon_run(args.feeds, args.minutes, work),
+            }
+            d = doc["daemon"]
+            print_table(
+                "daemon",
+                ["feeds", "cycles", "cycle s median / max", "skipped", "CPU share of 2 cores", "PSS MB max"],
+                [
+                    [
+                        d["feeds"],
+                        len(d["cycles"]),
+                        f"{d['cycle_s_median']} / {d['cycle_s_max']}",
+                        d["skipped"],
+                        d["cpu_share_of_2_cores"],
+                        d["pss_mb_max"],
+                    ]
+                ],
+            )
+            name = "peers.daemon.json"
+        else:
+            sizes = [50] if args.quick else [int(x) for x in args.sizes.split(",")]
+            rounds = 1 if args.quick else args.rounds
+            exe = install_urlwatch()
+            rows = side_by_side(sizes, rounds, exe, work)
+            summary = ratios(rows)
+            print_ratios(summary)
+            doc = {"bench": "peers", "rows": rows, "summary": summary}
+            name = "peers.quick.json" if args.quick else "peers.json"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    doc.update(
+        {
+            "machine": machine(),
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+            "seconds": round(time.monotonic() - began, 1),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "self_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+        }
+    )
+    (HERE / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwrote bench/{name}; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

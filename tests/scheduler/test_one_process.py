@@ -1,0 +1,131 @@
+"""One crawl process per cycle: every source of ``run --once`` crawls in one child, each
+with its own run, outcome and time limit; the child dies with its parent and holds the
+store's lock while it lives; runs left ``running`` by a killed crawl are closed at the next
+start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from scheduler.lock import is_held
+from tests.conftest import Defwatch
+from tests.scheduler.test_daemon import HangingServer, runs, wait_until
+from tests.sites.mod import ModSite
+from tests.sites.server import SiteServer
+
+
+@pytest.fixture
+def mod_site() -> Iterator[SiteServer]:
+    with SiteServer({"mod": ModSite()}) as server:
+        yield server
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingServer]:
+    server = HangingServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/feed.xml"
+
+
+def write_sources(defwatch: Defwatch, sources: list[tuple[str, str, str]], crawl_timeout: str) -> None:
+    """(name, kind, url) sources, each with the extra TOML lines a kind needs."""
+    lines = [
+        "[store]",
+        'url = "sqlite:///data/defwatch.db"',
+        "[crawl]",
+        "autothrottle = false",
+        'timeout = "60s"',  # per request: longer than the crawl's own limit
+        "[scheduler]",
+        f'crawl_timeout = "{crawl_timeout}"',
+        'jitter = "0s"',
+        "[feeds]",
+        'dir = "public"',
+    ]
+    for name, kind, url in sources:
+        lines += [
+            "[[sources]]",
+            f'name = "{name}"',
+            f'kind = "{kind}"',
+            f'url = "{url}"',
+            'schedule = "0 0 1 1 *"',
+        ]
+        if kind == "jdefense":
+            lines.append('sections = ["not/a/segment"]')  # the spider raises while it starts
+    defwatch.write_config("\n".join(lines) + "\n")
+
+
+def test_one_process_isolates_a_raising_a_hanging_and_a_down_source(
+    defwatch: Defwatch, mod_site: SiteServer, hanging: HangingServer, closed_url: str
+) -> None:
+    write_sources(
+        defwatch,
+        [
+            ("news", "feed", mod_site.url("mod", "/j/rss/news.xml")),
+            ("hangs", "feed", hanging.url),
+            ("down", "feed", closed_url),
+            ("raises", "jdefense", mod_site.url("mod", "/")),
+        ],
+        crawl_timeout="6s",
+    )
+    began = time.monotonic()
+    result = defwatch("run", "--once", "-v", timeout=120)
+    took = time.monotonic() - began
+    assert result.returncode == 1, result.stderr
+    started = [line for line in result.stderr.splitlines() if ": started (pid " in line]
+    assert len(started) == 1, "\n".join(started)  # one crawl process for the four sources
+    assert took < 60, f"run --once took {took:.0f}s with a 6s crawl_timeout"
+
+    (news,) = runs(defwatch, "news")
+    assert news["outcome"] == "ok" and news["new_stories"] > 0, news
+    (hangs,) = runs(defwatch, "hangs")
+    assert hanging.connections, "the crawl never reached the hanging site"
+    # cut by its own spider at crawl_timeout (the process was not killed for it)
+    assert hangs["outcome"] == "timeout" and "crawl_timeout" in hangs["reason"], hangs
+    assert "killed" not in hangs["reason"]
+    (down,) = runs(defwatch, "down")
+    assert down["outcome"] == "failed" and "connection refused" in down["reason"], down
+    (raises,) = runs(defwatch, "raises")
+    assert raises["outcome"] == "failed" and "not a path segment" in raises["reason"], raises
+
+
+def test_a_crawl_child_dies_with_its_run_and_its_runs_are_closed_at_the_next_start(
+    defwatch: Defwatch, mod_site: SiteServer, hanging: HangingServer
+) -> None:
+    write_sources(
+        defwatch,
+        [("news", "feed", mod_site.url("mod", "/j/rss/news.xml")), ("hangs", "feed", hanging.url)],
+        crawl_timeout="10m",
+    )
+    run = defwatch.popen("run", "--once")
+    try:
+        wait_until(lambda: bool(hanging.connections), timeout=90, what="the crawl to reach the hanging site")
+        wait_until(lambda: any(r["outcome"] == "ok" for r in runs(defwatch, "news")), timeout=90, what="news")
+        os.kill(run.pid, signal.SIGKILL)  # the run only: its crawl child is in a session of its own
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    store_url = f"sqlite:///{defwatch.cwd / 'data' / 'defwatch.db'}"
+    # The child (and its page worker) held the lock too; both are gone soon after their parent.
+    wait_until(lambda: is_held(store_url) is False, timeout=30, what="the crawl process to die with its run")
+    (left,) = runs(defwatch, "hangs")
+    assert left["outcome"] == "running"  # nobody could record it
+
+    assert defwatch("crawl", "news").returncode == 0  # the next start, with the lock, closes it
+    (closed,) = runs(defwatch, "hangs")
+    assert closed["outcome"] == "interrupted" and "killed or crashed" in closed["reason"], closed
