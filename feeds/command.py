@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import IO
+from typing import IO, Any
 
 from scheduler.config import Config
 from scheduler.errors import CommandError
@@ -33,8 +33,9 @@ def feeds(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -
     return 0
 
 
-def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -> int:
-    """Serve the feed folder until SIGTERM or Ctrl-C."""
+def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout, app: Any = None) -> int:
+    """Serve the feed folder (and ``app``, the web page, on every other path) until
+    SIGTERM or Ctrl-C."""
     from feeds.serve import serve as run_server
 
     if not 0 <= args.port <= 65535:
@@ -44,7 +45,7 @@ def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -
         print(message, file=out, flush=True)
 
     try:
-        return run_server(config, args.host, args.port, ready=ready)
+        return run_server(config, args.host, args.port, ready=ready, app=app)
     except OSError as exc:
         raise CommandError(
             f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"

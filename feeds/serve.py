@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
@@ -24,7 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from zoneinfo import ZoneInfo
 
 from scheduler.cron import cron_trigger
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["CONTENT_TYPES", "FeedServer", "Health", "overdue_after", "resolve"]
 
 log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -272,11 +277,14 @@ class FeedServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], root: Path, health: Health) -> None:
+    def __init__(
+        self, address: tuple[str, int], root: Path, health: Health, app: WSGIApp | None = None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.root = root
         self.health = health
+        self.app = app  # the web page (web.create_app): every path that is not a feed file
         self.files = FileCache()
         super().__init__(address, FeedHandler)
 
@@ -295,13 +303,21 @@ class FeedHandler(BaseHTTPRequestHandler):
         self.answer(head=True)
 
     def answer(self, head: bool) -> None:
-        if urlsplit(self.path).path == "/healthz":
+        target = urlsplit(self.path).path
+        if target == "/healthz":
             status, doc = self.server.health.report()
             body = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
             self.send(status, body, {"Content-Type": "application/json", "Cache-Control": "no-store"}, head)
             return
+        app = self.server.app
+        if app is not None and target == "/" and wants_html(self.headers.get("Accept")):
+            self.web(app, head)  # a browser at / gets the page; a feed reader the OPML
+            return
         path = resolve(self.server.root, self.path)
         rep = self.server.files.get(path) if path is not None else None
+        if rep is None and app is not None:
+            self.web(app, head)
+            return
         if rep is None:
             self.send(
                 HTTPStatus.NOT_FOUND, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"}, head
@@ -321,6 +337,44 @@ class FeedHandler(BaseHTTPRequestHandler):
         if zipped:
             headers["Content-Encoding"] = "gzip"
         self.send(HTTPStatus.OK, rep.gzipped if zipped else rep.body, headers, head)
+
+    def web(self, app: WSGIApp, head: bool) -> None:
+        """Answer through the WSGI app: its status, headers and body (gzipped when the
+        client accepts it), with this server's framing."""
+        status, headers, body = call_wsgi(app, self.wsgi_environ(head))
+        if accepts_gzip(self.headers.get("Accept-Encoding")) and len(body) > 1024 and status == 200:
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+            headers["Vary"] = "Accept-Encoding"
+        self.send(status, body, headers, head)
+
+    def wsgi_environ(self, head: bool) -> dict[str, Any]:
+        parts = urlsplit(self.path)
+        host, port = self.server.server_address[:2]
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "HEAD" if head else "GET",
+            "SCRIPT_NAME": "",
+            # PEP 3333: the path's bytes, undecoded, as latin-1 (the framework decodes UTF-8).
+            "PATH_INFO": unquote_to_bytes(parts.path).decode("latin-1"),
+            "QUERY_STRING": parts.query,
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": self.request_version,
+            "REMOTE_ADDR": self.client_address[0],
+            "CONTENT_LENGTH": "0",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in self.headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_LENGTH", "HTTP_CONTENT_TYPE"):
+                environ[key] = value if key not in environ else environ[key] + "," + value
+        return environ
 
     def not_modified(self, rep: Representation) -> bool:
         # If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
@@ -344,11 +398,41 @@ class FeedHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def serve(config: Config, host: str, port: int, ready: Any = None) -> int:
-    """Serve ``config.feeds.dir`` until SIGTERM or Ctrl-C; 0 when stopped that way."""
+def wants_html(accept: str | None) -> bool:
+    """Whether an Accept header asks for a page (a browser) rather than anything (a feed reader)."""
+    return bool(accept) and any(
+        item.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml")
+        for item in (accept or "").split(",")
+    )
+
+
+def call_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Run a WSGI app for one request: (status, headers, whole body)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return lambda data: chunks.append(data)
+
+    chunks: list[bytes] = []
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, header_list = started
+    headers = {k: v for k, v in header_list if k.lower() not in ("content-length", "connection")}
+    return int(status.split()[0]), headers, b"".join(chunks)
+
+
+def serve(config: Config, host: str, port: int, ready: Any = None, app: WSGIApp | None = None) -> int:
+    """Serve ``config.feeds.dir`` (and ``app``, the web page, for every other path) until
+    SIGTERM or Ctrl-C; 0 when stopped that way."""
     root = Path(config.feeds.dir)
     health = Health(config)
-    server = FeedServer((host, port), root, health)
+    server = FeedServer((host, port), root, health, app)
 
     def stop(_signum: int, _frame: Any) -> None:
         # shutdown() waits for serve_forever to return, so it cannot run in the thread
@@ -360,7 +444,8 @@ def serve(config: Config, host: str, port: int, ready: Any = None) -> int:
     shown = f"[{host}]" if ":" in host else host
     try:
         if ready is not None:  # only once SIGTERM stops us cleanly
-            ready(f"serving {root}/ at http://{shown}:{server.server_port}/ (health: /healthz)")
+            page = "web page: /, " if app is not None else ""
+            ready(f"serving {root}/ at http://{shown}:{server.server_port}/ ({page}health: /healthz)")
         server.serve_forever()
     finally:
         signal.signal(signal.SIGTERM, previous_term)

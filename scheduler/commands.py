@@ -102,8 +102,9 @@ def ranking(args: argparse.Namespace, config: Config) -> int:
 
 def serve(args: argparse.Namespace, config: Config) -> int:
     from feeds.command import serve as serve_command
+    from web import create_app
 
-    return serve_command(args, config)
+    return serve_command(args, config, app=create_app(config))
 
 
 def stories(args: argparse.Namespace, config: Config) -> int:

@@ -1,0 +1,238 @@
+"""Full-text search over stories: the one module with the search SQL.
+
+What is searched is ``stories.text_norm`` (title, summary and body, NFKC, case- and
+whitespace-folded by ``crawler.text.normalize``), and a query is normalized the same way, so
+ＡＳＥＡＮ finds ASEAN. A query is one or more words, all of which must occur (as
+substrings: Japanese has no spaces between words). Results are newest first, in the order
+the feeds use (published, else fetched; then id).
+
+Backends (the seam for another database):
+
+- :class:`Fts5Search` (SQLite): the FTS5 table ``story_search`` with the trigram tokenizer,
+  an external-content index over ``stories.text_norm`` kept by triggers (migration
+  ``0006_search``), so a story is indexed in the very transaction that saves it. Trigrams
+  need three characters: words of one or two characters (日豪, F2) are checked with LIKE on
+  the candidates the longer words found, or, when every word is short, by walking the
+  stories newest first until a page is full.
+- :class:`LikeSearch`: any database, LIKE over ``text_norm``. A PostgreSQL variant
+  (``pg_trgm`` GIN index on ``text_norm`` with the same LIKE, or ``to_tsvector``) is one
+  more class here and one more branch in :func:`backend`.
+
+Whatever the user typed is data: every word is quoted as an FTS5 phrase and LIKE
+wildcards are escaped, so ``"``, ``*``, ``NEAR``, ``OR`` or SQL are searched for as text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import String, and_, bindparam, func, literal_column, select, table, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from crawler.text import normalize
+from store import schema as t
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_WORDS",
+    "Fts5Search",
+    "LikeSearch",
+    "Query",
+    "SearchError",
+    "backend",
+    "newest_first",
+    "parse",
+    "search",
+]
+
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 8
+TRIGRAM = 3  # the shortest word the trigram index can look up
+
+FTS_TABLE = "story_search"
+_fts = table(FTS_TABLE, literal_column("rowid"))
+
+
+class SearchError(ValueError):
+    """A query that cannot be searched; the message is one line for the user (in Japanese
+    with the English after it)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # as typed, trimmed
+    words: tuple[str, ...]  # normalized, distinct, longest first
+
+    @property
+    def long_words(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if len(w) >= TRIGRAM)
+
+    @property
+    def short_words(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if len(w) < TRIGRAM)
+
+
+def parse(typed: str) -> Query:
+    """The words of a query, or SearchError for one nobody can mean: control characters,
+    over MAX_QUERY_CHARS characters or MAX_WORDS words. An empty query has no words."""
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in typed):
+        raise SearchError("検索語に制御文字が含まれています (control characters in the query)")
+    trimmed = " ".join(typed.split())
+    if len(trimmed) > MAX_QUERY_CHARS:
+        raise SearchError(
+            f"検索語が長すぎます: {MAX_QUERY_CHARS}文字まで (query over {MAX_QUERY_CHARS} characters)"
+        )
+    words: list[str] = []
+    for word in normalize(trimmed).split():
+        if word not in words:
+            words.append(word)
+    if len(words) > MAX_WORDS:
+        raise SearchError(f"語が多すぎます: {MAX_WORDS}語まで (more than {MAX_WORDS} words)")
+    # A word inside another adds nothing (and the longest one narrows the most).
+    kept = [w for w in words if not any(w != o and w in o for o in words)]
+    kept.sort(key=len, reverse=True)
+    return Query(trimmed, tuple(kept))
+
+
+def newest_first() -> list[ColumnElement[Any]]:
+    """The order of every story list: published (else fetched) newest first, then id.
+    ``ix_stories_shown`` (migration 0006_search) serves it."""
+    return [func.coalesce(t.stories.c.published, t.stories.c.fetched).desc(), t.stories.c.id.desc()]
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(word: str) -> ColumnElement[bool]:
+    return t.stories.c.text_norm.like(_like_pattern(word), escape="\\")
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+class Backend(Protocol):
+    name: str
+
+    def where(self, query: Query) -> ColumnElement[bool]:
+        """A condition on ``stories`` true for the stories that match every word."""
+        ...
+
+
+class LikeSearch:
+    """Any database: every word as a LIKE substring of text_norm (a scan, newest first)."""
+
+    name = "like"
+
+    def where(self, query: Query) -> ColumnElement[bool]:
+        return and_(*(_contains(w) for w in query.words))
+
+
+class Fts5Search:
+    """SQLite FTS5 trigram index for the words of three characters or more, LIKE for the
+    shorter ones (on what the index found, when there is a longer word)."""
+
+    name = "fts5-trigram"
+
+    def where(self, query: Query) -> ColumnElement[bool]:
+        conditions: list[ColumnElement[bool]] = []
+        if query.long_words:
+            match = " ".join(_fts_phrase(w) for w in query.long_words)
+            matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
+            found: Any = select(literal_column("rowid")).select_from(_fts).where(matches)
+            conditions.append(t.stories.c.id.in_(found))
+        conditions.extend(_contains(w) for w in query.short_words)
+        return and_(*conditions)
+
+
+def backend(conn: Connection) -> Backend:
+    """The search the database offers: FTS5 where the index exists, else LIKE."""
+    if conn.dialect.name == "sqlite":
+        exists = conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": FTS_TABLE}
+        ).first()
+        if exists is not None:
+            return Fts5Search()
+    return LikeSearch()
+
+
+def search(
+    conn: Connection,
+    query: Query,
+    *,
+    sources: Sequence[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> list[int]:
+    """The ids of the stories matching every word of ``query``, newest first (``limit``
+    from ``offset``); none for a query without words."""
+    if not query.words:
+        return []
+    stmt = select(t.stories.c.id).where(backend(conn).where(query))
+    if sources:
+        stmt = stmt.where(t.stories.c.source.in_(list(sources)))
+    stmt = stmt.order_by(*newest_first()).limit(limit).offset(offset)
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def query_plan(conn: Connection, query: Query) -> list[str]:
+    """SQLite's plan for :func:`search` (for the bench and the tests)."""
+    stmt = select(t.stories.c.id).where(backend(conn).where(query)).order_by(*newest_first()).limit(50)
+    compiled = stmt.compile(conn.engine, compile_kwargs={"literal_binds": True})
+    return [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
+
+
+# -- highlighting (no SQL; here so the search and its marks agree on what matches) ----------
+
+
+def _fold_char(char: str) -> str:
+    if char.isspace():
+        return " "
+    return unicodedata.normalize("NFKC", char).casefold()
+
+
+def highlight(shown: str, words: Sequence[str]) -> list[tuple[str, bool]]:
+    """``shown`` cut into (text, matched) pieces: the characters whose normalized form
+    is part of one of ``words`` (normalized), found as :func:`search` finds them."""
+    if not shown or not words:
+        return [(shown, False)] if shown else []
+    folded: list[str] = []
+    owner: list[int] = []  # index in shown of each folded character
+    for i, char in enumerate(shown):
+        for piece in _fold_char(char):
+            folded.append(piece)
+            owner.append(i)
+    flat = "".join(folded)
+    marked = [False] * len(shown)
+    for word in words:
+        start = flat.find(word)
+        while start >= 0:
+            for j in range(start, start + len(word)):
+                marked[owner[j]] = True
+            start = flat.find(word, start + 1)
+    pieces: list[tuple[str, bool]] = []
+    begin = 0
+    for i in range(1, len(shown) + 1):
+        if i == len(shown) or marked[i] != marked[begin]:
+            pieces.append((shown[begin:i], marked[begin]))
+            begin = i
+    return pieces
+
+
+def excerpt(body: str, words: Sequence[str], width: int = 160) -> str:
+    """About ``width`` characters of ``body`` around the first word found (its start when
+    none is), whitespace folded, with … where cut."""
+    flat = " ".join(body.split())
+    folded = "".join(_fold_char(c)[:1] or " " for c in flat)  # one character each, same length
+    first = min((i for i in (folded.find(w) for w in words) if i >= 0), default=0)
+    start = max(0, first - width // 3)
+    end = min(len(flat), start + width)
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")

@@ -1,0 +1,195 @@
+"""Full-text search in the store (store.search): Japanese-aware, every word required, newest
+first, the index kept in the transaction that saves a story and filled for stores that had
+stories before it existed; whatever is typed is searched for as text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+
+from crawler.text import normalize
+from store import Store, StoryIn, search
+from store import schema as t
+
+T0 = datetime(2025, 10, 1, tzinfo=UTC)
+
+STORIES = [
+    ("日ＡＳＥＡＮ防衛当局次官級会合の開催について", "第17回日ASEAN防衛当局次官級会合を開催します。"),
+    ("日豪防衛相会談", "日豪の防衛協力について意見交換を行った。"),
+    ("人事発令(10月15日付 １佐職人事)", "将官人事を掲載"),
+    ("F-2 後継機の開発", "次期戦闘機 F2 の後継として"),
+    ("ASEAN defence ministers meet", "Ministers of the ASEAN member states met in Tokyo."),
+    ('記号 "引用" と 100% の話', "アンダースコア a_b とパーセント 100% を含む本文"),
+]
+
+
+def save_all(store: Store) -> list[int]:
+    ids = []
+    for n, (title, body) in enumerate(STORIES):
+        saved = store.save_story(
+            StoryIn(
+                url=f"https://example.jp/{n}.html",
+                source="mod" if n % 2 else "jdefense",
+                title=title,
+                body=body,
+                published=T0 + timedelta(hours=n),
+            )
+        )
+        ids.append(saved.story_id)
+    return ids
+
+
+def find(store: Store, typed: str, **kw: object) -> list[int]:
+    with store.engine.connect() as conn:
+        return search.search(conn, search.parse(typed), **kw)  # type: ignore[arg-type]
+
+
+def oracle(store: Store, typed: str) -> list[int]:
+    """Plain Python over every story, newest first."""
+    words = normalize(typed).split()
+    rows = store.stories()
+    return [
+        r["id"]
+        for r in rows
+        if words and all(w in normalize(f"{r['title']}\n{r['summary']}\n{r['body']}") for w in words)
+    ]
+
+
+@pytest.fixture
+def store(store_factory: Callable[..., Store]) -> Store:
+    s = store_factory()
+    save_all(s)
+    return s
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ASEAN",
+        "ＡＳＥＡＮ",
+        "asean",
+        "日豪",
+        "人事発令",
+        "人事",
+        "防衛 会合",
+        "f2",
+        "F-2",
+        "100%",
+        "a_b",
+        '"引用"',
+    ],
+)
+def test_search_finds_what_a_plain_scan_finds_newest_first(store: Store, typed: str) -> None:
+    expected = oracle(store, typed)
+    assert expected, typed
+    assert find(store, typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ['"', "*", "NEAR(a b)", "a OR b", "x AND y", "'; DROP TABLE stories; --", "%", "_"]
+)
+def test_query_syntax_is_searched_as_text(store: Store, typed: str) -> None:
+    assert find(store, typed) == oracle(store, typed)
+    assert store.count_stories() == len(STORIES)
+
+
+def test_a_source_narrows_and_paging_pages(store: Store) -> None:
+    everything = find(store, "防衛")
+    source_of = {r["id"]: r["source"] for r in store.stories()}
+    mod_only = find(store, "防衛", sources=["mod"])
+    assert mod_only and mod_only == [i for i in everything if source_of[i] == "mod"] != everything
+    assert find(store, "防衛", limit=1) + find(store, "防衛", limit=10, offset=1) == everything
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("x" * 10_000, "長すぎます"),
+        ("ASEAN\x00", "制御文字"),
+        ("a\x1b[31m", "制御文字"),
+        ("a b c d e f g h i", "多すぎます"),
+    ],
+)
+def test_queries_nobody_means_are_refused_with_a_message(typed: str, says: str) -> None:
+    with pytest.raises(search.SearchError, match=says):
+        search.parse(typed)
+
+
+def test_an_empty_query_finds_nothing(store: Store) -> None:
+    assert search.parse("   ").words == ()
+    assert find(store, "  ") == []
+
+
+def test_the_index_follows_revisions_and_deletions(store: Store) -> None:
+    [first] = find(store, "日豪防衛相")
+    store.save_story(
+        StoryIn(url="https://example.jp/1.html", source="mod", title="豪州との会談", body="改訂された本文")
+    )
+    assert find(store, "日豪防衛相") == []
+    assert find(store, "改訂された") == [first]
+    with store.transaction() as conn:
+        conn.execute(delete(t.stories).where(t.stories.c.id == first))
+    assert find(store, "改訂された") == []
+
+
+def test_a_failed_save_leaves_the_index_as_it_was(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.save_story(
+            StoryIn(url="https://example.jp/new.html", source="mod", title="幻の記事", body="x"), conn
+        )
+        assert search.search(conn, search.parse("幻の記事")) != []
+        raise RuntimeError("rolled back")
+    assert find(store, "幻の記事") == []
+
+
+def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store.open(url, revision="0005")
+    assert "0006_search" not in old.current_revisions()
+    save_all(old)
+    old.close()
+    upgraded = Store.open(url)
+    try:
+        with upgraded.engine.connect() as conn:
+            assert search.backend(conn).name == "fts5-trigram"
+        assert find(upgraded, "ＡＳＥＡＮ") == oracle(upgraded, "ASEAN") != []
+    finally:
+        upgraded.close()
+
+
+def test_the_order_and_the_lookup_use_indexes(store: Store) -> None:
+    with store.engine.connect() as conn:
+        plan = " | ".join(search.query_plan(conn, search.parse("防衛当局")))
+        assert "VIRTUAL TABLE" in plan
+        short = " | ".join(search.query_plan(conn, search.parse("日豪")))
+        assert "ix_stories_shown" in short
+
+
+def test_highlight_marks_what_matched_in_the_text_as_shown() -> None:
+    pieces = search.highlight("日ＡＳＥＡＮ防衛", ["asean"])
+    assert pieces == [("日", False), ("ＡＳＥＡＮ", True), ("防衛", False)]
+    assert "".join(p for p, _ in search.highlight("Ａ　Ｂ x", ["a b"])) == "Ａ　Ｂ x"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from('日豪ASEANａｓ人事 "*%_()-:^'), max_size=12))
+def test_any_short_query_agrees_with_the_plain_scan(store: Store, typed: str) -> None:
+    assert find(store, typed) == oracle(store, typed)
+
+
+def test_the_like_backend_agrees_with_fts5(store: Store) -> None:
+    # The portable backend (and the seam a PostgreSQL one plugs into) finds the same stories.
+    like = search.LikeSearch()
+    with store.engine.connect() as conn:
+        for typed in ("ASEAN", "日豪", "人事発令", "100%"):
+            query = search.parse(typed)
+            rows = conn.execute(
+                select(t.stories.c.id).where(like.where(query)).order_by(*search.newest_first())
+            ).scalars()
+            assert list(rows) == find(store, typed)
