@@ -48,7 +48,7 @@ def story_document(story: Mapping[str, Any], also: Sequence[str] = ()) -> dict[s
     """The ``story`` object of a delivery, from a stored story row."""
     summary = story.get("summary") or summarize(story.get("body") or "", SUMMARY_LIMIT)
     return {
-        "url": story["url"],
+        "url": story.get("link") or story["url"],  # the link as the site gave it
         "title": story["title"],
         "source": story["source"],
         "published": _iso_jst(story.get("published")),

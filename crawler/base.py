@@ -148,12 +148,17 @@ class DefwatchSpider(scrapy.Spider):
     def is_known(self, url: str) -> bool:
         return self.store.is_known(self.absolute(url), self.source.keep_params)
 
-    def known(self, urls: list[str]) -> set[str]:
-        """The subset of ``urls`` already stored (compared by story identity)."""
+    def known(self, urls: list[str], fragment: bool = False) -> set[str]:
+        """The subset of ``urls`` already stored (compared by story identity; with
+        ``fragment``, the fragment is part of it)."""
         from store import url_key
 
-        keys = self.store.known_keys([self.absolute(u) for u in urls], self.source.keep_params)
-        return {u for u in urls if url_key(self.absolute(u), self.source.keep_params) in keys}
+        keep = self.source.keep_params
+        keys = self.store.known_keys([self.absolute(u) for u in urls], keep, fragment)
+        if keys:
+            # A story whose text was damaged by bad bytes is read again, to be repaired.
+            keys -= self.store.damaged_keys(keys)
+        return {u for u in urls if url_key(self.absolute(u), keep, fragment) in keys}
 
     # -- counting and health -------------------------------------------------------------
     def stat(self, name: str, n: int = 1) -> None:

@@ -1,11 +1,18 @@
-"""What every feed-reading spider takes from a feedparser entry: its link and categories."""
+"""What every feed-reading spider takes from a feed: the document decoded and parsed, each
+entry's link, title and categories."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import feedparser
+from w3lib.html import remove_tags, replace_entities
+
+from crawler.encoding import Decoded, decode_document
 from crawler.text import fold_whitespace
 
 
@@ -30,3 +37,60 @@ def entry_categories(entry: dict[str, Any], clean: Callable[[str], str] = fold_w
         if term and term not in found:
             found.append(term)
     return found
+
+
+# -- the document -------------------------------------------------------------------------
+
+# XML 1.0 forbids these (and feedparser's strict parser stops at them); they are removed
+# before parsing and counted.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PROLOG_ENCODING = re.compile(r"^(\s*<\?xml[^>]*?\sencoding\s*=\s*)([\"'])[^\"']*\2")
+
+
+@dataclass
+class FeedDocument:
+    """A feed decoded as a browser would (crawler.encoding) and parsed by feedparser."""
+
+    parsed: Any  # feedparser.FeedParserDict
+    decoded: Decoded
+    controls: int  # control characters removed
+
+
+def parse_feed_document(body: bytes, content_type: str, url: str) -> FeedDocument:
+    """Decode ``body`` ourselves (WHATWG labels, BOM, HTTP, prolog, detection), then give
+    feedparser UTF-8 that says so: its own decoding reads Shift_JIS without the Windows
+    characters and ``text/xml`` without a charset as US-ASCII."""
+    decoded = decode_document(body, content_type)
+    text, controls = _CONTROL.subn("", decoded.text)
+    text = _PROLOG_ENCODING.sub(r"\1\2utf-8\2", text, count=1)
+    media = (content_type.split(";", 1)[0].strip().lower() or "application/xml").replace(
+        "text/xml", "application/xml"
+    )
+    parsed = feedparser.parse(
+        text.encode("utf-8", "surrogatepass"),
+        response_headers={"content-location": url, "content-type": f"{media}; charset=utf-8"},
+    )
+    return FeedDocument(parsed, decoded, controls)
+
+
+_NOT_IDEOGRAPHIC_SPACE = re.compile(r"[^\S\u3000]+")
+
+
+def fold_spaces(text: str) -> str:
+    """Whitespace runs as one space, ends stripped, but U+3000 kept: titles are stored as
+    published (only matching normalises)."""
+    return _NOT_IDEOGRAPHIC_SPACE.sub(" ", text).strip(" ")
+
+
+def entry_title(entry: dict[str, Any]) -> str:
+    """The title as one line of plain text, as published (U+3000, full-width digits kept)."""
+    value = entry.get("title") or ""
+    detail = entry.get("title_detail") or {}
+    if detail.get("type", "text/html") not in ("text/plain", "text") and ("<" in value or "&" in value):
+        value = replace_entities(remove_tags(value))
+    return fold_spaces(value)
+
+
+def damaged(*texts: str) -> bool:
+    """Whether any text holds U+FFFD where bad bytes were (crawler.encoding)."""
+    return any("\ufffd" in text for text in texts)

@@ -18,6 +18,11 @@ class StoryItem:
     section: str | None = None
     complete: bool = True  # False: only what a listing or feed said (title, date)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The link as the site gave it (absolute), when ``url`` is not exactly that.
+    link: str | None = None
+    # The fragment of ``url`` is part of the identity (items of a "what's new" list that
+    # link anchors of one page, notices that all link one index page).
+    fragment_key: bool = False
 
 
 @dataclass

@@ -53,6 +53,8 @@ class StorePipeline:
                     complete=a["complete"],
                     extra=a["extra"],
                     keep_params=spider.source.keep_params,
+                    link=a["link"],
+                    fragment_key=a["fragment_key"],
                 )
             )
             stats.inc_value(f"defwatch/stories_{result.status}")

@@ -326,7 +326,7 @@ class _Builder:
         return Entry(
             id=story_id(row["url_key"]),
             title=clean_text(row["title"]),
-            link=row["url"],
+            link=row.get("link") or row["url"],  # as the site gave it
             published=(row["published"] or row["fetched"]).astimezone(zone),
             updated=updated.astimezone(zone),
             summary=clean_text(summary),

@@ -49,6 +49,8 @@ class StoryIn:
     complete: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     keep_params: tuple[str, ...] = ()
+    link: str | None = None  # as the site gave it (absolute); None: ``url`` is that link
+    fragment_key: bool = False  # the URL's fragment is part of the story's identity
 
 
 @dataclass(frozen=True)
@@ -189,9 +191,11 @@ class Store:
         return total
 
     # -- stories -------------------------------------------------------------------------
-    def known_keys(self, urls: Iterable[str], keep_params: Iterable[str] = ()) -> set[str]:
+    def known_keys(
+        self, urls: Iterable[str], keep_params: Iterable[str] = (), fragment: bool = False
+    ) -> set[str]:
         """The url_keys among ``urls`` that are already stored (complete or not)."""
-        keys = {url_key(u, keep_params) for u in urls}
+        keys = {url_key(u, keep_params, fragment) for u in urls}
         if not keys:
             return set()
         found: set[str] = set()
@@ -202,6 +206,21 @@ class Store:
                 found.update(
                     conn.execute(select(t.stories.c.url_key).where(t.stories.c.url_key.in_(chunk))).scalars()
                 )
+        return found
+
+    def damaged_keys(self, keys: Iterable[str]) -> set[str]:
+        """The url_keys among ``keys`` whose stored text was damaged by bad bytes
+        (``extra["text_damaged"]``): a later fetch that reads them right repairs them."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    select(t.stories.c.url_key, t.stories.c.extra).where(
+                        t.stories.c.url_key.in_(wanted[i : i + 500])
+                    )
+                )
+                found.update(key for key, extra in rows if (extra or {}).get("text_damaged"))
         return found
 
     def is_known(self, url: str, keep_params: Iterable[str] = ()) -> bool:
@@ -235,11 +254,12 @@ class Store:
             with self.engine.begin() as own:
                 return self.save_story(story, own)
         now = utcnow()
-        key = url_key(story.url, story.keep_params)
+        key = url_key(story.url, story.keep_params, story.fragment_key)
         digest = content_hash(story.title, story.body)
         row = conn.execute(select(t.stories).where(t.stories.c.url_key == key)).mappings().first()
         values = {
-            "url": canonical_url(story.url, story.keep_params),
+            "url": canonical_url(story.url, story.keep_params, story.fragment_key),
+            "link": (story.link or story.url).strip(),
             "source": story.source,
             "kind": story.kind,
             "section": story.section,
@@ -261,7 +281,12 @@ class Store:
             return SaveResult(row["id"], "unchanged")
         if not story.complete and row["complete"]:
             return SaveResult(row["id"], "unchanged")  # never replace full text with a title-only copy
-        if row["complete"]:
+        # A title-only story now read in full is "completed", not "revised": the publisher
+        # changed nothing, defwatch read more (rules on revisions do not hear of it). A
+        # title-only story whose title changed (or whose damaged text was read right) is a
+        # revision like any other.
+        status = "completed" if story.complete and not row["complete"] else "revised"
+        if status == "revised":
             conn.execute(
                 insert(t.story_revisions).values(
                     story_id=row["id"],
@@ -273,9 +298,6 @@ class Store:
                     replaced_at=now,
                 )
             )
-        # A title-only story now read in full is "completed", not "revised": the publisher
-        # changed nothing, defwatch read more (rules on revisions do not hear of it).
-        status = "revised" if row["complete"] else "completed"
         values["published"] = story.published or row["published"]
         values["extra"] = {**(row["extra"] or {}), **story.extra}
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))

@@ -23,6 +23,7 @@ _CHUNK = 500  # ids per IN (...): well under SQLite's parameter limit
 _ENTRY_COLUMNS = (
     t.stories.c.id,
     t.stories.c.url,
+    t.stories.c.link,
     t.stories.c.url_key,
     t.stories.c.source,
     t.stories.c.kind,

@@ -58,7 +58,7 @@ stories = Table(
     "stories",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("url", Text, nullable=False),  # as published, for links
+    Column("url", Text, nullable=False),  # canonical (store.urls), the identity's readable form
     Column("url_key", Text, nullable=False, unique=True),  # canonical identity (store.urls)
     Column("source", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False, default="article"),  # article | pdf | item
@@ -265,3 +265,8 @@ copy_index = Table(
     Column("fingerprint", String(64), nullable=False),  # store.copies.fingerprint()
     Column("built_at", UTCDateTime, nullable=False),
 )
+
+# -- revision 0006_link: links as published ---------------------------------------------
+# The URL exactly as the site gave it (made absolute): what feeds, alerts and pages show.
+# ``url`` stays the canonical form; a row from before the revision has ``link`` = ``url``.
+stories.append_column(Column("link", Text))

@@ -20,11 +20,14 @@ TRACKING_PARAMS = re.compile(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def canonical_url(url: str, keep_params: Iterable[str] = ()) -> str:
-    """The URL in canonical form, scheme kept (so it can still be fetched)."""
+def canonical_url(url: str, keep_params: Iterable[str] = (), fragment: bool = False) -> str:
+    """The URL in canonical form, scheme kept (so it can still be fetched).
+
+    With ``fragment`` the fragment is kept: it identifies an item on a page that several
+    items link (a "what's new" list linking anchors of one page)."""
     keep = {p.lower() for p in keep_params}
     try:
-        url = canonicalize_url(url.strip(), keep_fragments=False)
+        url = canonicalize_url(url.strip(), keep_fragments=fragment)
         parts = urlsplit(url)
         port = parts.port
     except ValueError:  # e.g. an IPv6 literal w3lib cannot parse, or a bad port
@@ -44,10 +47,13 @@ def canonical_url(url: str, keep_params: Iterable[str] = ()) -> str:
         if k.lower() in keep or not TRACKING_PARAMS.match(k)
     ]
     query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    return urlunsplit((scheme, netloc, path, urlencode(query), parts.fragment if fragment else ""))
 
 
-def url_key(url: str, keep_params: Iterable[str] = ()) -> str:
-    """The identity of a story's URL: canonical, without the scheme (``//host/path?q``)."""
-    canon = canonical_url(url, keep_params)
+def url_key(url: str, keep_params: Iterable[str] = (), fragment: bool = False) -> str:
+    """The identity of a story's URL: canonical, without the scheme (``//host/path?q``).
+
+    This is identity only: the link a story shows is the URL as the site gave it (the
+    ``link`` column)."""
+    canon = canonical_url(url, keep_params, fragment)
     return canon.split(":", 1)[1] if ":" in canon else canon

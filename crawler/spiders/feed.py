@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import UTC, datetime, time
+from time import struct_time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import scrapy
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -27,11 +27,21 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.base import DefwatchSpider, classify_failure
+from crawler.encoding import Decoded, looks_like_mojibake
 from crawler.extract import Article, extract_article, html_to_text, parse_datetime
-from crawler.feed_entries import entry_categories, entry_link
+from crawler.feed_dates import YEARS, DateOutOfRange, parse_feed_date
+from crawler.feed_entries import (
+    FeedDocument,
+    damaged,
+    entry_categories,
+    entry_link,
+    entry_title,
+    parse_feed_document,
+)
 from crawler.items import StoryItem
 from crawler.text import fold_whitespace, summarize
 from scheduler.config import format_size
+from store.urls import url_key
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -93,7 +103,8 @@ class ListingSpider(DefwatchSpider):
             if story.url not in self.seen:
                 self.seen.add(story.url)
                 fresh.append(story)
-        known = self.known([s.url for s in fresh])
+        known = self.known([s.url for s in fresh if not s.fragment_key])
+        known |= self.known([s.url for s in fresh if s.fragment_key], fragment=True)
         self.skip_known(len(known))
         fetch = bool(self.options.get("fetch_articles"))
         return [self.article_request(s) if fetch else s for s in fresh if s.url not in known]
@@ -102,15 +113,47 @@ class ListingSpider(DefwatchSpider):
         """Whether this source has given stories before (so an empty answer is suspicious)."""
         return self.store.has_stories(self.source.name)
 
-    def published(self, raw: str | None, extra: dict[str, Any], fmt: str | None = None) -> datetime | None:
-        """A listed date as an aware datetime; a date without a zone is read in the source's
-        time zone and ``extra["published_tz_assumed"]`` says so."""
+    def published(
+        self,
+        raw: str | None,
+        extra: dict[str, Any],
+        fmt: str | None = None,
+        fallback: struct_time | None = None,
+    ) -> datetime | None:
+        """A listed date as an aware datetime (crawler.feed_dates: an explicit offset or zone
+        name wins). A date without a zone is read in the source's time zone and
+        ``extra["published_tz_assumed"]`` says so; a date without a time is midnight there,
+        and ``extra["published_date_only"]`` says so. ``fallback`` is feedparser's reading
+        (UTC), for the rare forms only it knows."""
         if not raw or not raw.strip():
             self.count("no_date")
             return None
-        parsed = parse_datetime(raw, self.source.tz, fmt)
-        if parsed is None:
-            self.count("invalid_date")
+        if fmt is None:
+            try:
+                found = parse_feed_date(raw, self.source.tz)
+            except DateOutOfRange:
+                self.count("date_out_of_range")
+                extra["published_raw"] = raw.strip()[:100]
+                return None
+            if found is not None:
+                if found.zone_assumed:
+                    extra["published_tz_assumed"] = True
+                if found.date_only:
+                    extra["published_date_only"] = True
+                return found.value
+        try:
+            parsed = parse_datetime(raw, self.source.tz, fmt)
+        except (OverflowError, ValueError):
+            parsed = None
+        # feedparser rolls impossible ISO dates over (2025-13-45 is 2026-01-01): only other
+        # forms (asctime, Korean, Greek, Hungarian...) are taken from it.
+        if parsed is None and fallback is not None and fmt is None and not _ISO_START.match(raw):
+            value = datetime(*fallback[:6], tzinfo=UTC)
+            if value.year in YEARS:
+                extra["published_from"] = "feedparser"
+                return value
+        if parsed is None or parsed.value.year not in YEARS:
+            self.count("invalid_date" if parsed is None else "date_out_of_range")
             extra["published_raw"] = raw.strip()[:100]
             return None
         if parsed.tz_assumed:
@@ -201,10 +244,8 @@ class FeedSpider(ListingSpider, kind="feed"):
             self.count("not_modified")
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        parsed = feedparser.parse(
-            response.body,
-            response_headers={"content-location": response.url, "content-type": content_type},
-        )
+        document = parse_feed_document(response.body, content_type, response.url)
+        parsed, decoded = document.parsed, document.decoded
         entries = parsed.get("entries", [])
         if not parsed.get("version") and not entries:
             problem = parsed.get("bozo_exception")
@@ -212,9 +253,16 @@ class FeedSpider(ListingSpider, kind="feed"):
             self.error("not_a_feed", response.url, detail)
             self.fail(f"not an RSS or Atom feed ({detail}) at {response.url}")
             return
+        self.decoding_reported(document, response.url)
         if parsed.get("bozo"):
             self.count("feed_not_well_formed")
-        stories = [s for s in (self.story(e, response.url) for e in entries) if s is not None]
+        limit = int(self.options.get("max_items") or MAX_ITEMS)
+        if len(entries) > limit:
+            self.count("items_over_limit", len(entries) - limit)
+            self.degrade(f"the feed lists {len(entries)} items; read the first {limit} (max_items)")
+            entries = entries[:limit]
+        stories = [s for s in (self.story(e, response.url, decoded) for e in entries) if s is not None]
+        stories = identify(stories, self.source.keep_params)
         if not entries:
             if self.had_items():
                 self.degrade(f"the feed lists no items, though it had some before ({response.url})")
@@ -222,11 +270,40 @@ class FeedSpider(ListingSpider, kind="feed"):
                 self.count("feed_empty")
         elif not stories:
             self.degrade(f"none of the feed's {len(entries)} items could be used (see the counts)")
+        elif self.mojibake(parsed, stories):
+            self.degrade(
+                f"titles read as mojibake for a {self.language(parsed)} feed "
+                f"(decoded as {decoded.encoding}, from the {decoded.source}) at {response.url}"
+            )
         yield from self.new_stories(stories)
         self.remember_validators_unless_degraded(response)
 
-    def story(self, entry: dict[str, Any], base_url: str) -> StoryItem | None:
-        title = _text(entry, "title")
+    def decoding_reported(self, document: FeedDocument, url: str) -> None:
+        """Count what decoding had to assume or repair; bad bytes degrade the run."""
+        decoded = document.decoded
+        for problem in decoded.problems:
+            self.count(problem)
+        if decoded.source == "detected":
+            self.logger.info("%s declares no usable encoding: read as %s (detected)", url, decoded.encoding)
+        if document.controls:
+            self.count("control_characters", document.controls)
+        if decoded.damaged:
+            self.degrade(
+                f"{decoded.damaged} byte sequence(s) of the feed are not valid {decoded.encoding}: "
+                f"the items they hit are stored marked damaged and repaired when a fetch reads them right"
+            )
+
+    def language(self, parsed: Any) -> str:
+        return str(self.options.get("language") or parsed.get("feed", {}).get("language") or "")
+
+    def mojibake(self, parsed: Any, stories: list[StoryItem]) -> bool:
+        """Whether a Japanese, Chinese or Korean feed's titles read as a wrong decoder's."""
+        if not self.language(parsed).lower().startswith(("ja", "zh", "ko")):
+            return False
+        return looks_like_mojibake("".join(s.title for s in stories))
+
+    def story(self, entry: dict[str, Any], base_url: str, decoded: Decoded | None = None) -> StoryItem | None:
+        title = entry_title(entry)
         link = entry_link(entry)
         if not link:
             # No link, no story: defwatch identifies stories by URL and its own feeds link to
@@ -236,7 +313,8 @@ class FeedSpider(ListingSpider, kind="feed"):
             return None
         extra: dict[str, Any] = {}
         raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
-        published = self.published(raw_date, extra)
+        fallback = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+        published = self.published(raw_date, extra, fallback=fallback)
         categories = entry_categories(entry)
         if categories:
             extra["categories"] = categories
@@ -246,6 +324,15 @@ class FeedSpider(ListingSpider, kind="feed"):
             extra["author"] = fold_whitespace(entry["author"])
         body = _body(entry)
         summary = _text(entry, "summary")
+        if decoded is not None:
+            if decoded.source == "detected":
+                extra["encoding_assumed"] = decoded.encoding
+            if decoded.damaged:
+                # Stored (a rule may still match the rest), marked, and read again next time.
+                hit = damaged(title, summary, body)
+                extra["text_damaged"] = hit
+                if hit:
+                    self.count("item_text_damaged")
         return StoryItem(
             url=urljoin(base_url, link),
             title=title,
@@ -256,6 +343,42 @@ class FeedSpider(ListingSpider, kind="feed"):
             complete=False,
             extra=extra,
         )
+
+
+_ISO_START = re.compile(r"\s*\d{4}-")
+
+# A feed listing more is read up to this many items (``max_items``), the rest counted.
+MAX_ITEMS = 5000
+
+
+def identify(stories: list[StoryItem], keep_params: tuple[str, ...] = ()) -> list[StoryItem]:
+    """One story per item identity. Items linking one page with different fragments and
+    different titles or guids are distinct stories (the fragment identifies the item there);
+    the same page listed again with the same title is one story. When one page is listed
+    under several titles without fragments to tell them apart, the newest title wins and
+    the others are kept in ``extra["other_titles"]``."""
+    groups: dict[str, list[StoryItem]] = {}
+    for story in stories:
+        groups.setdefault(url_key(story.url, keep_params), []).append(story)
+    out: list[StoryItem] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        fragments = {urlsplit(s.url).fragment for s in group}
+        names = {(s.title, s.extra.get("guid")) for s in group}
+        if len(fragments) > 1 and len(names) > 1:
+            seen: set[str] = set()
+            for story in group:
+                key = url_key(story.url, keep_params, fragment=True)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(replace(story, fragment_key=True))
+            continue
+        newest = max(group, key=lambda s: s.published.timestamp() if s.published else float("-inf"))
+        others = list(dict.fromkeys(s.title for s in group if s.title and s.title != newest.title))
+        out.append(replace(newest, extra={**newest.extra, "other_titles": others}) if others else newest)
+    return out
 
 
 def _text(entry: dict[str, Any], key: str) -> str:

@@ -43,15 +43,20 @@ def test_database_from_an_earlier_revision_keeps_its_rows(tmp_path: Path) -> Non
     assert old.current_revisions() == {"0001"}
     assert "deliveries" not in inspect(old.engine).get_table_names()
     published = datetime(2025, 10, 17, 7, 0, tzinfo=UTC)
-    old.save_story(
-        StoryIn(
-            url="https://www.mod.go.jp/j/press/news/2025/10/17a.html",
-            source="mod",
-            title="発表",
-            body="本文",
-            published=published,
+    # Written as the code of revision 0001 wrote it (today's save_story writes later columns).
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stories (url, url_key, source, kind, title, published, fetched, updated,"
+                " summary, body, text_norm, content_hash, complete, extra) VALUES (:url, :key, 'mod',"
+                " 'article', '発表', :published, :published, :published, '', '本文', '', 'x', 1, '{}')"
+            ),
+            {
+                "url": "https://www.mod.go.jp/j/press/news/2025/10/17a.html",
+                "key": "//www.mod.go.jp/j/press/news/2025/10/17a.html",
+                "published": published.replace(tzinfo=None),
+            },
         )
-    )
     run_id = old.start_run("mod")
     old.close()
 
@@ -59,6 +64,7 @@ def test_database_from_an_earlier_revision_keeps_its_rows(tmp_path: Path) -> Non
     assert upgraded.current_revisions() == head_revisions()
     story = upgraded.get_story("https://www.mod.go.jp/j/press/news/2025/10/17a.html")
     assert story is not None and story["title"] == "発表" and story["published"] == published
+    assert story["link"] == "https://www.mod.go.jp/j/press/news/2025/10/17a.html"  # 0006_link backfill
     assert upgraded.run(run_id) is not None
     assert "deliveries" in inspect(upgraded.engine).get_table_names()
     upgraded.close()
