@@ -95,10 +95,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.serve)
 
     p = sub.add_parser(
-        "stories", parents=[common], help="'stories show URL': a story with its copies and revisions"
+        "stories",
+        parents=[common],
+        help="'stories show URL', 'stories list', 'stories search TEXT': stories in the store",
     )
-    p.add_argument("action", choices=("show",))
-    p.add_argument("url", metavar="URL")
+    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = acts.add_parser("show", parents=[common], help="a story with its copies and revisions")
+    a.add_argument("url", metavar="URL", help="the story's URL (any of its variants)")
+    a = acts.add_parser("list", parents=[common], help="stories newest first (JST), by source, rule and age")
+    a.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
+    a.add_argument("--rule", metavar="R", help="only what this rule matches")
+    a.add_argument("--since", metavar="DURATION", help="published (else stored) this long ago, e.g. 24h, 7d")
+    a.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
+    a.add_argument("--json", action="store_true", help="print one JSON document")
+    a = acts.add_parser(
+        "search", parents=[common], help="full-text search, as the web page's (ＡＳＥＡＮ finds ASEAN)"
+    )
+    a.add_argument("text", metavar="TEXT", nargs="+", help="words that must all occur")
+    a.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
+    a.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
+    a.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=commands.stories)
 
     p = sub.add_parser(

@@ -108,8 +108,29 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def stories(args: argparse.Namespace, config: Config) -> int:
-    from scheduler.stories import show_story
+    from scheduler.stories import list_stories, show_story
 
+    if args.action == "list":
+        return list_stories(
+            config,
+            sys.stdout,
+            sources=args.source,
+            rule=args.rule,
+            since=args.since,
+            limit=args.limit,
+            as_json=args.json,
+        )
+    if args.action == "search":
+        return list_stories(
+            config,
+            sys.stdout,
+            sources=args.source,
+            rule=None,
+            since=None,
+            limit=args.limit,
+            as_json=args.json,
+            text=" ".join(args.text),
+        )
     show_story(config, args.url, sys.stdout)  # CommandError (exit 2) for a URL not stored
     return 0
 

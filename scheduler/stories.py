@@ -99,3 +99,110 @@ def _differs(old: dict[str, Any], new: dict[str, Any], name: str) -> bool:
 
 def _when(value: datetime | None) -> str:
     return "-" if value is None else value.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
+
+
+# -- defwatch stories list | search ----------------------------------------------------------
+
+
+def list_stories(
+    config: Config,
+    out: IO[str],
+    *,
+    sources: list[str],
+    rule: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+    text: str | None = None,
+) -> int:
+    """``stories list`` (newest first, by source, rule and age) and ``stories search TEXT``
+    (the web page's search): one line per story, or one JSON document."""
+    from datetime import UTC, timedelta
+
+    from feeds.listing import rule_ids
+    from feeds.rules import RuleMatcher
+    from scheduler.config import parse_duration
+    from store import Store, browse, search
+
+    name = "stories search" if text is not None else "stories list"
+    known = {s.name for s in config.sources}
+    rules = {r.name for r in config.rules}
+    for source in sources:
+        if source not in known:
+            raise CommandError(
+                f"{name}: --source {source}: no such source (configured: {', '.join(sorted(known)) or 'none'})"
+            )
+    if rule is not None and rule not in rules:
+        raise CommandError(
+            f"{name}: --rule {rule}: no such rule (configured: {', '.join(sorted(rules)) or 'none'})"
+        )
+    if limit < 1:
+        raise CommandError(f"{name}: --limit must be at least 1")
+    after = None
+    if since is not None:
+        try:
+            seconds = parse_duration(since)
+        except ValueError:
+            raise CommandError(
+                f'{name}: --since: "{since}" is not a duration (expected e.g. "24h", "7d")'
+            ) from None
+        if seconds <= 0:
+            raise CommandError(f'{name}: --since: "{since}" must be longer than zero')
+        after = datetime.now(UTC) - timedelta(seconds=seconds)
+    query = None
+    if text is not None:
+        try:
+            query = search.parse(text)
+        except search.SearchError as exc:
+            raise CommandError(f"{name}: {exc}") from None
+        if not query.words:
+            raise CommandError(f"{name}: give the words to search for")
+    matcher = RuleMatcher(config.rules)
+    store = Store.open(config.store.url)
+    try:
+        with store.engine.connect() as conn:
+            if query is not None:
+                ids = search.search(conn, query, sources=sources, limit=limit)
+            elif rule is not None:
+                ids = rule_ids(conn, matcher, rule, limit, sources=sources, since=after)
+            else:
+                ids = browse.latest_ids(conn, sources=sources, since=after, limit=limit)
+            rows = browse.stories_by_id(conn, ids, full=True)
+            marks = browse.copy_marks(conn, ids)
+    finally:
+        store.close()
+    stories = []
+    for i in ids:
+        row = rows[i]
+        mark = marks.get(i)
+        stories.append(
+            {
+                "id": i,
+                "url": row["url"],
+                "source": row["source"],
+                "title": row["title"],
+                "published": row["published"].astimezone(JST).isoformat() if row["published"] else None,
+                "fetched": row["fetched"].astimezone(JST).isoformat(),
+                "rules": sorted(matcher.matches(row)),
+                "copy_of": mark["origin"] if mark and mark["origin"] != i else None,
+                "copies": mark["size"] - 1 if mark else 0,
+            }
+        )
+    if as_json:
+        import json
+
+        out.write(json.dumps(stories, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    if not stories:
+        out.write(
+            "no stories match\n"
+            if query is not None or rule or since or sources
+            else "no stories stored yet\n"
+        )
+        return 0
+    for s in stories:
+        when = _when(datetime.fromisoformat(s["published"] or s["fetched"]))
+        tags = "".join(f" [{r}]" for r in s["rules"])
+        copy = " (copy)" if s["copy_of"] else (f" (+{s['copies']} copies)" if s["copies"] else "")
+        out.write(f"{when}  {s['source']:<10}  {s['title']}{tags}{copy}\n{'':22}{s['url']}\n")
+    return 0

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from feeds.build import feed_specs
+from feeds.listing import rule_ids
 from feeds.rules import RuleMatcher
 from feeds.serve import overdue_after
 from scheduler.cron import cron_trigger
@@ -251,17 +252,6 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
             out.append(item)
         return out
 
-    def rule_ids(conn: Connection, rule: str, sources: Sequence[str], wanted: int) -> list[int]:
-        matcher = web.matcher()
-        found: list[int] = []
-        for batch in browse.texts_newest_first(conn, sources=sources):
-            candidates = matcher.candidates(batch, [rule]).get(rule, [])
-            rows = browse.stories_by_id(conn, candidates, full=True)
-            found.extend(i for i in candidates if i in rows and rule in matcher.matches(rows[i]))
-            if len(found) >= wanted:
-                break
-        return found[:wanted]
-
     def known_sources(conn: Connection) -> list[str]:
         return sorted({*source_names, *browse.sources(conn)})
 
@@ -275,7 +265,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
             chosen = [source] if source else []
             offset = (page - 1) * PER_PAGE
             if rule:
-                ids = rule_ids(conn, rule, chosen, offset + PER_PAGE + 1)[offset:]
+                ids = rule_ids(conn, web.matcher(), rule, offset + PER_PAGE + 1, sources=chosen)[offset:]
             else:
                 ids = browse.latest_ids(conn, sources=chosen, limit=PER_PAGE + 1, offset=offset)
             if not ids and page > 1:

@@ -98,3 +98,86 @@ def test_a_parameter_a_source_keeps_is_part_of_the_url(defwatch: Defwatch) -> No
     result = defwatch("stories", "show", "https://board.example/view?utm_source=x&ref_src=2")
     assert result.returncode == 0, result.stderr
     assert "story      掲示 2" in result.stdout
+
+
+# -- stories list | search ------------------------------------------------------------------
+
+
+def with_rules(defwatch: Defwatch) -> Defwatch:
+    defwatch.write_config(
+        f"""
+        [[sources]]
+        name = "jdefense"
+        kind = "jdefense"
+        url = "{JDEFENSE_SITE}/"
+
+        [[sources]]
+        name = "mod"
+        kind = "mod"
+        url = "{MOD_SITE}/"
+
+        [[rules]]
+        name = "asean"
+        keywords = ["ASEAN"]
+        """
+    )
+    return defwatch
+
+
+def test_list_newest_first_with_rules_and_copies(filled: Defwatch) -> None:
+    result = with_rules(filled)("stories", "list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    titles = lines[0::2]
+    assert len(titles) == 3
+    assert "別の記事" in titles[0]  # the newest
+    [release] = [t for t in titles if shared_story.MOD_TITLE in t]
+    assert (
+        release.startswith("2025-10-17 16:00 JST  mod") and "[asean]" in release and "(+1 copies)" in release
+    )
+    [article] = [t for t in titles if shared_story.JDEFENSE_TITLE in t]
+    assert "(copy)" in article
+    assert lines[lines.index(release) + 1].strip() == MOD_URL
+
+
+def test_list_filters_by_source_rule_and_age_as_json(filled: Defwatch) -> None:
+    import json
+
+    defwatch = with_rules(filled)
+    by_source = json.loads(defwatch("stories", "list", "--source", "mod", "--json").stdout)
+    assert [s["url"] for s in by_source] == [MOD_URL]
+    assert by_source[0]["published"] == "2025-10-17T16:00:00+09:00" and by_source[0]["copies"] == 1
+    by_rule = json.loads(defwatch("stories", "list", "--rule", "asean", "--json").stdout)
+    assert {s["url"] for s in by_rule} == {MOD_URL, JD_URL}
+    recent = defwatch("stories", "list", "--since", "7d", "--json")
+    assert recent.returncode == 0 and {s["title"] for s in json.loads(recent.stdout)} <= {"別の記事"}
+
+
+@pytest.mark.parametrize("typed", ["ASEAN", "ＡＳＥＡＮ", "asean"])
+def test_search_finds_both_sites_whatever_the_width(filled: Defwatch, typed: str) -> None:
+    import json
+
+    result = filled("stories", "search", typed, "--json")
+    assert result.returncode == 0, result.stderr
+    assert {s["url"] for s in json.loads(result.stdout)} == {MOD_URL, JD_URL}
+
+
+def test_search_two_characters_and_nothing_found(filled: Defwatch) -> None:
+    found = filled("stories", "search", "空母")
+    assert found.returncode == 0 and "別の記事" in found.stdout
+    none = filled("stories", "search", 'NEAR("x" OR *)')
+    assert none.returncode == 0 and none.stdout == "no stories match\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("list", "--rule", "nope"), "no such rule"),
+        (("list", "--source", "nope"), "no such source"),
+        (("list", "--since", "soon"), "is not a duration"),
+        (("search", "x" * 1000), "長すぎます"),
+    ],
+)
+def test_mistakes_are_one_line(filled: Defwatch, args: tuple[str, ...], says: str) -> None:
+    result = with_rules(filled)("stories", *args)
+    assert result.returncode == 2 and says in result.stderr and len(result.stderr.splitlines()) == 1
