@@ -149,9 +149,17 @@ def test_a_failed_save_leaves_the_index_as_it_was(store: Store) -> None:
 
 
 def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    from alembic import command
+
+    from store.db import _alembic_config
+
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = Store.open(url, revision="0005")
+    old = Store.open(url)
+    with old.engine.begin() as conn:  # a store from before the search: every other migration
+        command.downgrade(_alembic_config(conn), "0006_search@-1")
     assert "0006_search" not in old.current_revisions()
+    with old.engine.connect() as conn:
+        assert search.backend(conn).name == "like"
     save_all(old)
     old.close()
     upgraded = Store.open(url)
@@ -159,6 +167,7 @@ def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: P
         with upgraded.engine.connect() as conn:
             assert search.backend(conn).name == "fts5-trigram"
         assert find(upgraded, "ＡＳＥＡＮ") == oracle(upgraded, "ASEAN") != []
+        assert find(upgraded, "次官級会合") == oracle(upgraded, "次官級会合") != []
     finally:
         upgraded.close()
 
