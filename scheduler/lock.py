@@ -1,6 +1,8 @@
 """One ``defwatch run`` (or ``crawl``) per store: a file lock next to the SQLite file (or,
 for a server database, in the working directory), held for as long as the daemon, a one-shot
-cycle or a crawl runs.
+cycle or a crawl runs. A PostgreSQL store is locked in the database too (a session-level
+advisory lock, :mod:`store.lock`), so that daemons on two hosts sharing it exclude each other;
+it goes away with the connection that holds it.
 
 The lock is an OS-level ``flock`` on an open file: it goes away with the last process that
 holds that open file, so a crashed daemon never leaves a stale lock behind. The crawl
@@ -69,6 +71,37 @@ def instance_lock(store_url: str) -> Iterator[HeldLock]:
     if inherited is not None:
         yield HeldLock(lock_path(store_url), inherited)
         return
+    with _database_lock(store_url):
+        yield from _file_lock(store_url)
+
+
+@contextmanager
+def _database_lock(store_url: str) -> Iterator[None]:
+    """The advisory lock of a PostgreSQL store (nothing for other stores)."""
+    from store.lock import AdvisoryLock, uses_advisory_lock
+
+    if not uses_advisory_lock(store_url):
+        yield
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    lock = AdvisoryLock(store_url)
+    try:
+        held = lock.acquire()
+    except SQLAlchemyError as exc:
+        raise CommandError(f"lock: cannot reach the store: {str(exc).splitlines()[0]}") from None
+    if not held:
+        raise CommandError(
+            "another defwatch run is already using this store (its PostgreSQL advisory lock is held)",
+            code=EXIT_USAGE,
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _file_lock(store_url: str) -> Iterator[HeldLock]:
     path = lock_path(store_url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +167,13 @@ def is_held(store_url: str) -> bool | None:
     when that cannot be told (no lock file yet counts as not held)."""
     import fcntl
 
+    from store.lock import advisory_lock_held, uses_advisory_lock
+
+    if uses_advisory_lock(store_url):
+        try:
+            return advisory_lock_held(store_url)
+        except Exception:  # an unreachable server: cannot tell
+            return None
     path = lock_path(store_url)
     if not path.exists():
         return False

@@ -58,14 +58,42 @@ def defwatch(tmp_path: Path) -> Defwatch:
     return Defwatch(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str | None]:
+    """The PostgreSQL server of this session (see tests/pg.py), or None without one; in CI
+    (``CI`` set) a missing server fails the run instead of skipping the PostgreSQL half."""
+    from tests import pg
+
+    url, cluster = pg.start_or_find()
+    if url is None and os.environ.get("CI"):
+        raise RuntimeError("CI needs PostgreSQL: install Debian's postgresql or set DEFWATCH_TEST_PG")
+    yield url
+    if cluster is not None:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """Makes store URLs of the parametrised engine: ``store_url(name)``."""
+    if request.param == "sqlite":
+        return lambda name="defwatch.db": f"sqlite:///{tmp_path / name}"
+    admin = request.getfixturevalue("pg_admin_url")
+    if admin is None:
+        pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
+    from tests import pg
+
+    made: dict[str, str] = {}
+    return lambda name="defwatch.db": made.setdefault(name, pg.new_database(admin))
+
+
 @pytest.fixture
-def store_factory(tmp_path: Path) -> Iterator[Callable[..., object]]:
+def store_factory(store_url: Callable[[str], str]) -> Iterator[Callable[..., object]]:
     from store import Store
 
     opened: list[Store] = []
 
     def make(name: str = "defwatch.db") -> Store:
-        s = Store.open(f"sqlite:///{tmp_path / name}")
+        s = Store.open(store_url(name))
         opened.append(s)
         return s
 

@@ -4,7 +4,7 @@ and ``defwatch alerts`` delivers each once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -27,11 +27,11 @@ def sites() -> Iterator[SiteServer]:
         yield server
 
 
-def write_config(defwatch: Defwatch, sites: SiteServer, receiver: Receiver) -> None:
+def write_config(defwatch: Defwatch, sites: SiteServer, receiver: Receiver, store: str) -> None:
     defwatch.write_config(
         f"""
         [store]
-        url = "sqlite:///defwatch.db"
+        url = "{store}"
 
         [crawl]
         autothrottle = false
@@ -63,8 +63,8 @@ def write_config(defwatch: Defwatch, sites: SiteServer, receiver: Receiver) -> N
     )
 
 
-def deliveries(defwatch: Defwatch) -> list[dict[str, object]]:
-    with Store.open(f"sqlite:///{defwatch.cwd / 'defwatch.db'}") as store, store.engine.connect() as conn:
+def deliveries(url: str) -> list[dict[str, object]]:
+    with Store.open(url) as store, store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(select(t.deliveries)).mappings()]
         for row in rows:
             row["group"] = tuple(links.group_ids(conn, row["story_id"]))
@@ -75,13 +75,19 @@ def deliveries(defwatch: Defwatch) -> list[dict[str, object]]:
     "order", [("mod", "jdefense"), ("jdefense", "mod")], ids=["ministry-first", "jdefense-first"]
 )
 def test_one_alert_per_story_across_sites_and_crawls(
-    defwatch: Defwatch, sites: SiteServer, receiver: Receiver, order: tuple[str, str]
+    defwatch: Defwatch,
+    sites: SiteServer,
+    receiver: Receiver,
+    order: tuple[str, str],
+    store_url: Callable[..., str],
 ) -> None:
-    write_config(defwatch, sites, receiver)
+    """On SQLite and on PostgreSQL alike."""
+    url = store_url()
+    write_config(defwatch, sites, receiver, url)
     for source in order:
         assert defwatch("crawl", source).returncode == 0
 
-    rows = deliveries(defwatch)
+    rows = deliveries(url)
     groups = [r["group"] for r in rows]
     assert len(groups) == len(set(groups)), "two alerts for one story"
     mod_url = sites.url("mod", shared_story.MOD_PATH)
@@ -98,7 +104,7 @@ def test_one_alert_per_story_across_sites_and_crawls(
 
     for source in order:  # the same sites crawled again
         assert defwatch("crawl", source).returncode == 0
-    assert sorted(r["id"] for r in deliveries(defwatch)) == sorted(r["id"] for r in rows)
+    assert sorted(r["id"] for r in deliveries(url)) == sorted(r["id"] for r in rows)
 
     sent = defwatch("alerts")
     assert sent.returncode == 0, sent.stdout + sent.stderr

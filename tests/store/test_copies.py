@@ -279,6 +279,12 @@ def test_candidates_are_found_through_the_band_index(store: Store) -> None:
         .compile(store.engine, compile_kwargs={"literal_binds": True})
     )
     with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            # A tiny table is scanned whatever the indexes; forbid that to see the index used.
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + compiled)))
+            assert "Index Only Scan using pk_copy_bands" in plan and "band_key = ANY" in plan, plan
+            return
         plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + compiled)))
     assert "SEARCH copy_bands USING PRIMARY KEY (band_key=? AND day>? AND day<?)" in plan
 

@@ -1,0 +1,92 @@
+"""A PostgreSQL server for the tests: the one named by ``DEFWATCH_TEST_PG`` (a URL of a
+database whose user may create databases), or a private cluster started for this test
+session when Debian's ``postgresql`` is installed (initdb in a temporary folder, a free port
+on 127.0.0.1, no system service). Each test gets a fresh database of its own."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class Cluster:
+    """A throw-away cluster owned by this process (stopped by ``stop``)."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.folder = Path(tempfile.mkdtemp(prefix="defwatch-pg-"))
+        self.port = _free_port()
+        # initdb refuses to run as root: run the server as the `postgres` user Debian creates.
+        self.runas: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, user="postgres")
+            self.runas = ["runuser", "-u", "postgres", "--"]
+        data = self.folder / "data"
+        subprocess.run(
+            [*self.runas, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "defwatch",
+             "-E", "UTF8", "--locale=C.UTF-8"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        opts = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            [*self.runas, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
+             str(self.folder / "server.log"), "-w", "-t", "120", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.url = f"postgresql+psycopg://defwatch@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.runas, str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate",
+             "stop"],
+            capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_or_find() -> tuple[str | None, Cluster | None]:
+    """(admin URL, cluster we started) — (None, None) when no server can be had."""
+    url = os.environ.get("DEFWATCH_TEST_PG")
+    if url:
+        return url, None
+    bindir = _binaries()
+    if bindir is None:
+        return None, None
+    cluster = Cluster(bindir)
+    return cluster.url, cluster
+
+
+def new_database(admin_url: str) -> str:
+    """Create an empty database and return its URL."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
