@@ -14,9 +14,11 @@ Backends (the seam for another database):
   need three characters: words of one or two characters (日豪, F2) are checked with LIKE on
   the candidates the longer words found, or, when every word is short, by walking the
   stories newest first until a page is full.
-- :class:`LikeSearch`: any database, LIKE over ``text_norm``. A PostgreSQL variant
-  (``pg_trgm`` GIN index on ``text_norm`` with the same LIKE, or ``to_tsvector``) is one
-  more class here and one more branch in :func:`backend`.
+- :class:`TrigramSearch` (PostgreSQL): the same LIKE conditions, served by the ``pg_trgm``
+  GIN index ``ix_stories_text_trgm`` on ``text_norm`` (migration ``0007_pg_search``) for
+  words of three characters or more; shorter words are checked on what those found, or by a
+  scan newest first when every word is short (as on SQLite).
+- :class:`LikeSearch`: any database, LIKE over ``text_norm``.
 
 Whatever the user typed is data: every word is quoted as an FTS5 phrase and LIKE
 wildcards are escaped, so ``"``, ``*``, ``NEAR``, ``OR`` or SQL are searched for as text.
@@ -45,6 +47,7 @@ __all__ = [
     "LikeSearch",
     "Query",
     "SearchError",
+    "TrigramSearch",
     "backend",
     "newest_first",
     "parse",
@@ -136,6 +139,12 @@ class LikeSearch:
         return and_(*(_contains(w) for w in query.words))
 
 
+class TrigramSearch(LikeSearch):
+    """PostgreSQL with pg_trgm: LIKE, which the trigram GIN index serves."""
+
+    name = "pg-trigram"
+
+
 class Fts5Search:
     """SQLite FTS5 trigram index for the words of three characters or more, LIKE for the
     shorter ones (on what the index found, when there is a longer word)."""
@@ -161,6 +170,10 @@ def backend(conn: Connection) -> Backend:
         ).first()
         if exists is not None:
             return Fts5Search()
+    if conn.dialect.name == "postgresql":
+        exists = conn.execute(text("SELECT to_regclass('ix_stories_text_trgm') IS NOT NULL")).scalar()
+        if exists:
+            return TrigramSearch()
     return LikeSearch()
 
 
@@ -184,9 +197,11 @@ def search(
 
 
 def query_plan(conn: Connection, query: Query) -> list[str]:
-    """SQLite's plan for :func:`search` (for the bench and the tests)."""
+    """The database's plan for :func:`search` (for the bench and the tests)."""
     stmt = select(t.stories.c.id).where(backend(conn).where(query)).order_by(*newest_first()).limit(50)
     compiled = stmt.compile(conn.engine, compile_kwargs={"literal_binds": True})
+    if conn.dialect.name == "postgresql":
+        return [str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {compiled}".replace("%", "%%"))]
     return [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
 
 

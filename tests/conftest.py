@@ -75,15 +75,24 @@ def pg_admin_url() -> Iterator[str | None]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
     """Makes store URLs of the parametrised engine: ``store_url(name)``."""
+    made: dict[str, str] = {}
+
+    def sqlite(name: str = "defwatch.db") -> str:
+        return f"sqlite:///{tmp_path / name}"
+
     if request.param == "sqlite":
-        return lambda name="defwatch.db": f"sqlite:///{tmp_path / name}"
+        return sqlite
     admin = request.getfixturevalue("pg_admin_url")
     if admin is None:
         pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
     from tests import pg
 
-    made: dict[str, str] = {}
-    return lambda name="defwatch.db": made.setdefault(name, pg.new_database(admin))
+    def postgresql(name: str = "defwatch.db") -> str:
+        if name not in made:
+            made[name] = pg.new_database(admin)
+        return made[name]
+
+    return postgresql
 
 
 @pytest.fixture
