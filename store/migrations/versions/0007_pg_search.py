@@ -7,14 +7,14 @@ PostgreSQL 13, so the store's owner may; older servers need a superuser), search
 by scanning: `defwatch status` and the web page name the backend in use.
 
 Revision ID: 0007_pg_search
-Revises: 0006_search
+Revises: 0001 (a branch of its own: it needs only the stories table)
 """
 
 from alembic import op
 from sqlalchemy.exc import DBAPIError
 
 revision = "0007_pg_search"
-down_revision = "0006_search"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
