@@ -62,7 +62,7 @@ def main(args: argparse.Namespace, config: Config, out: IO[str] | None = None) -
     out = out or sys.stdout
     from store import Store
 
-    store = Store.open(config.store.url)
+    store = Store.open(config.store.url, create=False)
     try:
         if args.retry_failed:
             n = requeue_failed(store)

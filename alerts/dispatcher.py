@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alerts.channels import Channel, Digest, Message, Receipt, build_channels
 from alerts.outbox import delivery_id
@@ -211,14 +211,27 @@ class Dispatcher:
         if receipt.ok:
             with self.store.transaction() as conn:
                 db.mark_sent(conn, ids, done)
-            log.info("alerts: %s sent %s (%s)", channel, ids[0] if n == 1 else f"{n} as one", receipt.answer)
+            log.info(
+                "alerts: %s sent %s (%s)",
+                channel,
+                ids[0] if n == 1 else f"{n} as one",
+                receipt.answer,
+                extra=_fields(channel, ids, "sent"),
+            )
             return DispatchReport(sent=n)
         error = f"attempt {attempts}: {receipt.answer}"
         waited = (done - min(r.queued for r in rows)).total_seconds()
         if waited >= self.policy.give_up_after:
             with self.store.transaction() as conn:
                 db.mark_failed(conn, ids, error)
-            log.warning("alerts: %s gave up on %d deliver%s: %s", channel, n, "y" if n == 1 else "ies", error)
+            log.warning(
+                "alerts: %s gave up on %d deliver%s: %s",
+                channel,
+                n,
+                "y" if n == 1 else "ies",
+                error,
+                extra=_fields(channel, ids, "failed", receipt.answer),
+            )
             return DispatchReport(failed=n, errors=[f"{channel}: {receipt.answer} (gave up)"])
         if receipt.retry_after is not None:
             delay = receipt.retry_after
@@ -229,7 +242,13 @@ class Dispatcher:
             db.mark_retry(conn, ids, retry_at, error)
             if receipt.retry_after is not None:
                 db.defer_channel(conn, channel, retry_at)
-        log.warning("alerts: %s: %s; retry in %.1fs", channel, receipt.answer, delay)
+        log.warning(
+            "alerts: %s: %s; retry in %.1fs",
+            channel,
+            receipt.answer,
+            delay,
+            extra=_fields(channel, ids, "retrying", receipt.answer),
+        )
         return DispatchReport(retrying=n, errors=[f"{channel}: {receipt.answer}"])
 
     def _unconfigured(self, name: str, now: datetime) -> DispatchReport:
@@ -247,3 +266,13 @@ class Dispatcher:
             answer = f"channel {name!r} is not configured"
             report.add(self._record(name, [row], row.attempts + 1, Receipt(False, answer)))
         return report
+
+
+def _fields(channel: str, ids: Sequence[str], outcome: str, reason: str | None = None) -> dict[str, Any]:
+    """What a JSON log line of a delivery carries (scheduler.logs)."""
+    return {
+        "channel": channel,
+        "delivery_id": ids[0] if len(ids) == 1 else list(ids),
+        "outcome": outcome,
+        "reason": reason,
+    }

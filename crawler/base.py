@@ -177,19 +177,22 @@ class DefwatchSpider(scrapy.Spider):
         """An error that cost one page or item, not the run."""
         self.stat("errors")
         self.count(reason)
-        self.logger.warning("%s%s%s", reason, f" at {url}" if url else "", f": {detail}" if detail else "")
+        # One line per failure at the default level is the run's summary (the daemon's, or
+        # the `crawl` table): the pages it is made of are shown with -v.
+        self.logger.info("%s%s%s", reason, f" at {url}" if url else "", f": {detail}" if detail else "")
 
     def degrade(self, reason: str) -> None:
-        """The source answered but looks broken (nothing found, a block unreadable)."""
-        if reason not in self.degraded_reasons:
+        """The source answered but looks broken (nothing found, a block unreadable). A run
+        that failed already is not degraded as well: its failure is the root cause."""
+        if self.failed_reason is None and reason not in self.degraded_reasons:
             self.degraded_reasons.append(reason)
-            self.logger.warning("source %s degraded: %s", self.source.name, reason)
+            self.logger.info("source %s degraded: %s", self.source.name, reason)
 
     def fail(self, reason: str) -> None:
         """The run could not do its job (e.g. the start page is unreachable)."""
         if self.failed_reason is None:
             self.failed_reason = reason
-            self.logger.error("source %s failed: %s", self.source.name, reason)
+            self.logger.info("source %s failed: %s", self.source.name, reason)
 
     async def offload(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` in the page worker (crawler.worker), for callbacks: a pure
@@ -215,7 +218,7 @@ class DefwatchSpider(scrapy.Spider):
         url = request.url if request is not None else None
         self.error(classify_failure(failure), url, failure.getErrorMessage()[:200])
         if request is not None and request.meta.get("defwatch_essential"):
-            self.fail(f"{classify_failure(failure)} at {url}")
+            self.fail(failure_reason(failure, url))
 
     def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
         if spider is self:
@@ -257,6 +260,15 @@ class DefwatchSpider(scrapy.Spider):
 async def _close(engine: Any, reason: str) -> None:
     with suppress(RuntimeError):  # the spider closed meanwhile
         await engine.close_spider_async(reason=reason)
+
+
+def failure_reason(failure: Failure, url: str | None) -> str:
+    """A failed request as the reason of a failed run: the root cause, in words."""
+    if failure.check(CannotResolveHostError, DNSLookupError):
+        return f"cannot resolve host {urlsplit(url).hostname if url else '?'}"
+    if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
+        return f"connection refused by {urlsplit(url).netloc if url else '?'}"
+    return f"{classify_failure(failure)} at {url}"
 
 
 def classify_failure(failure: Failure) -> str:

@@ -15,7 +15,7 @@ def feeds(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -
     from feeds.build import FORMATS, build_all
     from store import Store
 
-    store = Store.open(config.store.url)
+    store = Store.open(config.store.url, create=False)
     try:
         report = build_all(config, store)
     except OSError as exc:

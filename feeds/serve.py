@@ -205,7 +205,7 @@ class Health:
 
         with self._lock:
             if self._store is None:
-                self._store = Store.open(self.config.store.url)
+                self._store = Store.open(self.config.store.url, create=False)
             return self._store
 
     def close(self) -> None:

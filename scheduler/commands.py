@@ -21,7 +21,7 @@ def _not_built(name: str) -> int:
 def open_store(config: Config) -> Any:
     from store import Store
 
-    return Store.open(config.store.url)
+    return Store.open(config.store.url, create=False)
 
 
 def status(args: argparse.Namespace, config: Config) -> int:

@@ -262,7 +262,7 @@ class Daemon:
         if spawned is None:
             return [CrawlResult(n, "interrupted", reason="the daemon was stopping") for n in names]
         key, child = spawned
-        clock = time.monotonic()
+        clock, started = time.monotonic(), _utcnow()
         log.info("crawl %s: started (pid %d)", child.label, child.process.pid)
         child.relay = threading.Thread(target=self._relay, args=(child,), name="relay", daemon=True)
         child.relay.start()
@@ -276,7 +276,7 @@ class Daemon:
             self.children.done(key)
         child.relay.join(timeout=5)
         seconds = time.monotonic() - clock
-        results = [self._record(src, child, before[src.name], seconds) for src in sources]
+        results = [self._record(src, child, before[src.name], started, seconds) for src in sources]
         for result in results:
             self._log_result(result)
         outcomes = Counter(r.outcome for r in results)
@@ -294,8 +294,12 @@ class Daemon:
         held by a callback that never returns). Starting n spiders takes a moment more."""
         return kill_after(self.config.scheduler.crawl_timeout) + START_ALLOWANCE + 0.02 * n
 
-    def _record(self, source: SourceConfig, child: _Child, before: int, seconds: float) -> CrawlResult:
-        """Read the run the child recorded; finish it, or record one, when the child could not."""
+    def _record(
+        self, source: SourceConfig, child: _Child, before: int, spawned: datetime, seconds: float
+    ) -> CrawlResult:
+        """Read the run the child recorded; finish it, or record one (from ``spawned``, when
+        the child was started), when the child could not. The result's duration is the
+        recorded run's, so the log says what `defwatch status` says."""
         from store import RunCounts
 
         code = child.process.returncode
@@ -315,11 +319,13 @@ class Daemon:
         for run in unfinished:
             self.store.finish_run(run["id"], outcome, RunCounts(), why)
         if not runs:
-            run_id = self.store.start_run(source.name)
+            run_id = self.store.start_run(source.name, started=spawned)
             self.store.finish_run(run_id, outcome, RunCounts(), why)
             runs = [{"id": run_id}]
         newest = self.store.run(max(int(r["id"]) for r in runs))
         assert newest is not None
+        if newest["finished"] is not None and newest["started"] is not None:
+            seconds = (newest["finished"] - newest["started"]).total_seconds()
         return CrawlResult.from_run(newest, seconds)
 
     def close_stale_runs(self) -> None:
@@ -333,7 +339,22 @@ class Daemon:
         args = (r.source, r.outcome, r.new_stories, r.requests, r.errors, r.seconds)
         tail = f" ({r.reason})" if r.reason else ""
         level = logging.INFO if r.outcome == "ok" else logging.WARNING
-        log.log(level, text, *args, tail)
+        counts = {
+            "requests": r.requests,
+            "new_stories": r.new_stories,
+            "revised": r.revised,
+            "known_skipped": r.known_skipped,
+            "errors": r.errors,
+            "seconds": round(r.seconds, 1),
+        }
+        fields = {
+            "source": r.source,
+            "run_id": r.run_id,
+            "outcome": r.outcome,
+            "counts": counts,
+            "reason": r.reason,
+        }
+        log.log(level, text, *args, tail, extra=fields)
 
     def _relay(self, child: _Child) -> None:
         """Pass a child's log lines on as they come. Its one-line error (``defwatch: …``)

@@ -35,6 +35,46 @@ class _MaskingFilter(logging.Filter):
         return True
 
 
+# Scrapy's own lines about one failed request (retries given up, robots.txt unreachable,
+# a download error): the run's summary line says the same once, so they are debug lines,
+# shown from -v on.
+_REQUEST_NOISE = ("scrapy.downloadermiddlewares.", "scrapy.core.downloader", "scrapy.core.scraper")
+
+
+class _DemoteRequestNoise(logging.Filter):
+    def __init__(self, show: bool) -> None:
+        super().__init__()
+        self.show = show
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        noise = record.levelno < logging.CRITICAL and record.name.startswith(_REQUEST_NOISE)
+        if noise and (
+            record.name != "scrapy.core.scraper" or str(record.msg).startswith("Error downloading")
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.show
+        return True
+
+
+# Fields a JSON line carries when the event has them (``extra=`` of the logging call; a
+# spider's lines get source and run id from the spider).
+FIELDS = ("source", "run_id", "outcome", "counts", "reason", "delivery_id", "channel")
+
+
+def event_fields(record: logging.LogRecord) -> dict[str, object]:
+    doc: dict[str, object] = {}
+    spider = getattr(record, "spider", None)
+    if spider is not None:
+        doc["source"] = getattr(spider, "name", None)
+        if getattr(spider, "run_id", None) is not None:
+            doc["run_id"] = spider.run_id
+    for name in FIELDS:
+        value = getattr(record, name, None)
+        if value is not None:
+            doc[name] = mask(value) if isinstance(value, str) else value
+    return doc
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc = {
@@ -42,10 +82,11 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **event_fields(record),
         }
         if record.exc_info:
             doc["error"] = mask(self.formatException(record.exc_info).splitlines()[-1])
-        return json.dumps(doc, ensure_ascii=False)
+        return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 class OneLineFormatter(logging.Formatter):
@@ -77,6 +118,7 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
+    handler.addFilter(_DemoteRequestNoise(show=verbosity >= 1))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -287,7 +287,7 @@ def ranking_command(config: Config, window: str, since: str | None, chart: str |
             ) from None
         if span <= timedelta(0):
             raise CommandError(f'ranking: --since: "{since}" must be longer than zero')
-    store = Store.open(config.store.url)
+    store = Store.open(config.store.url, create=False)
     try:
         sources = rk.ranking_sources(store, window)
         if chart is not None:

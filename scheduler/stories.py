@@ -20,7 +20,7 @@ def show_story(config: Config, url: str, out: IO[str]) -> None:
     """Print the story stored under ``url`` (any variant of its URL)."""
     from store import Store
 
-    store = Store.open(config.store.url)
+    store = Store.open(config.store.url, create=False)
     try:
         story_id = find_story(store, url, [p for s in config.sources for p in s.keep_params])
         if story_id is None:

@@ -1,6 +1,6 @@
 """The database: stories, runs, rankings and the alert outbox. The only place with SQL."""
 
-from store.db import RunCounts, SaveResult, Store, StoreError, StoryIn, head_revisions, utcnow
+from store.db import RunCounts, SaveResult, Store, StoreError, StoreMissing, StoryIn, head_revisions, utcnow
 from store.urls import canonical_url, url_key
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "SaveResult",
     "Store",
     "StoreError",
+    "StoreMissing",
     "StoryIn",
     "canonical_url",
     "head_revisions",

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -28,6 +28,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message is one line for the user."""
+
+
+class StoreMissing(StoreError):
+    """A read-only command found no store: nothing has been crawled into it yet."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no store at {where}: run `defwatch crawl` first")
+        self.where = where
 
 
 def utcnow() -> datetime:
@@ -106,13 +114,18 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, migrate: bool = True, revision: str = "heads") -> Store:
-        """Open (creating the SQLite file and its folder if needed) and migrate."""
+    def open(cls, url: str, migrate: bool = True, revision: str = "heads", create: bool = True) -> Store:
+        """Open (creating the SQLite file and its folder if needed) and migrate.
+
+        With ``create=False`` (the read-only commands) a store that does not exist yet is
+        not created: :class:`StoreMissing` says so instead."""
         try:
             parsed = make_url(url)
         except ArgumentError:
             raise StoreError(f"store.url: {url!r} is not a database URL") from None
         db_path = _sqlite_path(url)
+        if db_path is not None and not create and not db_path.exists():
+            raise StoreMissing(str(db_path))
         if db_path is not None:
             try:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +146,9 @@ class Store:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         store = cls(engine)
+        if not create and db_path is None and not store._has_schema():
+            engine.dispose()
+            raise StoreMissing(parsed.render_as_string(hide_password=True))
         if migrate:
             if db_path is not None:
                 # Two processes opening a new store at once would both create the tables:
@@ -150,6 +166,14 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), revision)
+        except OperationalError as exc:
+            raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
+
+    def _has_schema(self) -> bool:
+        """Whether a server database already holds defwatch's tables (migrations ran once)."""
+        try:
+            with self.engine.connect() as conn:
+                return inspect(conn).has_table("alembic_version")
         except OperationalError as exc:
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
@@ -342,10 +366,13 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(t.stories)).scalar_one())
 
     # -- crawl runs ------------------------------------------------------------------------
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, started: datetime | None = None) -> int:
+        """A run of ``source``, ``running`` from ``started`` (now by default)."""
         with self.engine.begin() as conn:
             pk = conn.execute(
-                insert(t.crawl_runs).values(source=source, started=utcnow(), outcome="running", stats={})
+                insert(t.crawl_runs).values(
+                    source=source, started=started or utcnow(), outcome="running", stats={}
+                )
             ).inserted_primary_key
             assert pk is not None
             return int(pk[0])

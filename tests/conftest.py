@@ -28,6 +28,14 @@ class Defwatch:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
 
+    def create_store(self, path: str = "data/defwatch.db") -> Path:
+        """An empty store where the default configuration looks, as a first crawl leaves
+        it (read-only commands refuse to create one)."""
+        from store import Store
+
+        Store.open(f"sqlite:///{self.cwd / path}").close()
+        return self.cwd / path
+
     def __call__(
         self, *args: str, timeout: float = 180, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ from scrapy.exceptions import (
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.base import DefwatchSpider, classify_failure
+from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.encoding import Decoded, looks_like_mojibake
 from crawler.extract import Article, extract_article, html_to_text, parse_datetime
 from crawler.feed_dates import YEARS, DateOutOfRange, parse_feed_date
@@ -86,7 +86,8 @@ class ListingSpider(DefwatchSpider):
         self.error(reason, url, words)
         if request is not None and request.meta.get("defwatch_essential"):
             # After redirects, name the URL the source asked for, not the last hop.
-            self.fail(f"{words} at {request.meta.get('redirect_urls', [url])[0]}")
+            asked = request.meta.get("redirect_urls", [url])[0]
+            self.fail(failure_reason(failure, asked) if reason == "dns" else f"{words} at {asked}")
 
     def remember_validators_unless_degraded(self, response: Response) -> None:
         """Keep validators only for an answer that read well: otherwise the next run would get
@@ -226,7 +227,7 @@ def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tup
     if failure.check(DownloadConnectionRefusedError):
         return "connection_refused", "connection refused"
     if failure.check(CannotResolveHostError):
-        return "dns", "host name not found"
+        return "dns", "cannot resolve host"
     return classify_failure(failure), failure.getErrorMessage()[:200] or type(failure.value).__name__
 
 

@@ -49,7 +49,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 
-from crawler.base import DefwatchSpider, classify_failure
+from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.dates import parse_era_dates
 from crawler.extract_article import (
     ArticleFields,
@@ -354,7 +354,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         reason = "timeout" if failure.check(DownloadTimeoutError) else classify_failure(failure)
         self.error(reason, url, failure.getErrorMessage()[:200])
         if request is not None and request.meta.get("defwatch_essential"):
-            self.fail(f"{reason} at {url}")
+            self.fail(f"{reason} at {url}" if reason == "timeout" else failure_reason(failure, url))
 
     def on_article_error(self, failure: Failure) -> Iterator[Any]:
         self.on_request_error(failure)

@@ -28,7 +28,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.base import DefwatchSpider, classify_failure
+from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.dates import JST, parse_era_date_string
 from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
@@ -188,7 +188,12 @@ class ModSpider(DefwatchSpider, kind="mod"):
         else:
             reason = "too_large" if failure.check(DownloadCancelledError) else classify_failure(failure)
             self.error(reason, request.url, failure.getErrorMessage()[:200])
-            self.listing_broken(request, f"{path} could not be fetched ({reason})")
+            why = (
+                failure_reason(failure, request.url)
+                if reason == "dns"
+                else f"{path} could not be fetched ({reason})"
+            )
+            self.listing_broken(request, why)
         yield from self.listing_done()
 
     def listing_broken(self, request: scrapy.Request | None, why: str) -> None:

@@ -24,6 +24,7 @@ def test_feeds_builds_then_finds_nothing_to_write(defwatch: Defwatch) -> None:
 
 
 def test_feeds_on_an_empty_store_with_the_defaults(defwatch: Defwatch) -> None:
+    defwatch.create_store()
     result = defwatch("feeds")
     assert result.returncode == 0, result.stderr
     for name in ("all.rss", "sources/jdefense.atom", "sources/mod.rss", "ranking/1m.atom", "index.opml"):
@@ -35,6 +36,7 @@ def test_feeds_on_an_empty_store_with_the_defaults(defwatch: Defwatch) -> None:
 def test_an_unwritable_feed_folder_is_one_line(defwatch: Defwatch) -> None:
     (defwatch.cwd / "blocker").write_text("a file where the feed folder should be")
     defwatch.write_config('[feeds]\ndir = "blocker/public"\n')
+    defwatch.create_store()
     result = defwatch("feeds")
     assert result.returncode == 2
     assert result.stderr.startswith("defwatch: feeds: cannot write to blocker/public")

@@ -18,14 +18,15 @@ def test_help_lists_every_command(defwatch: Defwatch) -> None:
 
 
 def test_status_on_an_empty_store(defwatch: Defwatch) -> None:
+    defwatch.create_store()
     result = defwatch("status")
     assert result.returncode == 0, result.stderr
     assert "jdefense" in result.stdout and "mod" in result.stdout and "never" in result.stdout
     assert "0 pending, 0 failed" in result.stdout
-    assert (defwatch.cwd / "data" / "defwatch.db").exists()
 
 
 def test_status_json(defwatch: Defwatch) -> None:
+    defwatch.create_store()
     result = defwatch("status", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -37,15 +38,17 @@ def test_status_json(defwatch: Defwatch) -> None:
 
 def test_config_option_before_or_after_the_command(defwatch: Defwatch) -> None:
     defwatch.write_config('[store]\nurl = "sqlite:///elsewhere.db"\n', name="other.toml")
+    defwatch.create_store("elsewhere.db")
     assert defwatch("--config", "other.toml", "status").returncode == 0
     assert defwatch("status", "--config", "other.toml", "-v").returncode == 0
-    assert (defwatch.cwd / "elsewhere.db").exists()
+    assert defwatch("status").stderr.startswith("defwatch: no store at data/defwatch.db")
 
 
 def test_environment_variable_names_the_config(defwatch: Defwatch) -> None:
     defwatch.write_config('[store]\nurl = "sqlite:///from-env.db"\n', name="env.toml")
+    defwatch.create_store("from-env.db")
     assert defwatch("status", env={"DEFWATCH_CONFIG": "env.toml"}).returncode == 0
-    assert (defwatch.cwd / "from-env.db").exists()
+    assert defwatch("status").returncode == 2  # ./data/defwatch.db: not created
 
 
 def test_bad_config_is_one_line_and_exit_2(defwatch: Defwatch) -> None:
@@ -87,6 +90,7 @@ def test_secret_from_dotenv_is_used_and_not_printed(defwatch: Defwatch) -> None:
     secret = "https://hooks.example.org/T0KEN-VERY-SECRET"
     (defwatch.cwd / ".env").write_text(f"HOOK_URL={secret}\n")
     defwatch.write_config('[channels.hook]\ntype = "webhook"\nurl = "${HOOK_URL}"\n')
+    defwatch.create_store()
     for args in (("status",), ("status", "--json"), ("-vv", "status")):
         result = defwatch(*args)
         assert result.returncode == 0, result.stderr
@@ -96,7 +100,7 @@ def test_secret_from_dotenv_is_used_and_not_printed(defwatch: Defwatch) -> None:
 def test_unusable_store_path(defwatch: Defwatch) -> None:
     (defwatch.cwd / "blocker").write_text("a file where a folder should be")
     defwatch.write_config('[store]\nurl = "sqlite:///blocker/defwatch.db"\n')
-    result = defwatch("status")
+    result = defwatch("crawl")  # fails at the store, before any request
     assert result.returncode == 2
     assert result.stderr.startswith("defwatch: store: cannot create folder blocker")
     assert len(result.stderr.strip().splitlines()) == 1
