@@ -405,7 +405,9 @@ class _Builder:
                 if spec.kind == "rule":
                     entries = self._merge(entries, self.rule_event_entries(spec.name))
             self._write(spec, entries, report)
-        self._write_file("index.opml", render_opml(self.specs, self.base), report)
+        self._write_file(
+            "index.opml", render_opml(self.specs, self.base, self.config.feeds.opml_format), report
+        )
         if since is None:
             self._prune(report)
         report.seconds = time.perf_counter() - started

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from scheduler.config import Config
 from scheduler.errors import CommandError
@@ -12,9 +14,13 @@ from scheduler.errors import CommandError
 
 def feeds(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -> int:
     """Rebuild every feed from the store and say what changed."""
+    from dataclasses import replace
+
     from feeds.build import FORMATS, build_all
     from store import Store
 
+    if getattr(args, "format", None):  # index.opml lists the Atom (or RSS) files this time
+        config = replace(config, feeds=replace(config.feeds, opml_format=args.format))
     store = Store.open(config.store.url, create=False)
     try:
         report = build_all(config, store)
@@ -25,7 +31,8 @@ def feeds(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -
     files = len(report.written) + len(report.unchanged)
     removed = f", {len(report.removed)} removed" if report.removed else ""
     print(
-        f"feeds: {len(report.built)} feeds ({'/'.join(FORMATS)}) and index.opml in {report.folder}/: "
+        f"feeds: {len(report.built)} feeds ({'/'.join(FORMATS)}) and index.opml "
+        f"({config.feeds.opml_format.upper()} links) in {report.folder}/: "
         f"{files} files, {len(report.written)} written, {len(report.unchanged)} unchanged{removed} "
         f"({report.seconds:.2f} s)",
         file=out,
@@ -41,6 +48,16 @@ def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout, a
     if not 0 <= args.port <= 65535:
         raise CommandError(f"serve: --port {args.port} is not a port number (0-65535)")
 
+    base_port = _port(config.feeds.base_url)
+    if args.port not in (0, base_port):
+        logging.getLogger("feeds.serve").warning(
+            "serving on port %d, but [feeds] base_url is %s (port %d): index.opml and the feeds' "
+            "self links point there; set base_url to the address readers use",
+            args.port,
+            config.feeds.base_url,
+            base_port,
+        )
+
     def ready(message: str) -> None:
         print(message, file=out, flush=True)
 
@@ -50,3 +67,8 @@ def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout, a
         raise CommandError(
             f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
         ) from None
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)

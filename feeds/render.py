@@ -32,6 +32,7 @@ __all__ = [
     "Entry",
     "Feed",
     "clean_text",
+    "entry_id",
     "event_id",
     "event_title",
     "render",
@@ -48,7 +49,7 @@ FORMATS: dict[str, str] = {"rss": "application/rss+xml", "atom": "application/at
 # XML 1.0 cannot carry these at all (lxml refuses them): they are dropped from every text.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # A story's id in an Atom file this module wrote (see story_id).
-STORY_ID_PATTERN = re.compile(r"<entry>\s*<id>" + re.escape(TAG) + r"story:([^<]*)</id>")
+STORY_ID_PATTERN = re.compile(r"<entry>\s*<id>" + re.escape(TAG) + r"story:([^<#]*)(?:#[^<]*)?</id>")
 
 
 class Feed(Protocol):
@@ -95,7 +96,8 @@ class Entry:
 
 
 def story_id(key: str) -> str:
-    """The guid / Atom id of the story with this url_key: the same in every feed and build."""
+    """The id of the story with this url_key, the same in every build: the guid / Atom id
+    of its entry in ``all``, and the start of its entry's id in every feed (entry_id)."""
     return f"{TAG}story:{key.removeprefix('//')}"
 
 
@@ -147,8 +149,8 @@ def render(spec: Feed, entries: Sequence[Entry], base_url: str) -> dict[str, byt
     fg.updated(max((e.updated for e in entries), default=EPOCH).astimezone(JST))
     for e in entries:
         fe = fg.add_entry(order="append")
-        fe.id(e.id)
-        fe.guid(e.id, permalink=False)
+        fe.id(entry_id(spec, e.id))
+        fe.guid(entry_id(spec, e.id), permalink=False)
         fe.title(clean_text(e.title) or "(untitled)")
         fe.link(href=e.link, rel="alternate")
         fe.published(e.published)
@@ -174,8 +176,17 @@ def render(spec: Feed, entries: Sequence[Entry], base_url: str) -> dict[str, byt
     return out
 
 
-def render_opml(specs: Sequence[Feed], base_url: str) -> bytes:
-    """index.opml: every feed in both formats, with its title, grouped by kind."""
+def entry_id(spec: Feed, story_or_event: str) -> str:
+    """The guid / Atom id of an entry in one feed: the story's (or movement's) id in
+    ``all``, with the feed's path as a fragment elsewhere. Readers keep one item per id
+    across all their subscriptions (newsboat moves it to the feed read last), so a story in
+    all.rss and in a rule's feed under one id would leave one of the two feeds empty."""
+    return story_or_event if spec.path == "all" else f"{story_or_event}#{spec.path}"
+
+
+def render_opml(specs: Sequence[Feed], base_url: str, fmt: str = "rss") -> bytes:
+    """index.opml: one outline per feed (its RSS file, or its Atom file), with its title,
+    grouped by kind: a reader importing it subscribes to each feed once."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = "defwatch feeds"
@@ -187,18 +198,16 @@ def render_opml(specs: Sequence[Feed], base_url: str) -> bytes:
             continue
         folder = ET.SubElement(body, "outline", text=label, title=label)
         for s in members:
-            for fmt, name in (("rss", "RSS"), ("atom", "Atom")):
-                title = f"{s.title} ({name})"
-                ET.SubElement(
-                    folder,
-                    "outline",
-                    type="rss",
-                    version="RSS2" if fmt == "rss" else "ATOM",
-                    text=title,
-                    title=title,
-                    xmlUrl=f"{base_url}{s.file(fmt)}",
-                    htmlUrl=s.link,
-                )
+            ET.SubElement(
+                folder,
+                "outline",
+                type="rss",
+                version="RSS2" if fmt == "rss" else "ATOM",
+                text=s.title,
+                title=s.title,
+                xmlUrl=f"{base_url}{s.file(fmt)}",
+                htmlUrl=s.link,
+            )
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 

@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.run)
 
     p = sub.add_parser("feeds", parents=[common], help="rebuild every feed from the store")
+    p.add_argument(
+        "--format",
+        choices=("rss", "atom"),
+        help="which file of each feed index.opml lists (default: [feeds] opml_format, rss)",
+    )
     p.set_defaults(handler=commands.feeds)
 
     p = sub.add_parser(

@@ -99,6 +99,7 @@ class FeedsConfig:
     dir: str = "public"
     base_url: str = "http://localhost:8080/"
     max_items: int = 100
+    opml_format: str = "rss"  # which of each feed's two files index.opml lists
 
 
 @dataclass(frozen=True)
@@ -473,6 +474,7 @@ class _Loader:
                 "dir": ("str", FeedsConfig.dir),
                 "base_url": ("url", FeedsConfig.base_url),
                 "max_items": ("int", FeedsConfig.max_items),
+                "opml_format": ("choice:rss,atom", FeedsConfig.opml_format),
             },
         )
         channels = self.channels(data.get("channels", {}))

@@ -76,14 +76,29 @@ def test_the_configuration_names_every_feed(built: Site) -> None:
     )
 
 
-def test_index_opml_lists_every_feed_with_its_title(built: Site) -> None:
-    root = ET.fromstring((built.public / "index.opml").read_bytes())
-    outlines = {o.get("xmlUrl"): o.get("title") for o in root.iter("outline") if o.get("xmlUrl")}
-    assert set(outlines) == {f"http://127.0.0.1:8080/{name}" for name in FILES}
-    for name in FILES:
-        assert outlines[f"http://127.0.0.1:8080/{name}"] == built.parse(name).feed.title + (
-            " (RSS)" if name.endswith(".rss") else " (Atom)"
-        )
+def opml_outlines(site: Site) -> list[dict[str, str | None]]:
+    root = ET.fromstring((site.public / "index.opml").read_bytes())
+    return [
+        {k: o.get(k) for k in ("xmlUrl", "title", "text", "version", "type")}
+        for o in root.iter("outline")
+        if o.get("xmlUrl")
+    ]
+
+
+def test_index_opml_lists_every_feed_once_as_rss_with_its_title(built: Site) -> None:
+    outlines = opml_outlines(built)
+    assert [o["xmlUrl"] for o in outlines] == [f"http://127.0.0.1:8080/{feed}.rss" for feed in FEEDS]
+    for feed, o in zip(FEEDS, outlines, strict=True):
+        assert o["title"] == o["text"] == built.parse(f"{feed}.rss").feed.title
+        assert o["type"] == "rss" and o["version"] == "RSS2"
+
+
+def test_index_opml_can_list_the_atom_files_and_follows_base_url(site: Site) -> None:
+    feeds = replace(site.config.feeds, opml_format="atom", base_url="https://news.example.org/defwatch")
+    build_all(replace(site.config, feeds=feeds), site.store)
+    outlines = opml_outlines(site)
+    assert [o["xmlUrl"] for o in outlines] == [f"https://news.example.org/defwatch/{f}.atom" for f in FEEDS]
+    assert {o["version"] for o in outlines} == {"ATOM"}
 
 
 def test_all_holds_every_story_once_newest_first(built: Site) -> None:
@@ -182,7 +197,9 @@ def test_a_copy_is_folded_into_its_origin(built: Site) -> None:
 def test_the_copying_source_shows_the_group_under_its_origin(built: Site) -> None:
     # J-Defense's feed shows the story it carried, as the group's one entry, same id.
     e = built.entry("sources/jdefense.atom", built.stored.shared_origin)
-    assert e.id == built.entry("sources/mod.atom", built.stored.shared_origin).id
+    other = built.entry("sources/mod.atom", built.stored.shared_origin)
+    story = built.entry("all.atom", built.stored.shared_origin).id
+    assert (e.id, other.id) == (f"{story}#sources/jdefense", f"{story}#sources/mod")
     assert built.stored.shared_copy not in [x.link for x in built.parse("sources/jdefense.atom").entries]
 
 

@@ -41,3 +41,36 @@ def test_an_unwritable_feed_folder_is_one_line(defwatch: Defwatch) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("defwatch: feeds: cannot write to blocker/public")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_warns_when_its_port_is_not_base_urls(defwatch: Defwatch) -> None:
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = defwatch.popen("serve", "--port", str(port))
+    try:
+        assert proc.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    [warning] = [line for line in err.splitlines() if "WARNING" in line]
+    assert f"serving on port {port}, but [feeds] base_url is http://localhost:8080/ (port 8080)" in warning
+
+
+def test_feeds_format_atom_lists_the_atom_files(defwatch: Defwatch) -> None:
+    import xml.etree.ElementTree as ET
+
+    defwatch.create_store()
+    defwatch.write_config('[feeds]\nbase_url = "https://desk.example.org/feeds/"\n')
+    result = defwatch("feeds", "--format", "atom")
+    assert result.returncode == 0, result.stderr
+    assert "index.opml (ATOM links)" in result.stdout
+    root = ET.fromstring((defwatch.cwd / "public" / "index.opml").read_bytes())
+    urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
+    assert urls[0] == "https://desk.example.org/feeds/all.atom"
+    assert all(u.endswith(".atom") for u in urls) and len(urls) == len(set(urls))

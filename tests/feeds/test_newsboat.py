@@ -30,8 +30,8 @@ FEEDS = ("all.atom", "sources/mod.rss", "rules/asean.atom")
 ARTICLE = f"{JDEFENSE_URL}/docs/mod/004400.html"  # 2025-10-3 09:00 JST
 
 
-def reload(home: Path, port: int) -> None:
-    (home / "urls").write_text("".join(f"http://127.0.0.1:{port}/{name}\n" for name in FEEDS))
+def reload(home: Path, port: int, feeds: tuple[str, ...] = FEEDS) -> None:
+    (home / "urls").write_text("".join(f"http://127.0.0.1:{port}/{name}\n" for name in feeds))
     (home / "config").write_text("")
     subprocess.run(
         ["newsboat", "-x", "reload", "-u", "urls", "-c", "cache.db", "-C", "config"],
@@ -79,6 +79,28 @@ def test_newsboat_reads_the_feeds_and_keeps_one_item_per_story(tmp_path: Path) -
         second = items(home)
         assert set(second) == set(first)  # the revision is the same item, updated
         assert second[story_id(url_key(ARTICLE))]["title"] == "人事発令(訂正版)"
+    finally:
+        assert server.stop() == 0
+        site.store.close()
+
+
+def test_a_story_in_all_and_in_a_rule_feed_shows_in_both(tmp_path: Path) -> None:
+    # newsboat keeps one item per guid across subscriptions: with one id for a story in
+    # every feed, the feed reloaded first lost the items the second one also carried.
+    site = Site(tmp_path)
+    site.build()
+    home = tmp_path / "reader"
+    home.mkdir()
+    server = Server(Defwatch(tmp_path))
+    feeds = ("all.rss", "rules/asean.rss", "sources/mod.rss")
+    try:
+        reload(home, server.port, feeds)
+        with sqlite3.connect(home / "cache.db") as db:
+            rows = db.execute("SELECT feedurl, url FROM rss_item").fetchall()
+        for name in feeds:
+            shown = sorted(url for feed, url in rows if feed == f"http://127.0.0.1:{server.port}/{name}")
+            assert shown == sorted(e.link for e in site.parse(name).entries), name
+            assert shown, name
     finally:
         assert server.stop() == 0
         site.store.close()
