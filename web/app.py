@@ -85,7 +85,7 @@ class WebApp:
 
         with self._lock:
             if self._store is None:
-                self._store = Store.open(self.config.store.url)
+                self._store = Store.open(self.config.store.url, create=False)
             return self._store
 
     @contextmanager
