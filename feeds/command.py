@@ -49,17 +49,17 @@ def serve(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout, a
         raise CommandError(f"serve: --port {args.port} is not a port number (0-65535)")
 
     base_port = _port(config.feeds.base_url)
-    if args.port not in (0, base_port):
-        logging.getLogger("feeds.serve").warning(
-            "serving on port %d, but [feeds] base_url is %s (port %d): index.opml and the feeds' "
-            "self links point there; set base_url to the address readers use",
-            args.port,
-            config.feeds.base_url,
-            base_port,
-        )
 
-    def ready(message: str) -> None:
+    def ready(message: str) -> None:  # listening: the port was free
         print(message, file=out, flush=True)
+        if args.port not in (0, base_port):
+            logging.getLogger("feeds.serve").warning(
+                "serving on port %d, but [feeds] base_url is %s (port %d): index.opml and the "
+                "feeds' self links point there; set base_url to the address readers use",
+                args.port,
+                config.feeds.base_url,
+                base_port,
+            )
 
     try:
         return run_server(config, args.host, args.port, ready=ready, app=app)

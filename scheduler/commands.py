@@ -18,14 +18,15 @@ def _not_built(name: str) -> int:
     raise CommandError(f"{name}: not built yet", code=2)
 
 
-def open_store(config: Config) -> Any:
+def open_store(config: Config, create: bool = True) -> Any:
+    """The store; a read-only command passes ``create=False`` (no store yet: exit 2)."""
     from store import Store
 
-    return Store.open(config.store.url, create=False)
+    return Store.open(config.store.url, create=create)
 
 
 def status(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(config)
+    store = open_store(config, create=False)
     try:
         report = collect_status(config, store)
     finally:

@@ -100,9 +100,9 @@ def test_secret_from_dotenv_is_used_and_not_printed(defwatch: Defwatch) -> None:
 def test_unusable_store_path(defwatch: Defwatch) -> None:
     (defwatch.cwd / "blocker").write_text("a file where a folder should be")
     defwatch.write_config('[store]\nurl = "sqlite:///blocker/defwatch.db"\n')
-    result = defwatch("crawl")  # fails at the store, before any request
+    result = defwatch("crawl")  # fails at the store (or its lock), before any request
     assert result.returncode == 2
-    assert result.stderr.startswith("defwatch: store: cannot create folder blocker")
+    assert result.stderr.startswith("defwatch: ") and "cannot create folder blocker" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
