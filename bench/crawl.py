@@ -419,7 +419,7 @@ def stages(count: int, folder: Path) -> dict[str, float]:
     from crawler.extract import extract_article
     from crawler.extract_article import parse_page, read_article, read_ranking
     from crawler.hooks import install_hooks
-    from crawler.spiders.jdefense import ARTICLE_PATH, RANKING_HEADING, RANKING_TABS
+    from crawler.jdefense_read import ARTICLE_PATH, RANKING_HEADING, RANKING_TABS
     from crawler.text import summarize
     from scheduler.config import load_config
     from store import Store, StoryIn

@@ -1,41 +1,58 @@
 """Reading an article page from what a reader sees, not from one site's class names.
 
 A news article page shows, in order: a heading (the title), sometimes a category list, a
-date line, then the body paragraphs; navigation, sidebars (rankings), related links and the
-footer sit around it. :func:`read_article` finds the date line by its text, the title as the
-heading right before it, and the body as the paragraphs after it; when the page is built
+date line, then the body; navigation, sidebars (rankings), related links and the footer sit
+around it. :func:`read_article` finds the date line by its text, the title as the heading
+right before it, and the body after it (:mod:`crawler.article_body`); when the page is built
 differently it falls back to metadata (``<time>``, JSON-LD, ``og:``/``article:`` tags), then
-to trafilatura (title, body) and htmldate (date), and says which route gave each field.
+to trafilatura (title, body) and htmldate (date), and says which route gave each field. The
+body is checked against trafilatura's reading of the same page, and every field's check is
+returned with it (``checks``), so that a half-read article is never taken for a whole one.
 
-:func:`read_ranking` reads a tabbed "most read" block (a heading, tab labels, one ordered
-list of links per tab) the same way. Pure functions on text; nothing here fetches anything.
+The ranking block is read by :mod:`crawler.ranking_reader`; the page by
+:mod:`crawler.html_page`. Pure functions on text; nothing here fetches anything.
 """
 
 from __future__ import annotations
 
-import json
+import json  # noqa: F401 - kept for callers that parse JSON-LD through this module
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
-from functools import cached_property
-from typing import Any
+from typing import Any  # noqa: F401
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
+from crawler.article_body import compare_with_extractor, non_body_text, read_body
+from crawler.checks import Check, failures
 from crawler.dates import JST, parse_date_line
+from crawler.html_page import (
+    HEADINGS,
+    HtmlPage,
+    Link,
+    clean,
+    descendants,
+    links,
+    looks_truncated,
+    parse_page,
+)
+from crawler.ranking_reader import RankingBlock, RankingSelectors, read_ranking
 
 __all__ = [
     "ArticleFields",
+    "ArticleSelectors",
     "HtmlPage",
     "Link",
     "RankingBlock",
+    "RankingSelectors",
     "date_line_value",
+    "descendants",
     "links",
     "looks_truncated",
     "parse_page",
@@ -45,212 +62,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-# Page furniture: never the title, the date line or the body.
-_CHROME_TAGS = frozenset({"nav", "footer", "aside", "form", "menu"})
-_CHROME_ROLES = frozenset({"navigation", "contentinfo", "complementary", "banner", "search", "menu"})
-_DROPPED_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "button", "select")
 # How far above the date line the title heading may sit (date line's parent, grandparent, ...).
 _TITLE_REACH = 3
-_WS = re.compile(r"[ \t\r\n\f\v]+")
-
-
-# --- the page -------------------------------------------------------------------------------------
-
-
-@dataclass
-class HtmlPage:
-    """A parsed page with what the readers below share: metadata read before the scripts
-    were dropped, and each element's position in document order."""
-
-    url: str
-    doc: HtmlElement
-    meta: dict[str, str]  # <meta property|name|itemprop> (lower-cased) -> content, first wins
-    json_ld: list[dict[str, Any]]  # every JSON-LD object, @graph members flattened
-    head_title: str | None  # <title>
-    canonical: str | None  # <link rel=canonical>, absolute
-    truncated: bool  # the HTML stops before its closing tags
-
-    @cached_property
-    def _absolute(self) -> dict[str, str]:
-        return {}
-
-    def absolute(self, href: str) -> str:
-        """``href`` made absolute against the page's URL (remembered: pages repeat links)."""
-        url = self._absolute.get(href)
-        if url is None:
-            url = self._absolute[href] = urljoin(self.url, href)
-        return url
-
-    @cached_property
-    def order(self) -> dict[HtmlElement, int]:
-        return {el: i for i, el in enumerate(self.doc.iter(lxml.etree.Element))}
-
-    def end(self, el: HtmlElement) -> int:
-        """The position of the last element inside ``el`` (``el``'s own when it is empty)."""
-        last = el
-        for last in el.iter(lxml.etree.Element):  # noqa: B007 - the last one is wanted
-            pass
-        return self.order[last]
-
-    @cached_property
-    def chrome(self) -> frozenset[HtmlElement]:
-        """Every element inside navigation, sidebars, forms, the footer, or a page header."""
-        found: set[HtmlElement] = set()
-        for el in self.doc.iter(lxml.etree.Element):
-            if el in found:
-                continue
-            role = (el.get("role") or "").lower()
-            if (
-                el.tag in _CHROME_TAGS
-                or role in _CHROME_ROLES
-                or (el.tag == "header" and not _has_ancestor(el, ("article", "main")))
-            ):
-                found.update(el.iter(lxml.etree.Element))
-        return frozenset(found)
-
-
-def looks_truncated(html: str) -> bool:
-    """Whether a page stops before its end: neither ``</body>`` nor ``</html>`` near the end.
-
-    A server that drops the connection mid-page without a Content-Length, or a proxy that
-    cuts it, leaves an HTML document that parses fine but is missing its end.
-    """
-    tail = html[-4096:].lower()
-    return "</html" not in tail and "</body" not in tail
-
-
-def parse_page(html: str, url: str) -> HtmlPage | None:
-    """Parse ``html`` (already decoded) for the readers below; None when it is no HTML."""
-    if not html or not html.strip():
-        return None
-    try:
-        doc = lxml.html.document_fromstring(html)
-    except ValueError:
-        # lxml refuses str input that carries an XML encoding declaration.
-        doc = lxml.html.document_fromstring(html.encode("utf-8"), parser=_utf8_parser())
-    except lxml.etree.ParserError:
-        return None
-    meta: dict[str, str] = {}
-    for el in doc.iter("meta"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        content = el.get("content")
-        if key and content is not None and key not in meta:
-            meta[key] = content.strip()
-    json_ld = _json_ld(doc)
-    title_el = doc.find(".//title")
-    head_title = _clean(title_el.text_content()) if title_el is not None else None
-    canonical = None
-    for el in doc.iter("link"):
-        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
-            canonical = urljoin(url, el.get("href", "").strip())
-            break
-    for el in list(doc.iter(*_DROPPED_TAGS)):
-        _drop(el)
-    for el in list(doc.iter(lxml.etree.Comment)):
-        _drop(el)
-    for br in doc.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    return HtmlPage(
-        url=url,
-        doc=doc,
-        meta=meta,
-        json_ld=json_ld,
-        head_title=head_title or None,
-        canonical=canonical,
-        truncated=looks_truncated(html),
-    )
-
-
-def _utf8_parser() -> lxml.html.HTMLParser:
-    return lxml.html.HTMLParser(encoding="utf-8")
-
-
-def _drop(el: Any) -> None:
-    """Remove ``el`` and what it holds, keeping the text that follows it."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    previous = el.getprevious()
-    parent.remove(el)
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-
-
-def _json_ld(doc: HtmlElement) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for script in doc.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
-        stack = data if isinstance(data, list) else [data]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, dict):
-                found.append(item)
-                graph = item.get("@graph")
-                if isinstance(graph, list):
-                    stack.extend(graph)
-            elif isinstance(item, list):
-                stack.extend(item)
-    return found
-
-
-# --- text ------------------------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    """One line, as written: ASCII whitespace runs (markup line breaks) folded; U+3000 and
-    every other character kept, since titles are stored exactly as displayed."""
-    return _WS.sub(" ", text).strip(" \t\r\n\f\v")
-
-
-def _clean_block(text: str) -> str:
-    """A paragraph: each line (``<br>``) cleaned, empty lines dropped."""
-    return "\n".join(line for line in (_clean(x) for x in text.split("\n")) if line)
-
-
-def _has_ancestor(el: HtmlElement, tags: Collection[str]) -> bool:
-    return any(a.tag in tags for a in el.iterancestors())
-
-
-@dataclass(frozen=True)
-class Link:
-    text: str
-    url: str  # absolute
-    element: HtmlElement | None = field(default=None, compare=False, repr=False)  # None: detached
-
-
-def links(
-    page: HtmlPage,
-    accept: Callable[[str], bool],
-    *,
-    exclude: Collection[HtmlElement] = (),
-    within: HtmlElement | None = None,
-) -> list[Link]:
-    """Links in document order (inside ``within``, the whole page by default) whose
-    absolute URL ``accept`` takes, outside ``exclude``."""
-    out = []
-    for a in (page.doc if within is None else within).iter("a"):
-        href = (a.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or a in exclude:
-            continue
-        url = page.absolute(href)
-        if accept(url):
-            out.append(Link(_clean(a.text_content()), url, a))
-    return out
-
-
-def descendants(el: HtmlElement) -> set[HtmlElement]:
-    return set(el.iter(lxml.etree.Element))
-
+_clean = clean
 
 # --- the date line -----------------------------------------------------------------------------------
 
@@ -284,9 +98,19 @@ def date_line_value(text: str, tz: tzinfo = JST) -> datetime | None:
 # --- the article ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ArticleSelectors:
+    """A source's own selectors for an article page (``[sources.selectors]``), used first:
+    each a function from the page to the elements it selects."""
+
+    title: Callable[[HtmlElement], list[HtmlElement]] | None = None
+    date: Callable[[HtmlElement], list[HtmlElement]] | None = None
+    body: Callable[[HtmlElement], list[HtmlElement]] | None = None
+
+
 @dataclass
 class ArticleFields:
-    """What :func:`read_article` found, and the route that gave each field."""
+    """What :func:`read_article` found, the route that gave each field, and its checks."""
 
     title: str | None = None
     published: datetime | None = None
@@ -297,10 +121,18 @@ class ArticleFields:
     canonical_url: str | None = None
     truncated: bool = False
     routes: dict[str, str] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    body_stopped_at: str | None = None  # the furniture box that ended the visible body
 
     @property
     def body(self) -> str:
         return "\n".join(self.paragraphs)
+
+    @property
+    def problem(self) -> str | None:
+        """The failed checks as one line, or None when the article was read whole."""
+        failed = failures(self.checks)
+        return "; ".join(f"{c.name}: {c.detail}" for c in failed) if failed else None
 
     def detached(self) -> ArticleFields:
         """The same fields without references into the page's tree (which cannot be pickled
@@ -314,32 +146,38 @@ def read_article(
     tz: tzinfo = JST,
     exclude: Collection[HtmlElement] = (),
     fallbacks: bool = True,
+    selectors: ArticleSelectors | None = None,
 ) -> ArticleFields:
     """Title, published time, body paragraphs and categories of an article page.
 
     Routes, in order of preference (``routes`` names the one used for each field):
 
-    - published: ``date-line`` (visible), ``time-element``, ``json-ld``, ``meta``, ``htmldate``
-      (markup only, never a date guessed from the text);
-    - title: ``visible`` (the heading right before the date line), ``heading`` (a visible
-      heading that the page's own title confirms), ``og:title``, ``json-ld``,
-      ``trafilatura``, ``html-title``;
-    - body: ``visible`` (the paragraphs after the date line, in the container of the first
-      one), ``after-title`` (the same after the title heading), ``trafilatura``;
+    - published: ``selectors``, ``date-line`` (visible), ``time-element``, ``json-ld``,
+      ``meta``, ``htmldate`` (markup only, never a date guessed from the text);
+    - title: ``selectors``, ``visible`` (the heading right before the date line),
+      ``heading`` (a visible heading that the page's own title confirms), ``og:title``,
+      ``json-ld``, ``trafilatura``, ``html-title``;
+    - body: ``selectors``, ``visible`` (what follows the date line), ``after-title``,
+      ``trafilatura`` (when the visible reading covers much less of its text, or is empty);
     - categories: ``visible`` (the links between the title and the date line), ``json-ld``.
 
     ``exclude`` are elements known to be no part of the article (e.g. a ranking block).
-    With ``fallbacks=False`` trafilatura and htmldate are not consulted.
+    With ``fallbacks=False`` trafilatura and htmldate are not consulted (nor compared).
+    ``checks`` says what was verified: title, date, body (present, not cut off, agreeing
+    with trafilatura's reading).
     """
     fields = ArticleFields(truncated=page.truncated, canonical_url=_canonical(page))
     skip = page.chrome | set(exclude)
+    non_body = ""
+    if selectors is not None:
+        _selected(page, selectors, fields, tz)
     date_el, heading = _date_line(page, skip, tz, fields)
-    if heading is not None:
-        fields.title, fields.routes["title"] = _clean(heading.text_content()), "visible"
-    else:
+    if heading is None and "title" not in fields.routes:
         heading = _confirmed_heading(page, skip)
         if heading is not None:
             fields.title, fields.routes["title"] = _clean(heading.text_content()), "heading"
+    elif heading is not None and "title" not in fields.routes:
+        fields.title, fields.routes["title"] = _clean(heading.text_content()), "visible"
     if heading is not None and date_el is not None:
         between = [
             link
@@ -350,14 +188,65 @@ def read_article(
             fields.category_links = between
             fields.categories, fields.routes["categories"] = [link.text for link in between], "visible"
     anchor, route = (date_el, "visible") if date_el is not None else (heading, "after-title")
-    if anchor is not None:
-        paragraphs = _paragraphs_after(page, anchor, skip)
-        if paragraphs:
-            fields.paragraphs, fields.routes["body"] = paragraphs, route
+    if anchor is not None and "body" not in fields.routes:
+        reading = read_body(page, anchor, skip)
+        if reading.paragraphs:
+            fields.paragraphs, fields.routes["body"] = reading.paragraphs, route
+            fields.body_stopped_at = reading.stopped_at
+            non_body = non_body_text(page, anchor, reading.last, skip)
     _metadata_fallbacks(page, fields, tz)
     if fallbacks:
-        _extractor_fallbacks(page, fields, tz)
+        _extractor_fallbacks(page, fields, tz, non_body)
+    _final_checks(fields)
     return fields
+
+
+def _selected(page: HtmlPage, selectors: ArticleSelectors, fields: ArticleFields, tz: tzinfo) -> None:
+    """The fields a source's selectors give (each held to the same checks as any route)."""
+    if selectors.title is not None:
+        found = selectors.title(page.doc)
+        if found and _clean(found[0].text_content()):
+            fields.title, fields.routes["title"] = _clean(found[0].text_content()), "selectors"
+    if selectors.date is not None:
+        found = selectors.date(page.doc)
+        value = date_line_value(found[0].text_content(), tz) if found else None
+        if value is None and found and found[0].get("datetime"):
+            value = _iso(found[0].get("datetime") or "", tz)
+        if value is not None:
+            fields.published, fields.routes["published"] = value, "selectors"
+    if selectors.body is not None:
+        paragraphs: list[str] = []
+        for el in selectors.body(page.doc):
+            reading = read_body_of(el)
+            paragraphs.extend(reading)
+        if paragraphs:
+            fields.paragraphs, fields.routes["body"] = paragraphs, "selectors"
+
+
+def read_body_of(el: HtmlElement) -> list[str]:
+    """The paragraphs of one element that a selector names as (part of) the body."""
+    from crawler.article_body import BodyReading, _walk
+
+    reading = BodyReading([])
+    _walk(el, list(el), True, (), reading)
+    return reading.paragraphs
+
+
+def _final_checks(fields: ArticleFields) -> None:
+    checks = fields.checks
+    checks.append(Check("title", fields.title is not None, f"by {fields.routes.get('title', 'no route')}"))
+    checks.append(
+        Check("date", fields.published is not None, f"by {fields.routes.get('published', 'no route')}")
+    )
+    n = len(fields.paragraphs)
+    checks.append(Check("body", n > 0, f"{n} paragraphs by {fields.routes.get('body', 'no route')}"))
+    checks.append(
+        Check(
+            "complete",
+            not fields.truncated,
+            "the page ends before its closing tags" if fields.truncated else "",
+        )
+    )
 
 
 def _canonical(page: HtmlPage) -> str | None:
@@ -434,34 +323,6 @@ def _confirmed_heading(page: HtmlPage, skip: Collection[HtmlElement]) -> HtmlEle
     return None
 
 
-def _paragraphs_after(page: HtmlPage, anchor: HtmlElement, skip: Collection[HtmlElement]) -> list[str]:
-    """The paragraphs after ``anchor`` in the container of the first one.
-
-    Staying in one container leaves out paragraphs in related-link boxes, share bars and
-    footers that follow the body; paragraphs that are only a link are left out too.
-    """
-    start = page.end(anchor)
-    container = None
-    paragraphs = []
-    for p in page.doc.iter("p"):
-        if page.order[p] <= start or p in skip or _is_link_only(p):
-            continue
-        text = _clean_block(p.text_content())
-        if not text:
-            continue
-        if container is None:
-            container = p.getparent()
-        if p.getparent() is container:
-            paragraphs.append(text)
-    return paragraphs
-
-
-def _is_link_only(p: HtmlElement) -> bool:
-    text = _clean(p.text_content())
-    linked = "".join(_clean(a.text_content()) for a in p.iter("a"))
-    return bool(text) and len(linked) >= len(text.replace(" ", ""))
-
-
 def _ld_value(page: HtmlPage, key: str) -> str | None:
     for item in page.json_ld:
         value = item.get(key)
@@ -517,17 +378,24 @@ def _metadata_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo) -> No
         fields.categories, fields.routes["categories"] = [fields.section], "json-ld"
 
 
-def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo) -> None:
-    if fields.title is None or not fields.paragraphs:
-        from crawler.extract import extract_article  # trafilatura: slow to import
+def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_body: str = "") -> None:
+    from crawler.extract import extract_article  # trafilatura: slow to import
 
-        html = lxml.html.tostring(page.doc, encoding="unicode")
-        found = extract_article(html, page.url)
-        if found is not None:
-            if fields.title is None and found.title:
-                fields.title, fields.routes["title"] = found.title, "trafilatura"
-            if not fields.paragraphs and found.text:
-                fields.paragraphs, fields.routes["body"] = found.text.split("\n"), "trafilatura"
+    html = lxml.html.tostring(page.doc, encoding="unicode")
+    found = extract_article(html, page.url, metadata=fields.title is None, title=fields.title)
+    if found is not None and fields.title is None and found.title:
+        fields.title, fields.routes["title"] = found.title, "trafilatura"
+    theirs = found.text.split("\n") if found is not None else []
+    if fields.routes.get("body") == "selectors":
+        pass
+    elif not fields.paragraphs:
+        if theirs:
+            fields.paragraphs, fields.routes["body"] = theirs, "trafilatura"
+    else:
+        kept, route, check = compare_with_extractor(fields.paragraphs, theirs, fields.title, non_body)
+        fields.checks.append(check)
+        if route == "trafilatura":
+            fields.paragraphs, fields.routes["body"] = kept, "trafilatura"
     if fields.title is None and page.head_title:
         fields.title, fields.routes["title"] = page.head_title, "html-title"
     if fields.published is None:
@@ -545,146 +413,3 @@ def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo) -> N
                 return
             fields.published = datetime.combine(day.date(), time(0, 0), tzinfo=tz)
             fields.routes["published"] = "htmldate"
-
-
-# --- rankings ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class RankingBlock:
-    """A tabbed ranking block as read: window -> ordered links; ``problem`` when unreadable."""
-
-    element: HtmlElement | None = None
-    windows: dict[str, list[Link]] = field(default_factory=dict)
-    problem: str | None = None
-
-    @property
-    def found(self) -> bool:
-        return self.element is not None
-
-    def elements(self) -> set[HtmlElement]:
-        return descendants(self.element) if self.element is not None else set()
-
-
-def _key(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-# Headings and tab labels are short. NFKC folds at most a few code points into one (a
-# half-width kana and its sound mark, Hangul jamo), so a text with more than this many
-# non-space characters cannot be a label of 40: it is skipped before it is normalised.
-_LABEL_MAX = 40
-_RAW_LABEL_MAX = 4 * _LABEL_MAX
-
-
-def _short_key(el: HtmlElement) -> str | None:
-    """The element's text as a key (:func:`_key`) when it is short enough to be a heading
-    or a tab label; None otherwise (without normalising a long text)."""
-    text = el.text_content()
-    if len(text) > _RAW_LABEL_MAX and len("".join(text.split())) > _RAW_LABEL_MAX:
-        return None
-    key = _key(text)
-    return key if len(key) <= _LABEL_MAX else None
-
-
-def read_ranking(
-    page: HtmlPage,
-    *,
-    heading_words: Iterable[str],
-    tab_labels: Mapping[str, str],
-    accept: Callable[[str], bool],
-) -> RankingBlock:
-    """The ranking block under a heading containing one of ``heading_words``.
-
-    The block is the nearest ancestor of the heading that holds links ``accept`` takes.
-    Inside it, elements whose text is one of ``tab_labels`` (label -> window) are the tabs;
-    the block's other children (not the heading, not the tab bar) are the lists, one per tab
-    in the same order. Each list's accepted links in document order are ranks 1, 2, ...
-    """
-    words = [_key(w) for w in heading_words]
-    labels = {_key(label): window for label, window in tab_labels.items()}
-    candidates = []
-    for el in page.doc.iter(lxml.etree.Element):
-        if el.tag in ("a", "html", "body", "title", "head"):
-            continue
-        key = _short_key(el)
-        if key is not None and any(w in key for w in words) and not any(True for _ in el.iter("a")):
-            candidates.append(el)
-    unreadable: RankingBlock | None = None
-    for heading in candidates:
-        block = heading.getparent()
-        while (
-            block is not None and block.tag not in ("body", "html") and not _holds_links(page, block, accept)
-        ):
-            block = block.getparent()
-        if block is None or block.tag in ("body", "html"):
-            continue
-        result = _read_block(page, block, heading, labels, accept)
-        if result.problem is None:
-            return result
-        unreadable = unreadable or result
-    # A block that is there but cannot be read: found, with the problem.
-    return unreadable or RankingBlock()
-
-
-def _read_block(
-    page: HtmlPage,
-    block: HtmlElement,
-    heading: HtmlElement,
-    labels: Mapping[str, str],
-    accept: Callable[[str], bool],
-) -> RankingBlock:
-    tabs: list[tuple[HtmlElement, str]] = []
-    taken: set[HtmlElement] = set()
-    for el in block.iter(lxml.etree.Element):
-        key = _short_key(el)
-        window = labels.get(key) if key is not None else None
-        if window is not None and el not in taken:
-            taken |= descendants(el)  # li > a both read "24時間": one tab
-            tabs.append((el, window))
-    if not tabs:
-        return RankingBlock(element=block, problem="ranking block has no tabs with known labels")
-    windows = [w for _, w in tabs]
-    if len(set(windows)) != len(windows):
-        return RankingBlock(element=block, problem=f"ranking tabs repeat a window: {', '.join(windows)}")
-    tab_elements = {el for el, _ in tabs}
-    boxes = _list_boxes(page, block, heading, tab_elements, accept)
-    if len(boxes) != len(tabs):
-        # Extra boxes without links (a "more" button, an ad slot) are no lists.
-        boxes = [b for b in boxes if _holds_links(page, b, accept)]
-    if len(boxes) != len(tabs):
-        return RankingBlock(
-            element=block, problem=f"ranking block has {len(tabs)} tabs but {len(boxes)} lists"
-        )
-    block_links = links(page, accept, within=block)
-    read = {}
-    for (_, window), box in zip(tabs, boxes, strict=True):
-        in_box = descendants(box)
-        read[window] = [link for link in block_links if link.element in in_box]
-    return RankingBlock(element=block, windows=read)
-
-
-def _holds_links(page: HtmlPage, el: HtmlElement, accept: Callable[[str], bool]) -> bool:
-    return any(accept(page.absolute((a.get("href") or "").strip())) for a in el.iter("a"))
-
-
-def _list_boxes(
-    page: HtmlPage,
-    container: HtmlElement,
-    heading: HtmlElement,
-    tabs: set[HtmlElement],
-    accept: Callable[[str], bool],
-) -> list[HtmlElement]:
-    """The children of ``container`` that hold the lists: not the heading, not the tab bar.
-    A child holding the heading or the tabs and also links is a wrapper, looked into instead."""
-    boxes: list[HtmlElement] = []
-    for child in container.iterchildren(lxml.etree.Element):
-        inside = descendants(child)
-        has_links = _holds_links(page, child, accept)
-        if heading in inside or inside & tabs:
-            if has_links:
-                boxes.extend(_list_boxes(page, child, heading, tabs, accept))
-            continue
-        if has_links or child.tag in ("ol", "ul", "div", "section"):
-            boxes.append(child)
-    return boxes

@@ -181,7 +181,8 @@ SOURCE_COMMON: dict[str, tuple[str, Any]] = {
 
 SOURCE_KINDS: dict[str, dict[str, tuple[str, Any]]] = {
     "jdefense": {
-        "sections": ("list", ["mod"]),
+        "sections": ("list", None),  # None: every section the home page's navigation links
+        "selectors": ("selectors", None),  # [sources.selectors]: crawler/selectors.py
         "probe_misses": ("int", 5),
         "probe_max": ("int", 50),
     },
@@ -364,6 +365,8 @@ class _Loader:
             if not isinstance(value, bool):
                 raise self.fail(key, f"expected true or false, got {_type_name(value)}")
             return value
+        if kind == "selectors":
+            return self.selectors_table(value, key)
         if kind == "list":
             if isinstance(value, str):
                 value = [value]
@@ -371,6 +374,32 @@ class _Loader:
                 raise self.fail(key, "expected a list of strings")
             return [self.interpolate(v, key)[0] for v in value]
         raise AssertionError(kind)
+
+    def selectors_table(self, value: Any, key: str) -> dict[str, str]:
+        """``[sources.selectors]``: known keys, each a valid CSS (or, with ``type =
+        "xpath"``, XPath) expression."""
+        from crawler.selectors import SELECTOR_KEYS, compile_selector
+
+        table = self.table(value, key)
+        allowed = ("type", *SELECTOR_KEYS)
+        for k in table:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}", f"unknown key; expected one of: {', '.join(allowed)}")
+        out = {k: self.read("str", v, f"{key}.{k}") for k, v in table.items()}
+        kind = out.get("type", "css")
+        if kind not in ("css", "xpath"):
+            raise self.fail(f"{key}.type", f'"{kind}" is not a selector type; expected css or xpath')
+        for k, expr in out.items():
+            if k == "type":
+                continue
+            try:
+                compile_selector(expr, kind)
+            except ValueError as exc:
+                raise self.fail(
+                    f"{key}.{k}",
+                    f'"{expr}" is not a valid {"CSS" if kind == "css" else "XPath"} selector ({exc})',
+                ) from None
+        return out
 
     def _read_text(self, kind: str, text: str, shown: str, key: str) -> Any:
         if kind == "name":

@@ -14,16 +14,24 @@ highest one known. A run goes:
 3. when the home page had no ranking block, the first article page read gives the
    snapshots (and a known article page is read for them if no new one was).
 
-Options (scheduler/config.py): ``sections`` (default ``["mod"]``) are the section pages read
-and the sections each probed id is tried under (an article answers only under its own
-section, so a probed id costs one request per section); articles of other sections are still
-read when a page links them. ``probe_misses`` (default 5) ends the probe, ``probe_max``
+Options (scheduler/config.py): ``sections`` restricts the section pages read and the sections
+each probed id is tried under (an article answers only under its own section, so a probed id
+costs one request per section); by default every section the home page's navigation links
+(``/docs/<section>/``) is read, and a configured section the navigation no longer links is
+reported. Articles of other sections are still read when a page links them.
+``selectors`` (``[sources.selectors]``, :mod:`crawler.selectors`) are used before the
+structural readers and held to the same checks. ``probe_misses`` (default 5) ends the probe, ``probe_max``
 (default 50) bounds the ids probed in one run.
 
 An article is read from what the page shows (:mod:`crawler.extract_article`): the title is
 the heading right before the date line, the date line (``YYYY-M-D HH:MM``, JST) gives the
 published time, the paragraphs after it the body; metadata and trafilatura/htmldate are
 fallbacks, and ``extra["routes"]`` says which route gave each field.
+
+Every reader checks itself (:mod:`crawler.checks`): a ranking window is stored only when it
+lists 5-20 distinct articles with ranks 1..n, every entry titled as its article is; a body
+only when it agrees with trafilatura's reading of the page. A failed check marks the run
+degraded with the exact reason, and the page is kept (:mod:`crawler.saved_pages`).
 
 A half-read article is never stored: a truncated page (no closing tags), a page whose title
 or date no route finds, a page without body paragraphs, a 500, a timeout or a redirect to
@@ -39,7 +47,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -51,23 +58,24 @@ from scrapy.http import Response, TextResponse
 
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.dates import parse_era_dates
-from crawler.extract_article import (
-    ArticleFields,
-    HtmlPage,
-    RankingBlock,
-    links,
-    parse_page,
-    read_article,
-    read_ranking,
-)
+from crawler.extract_article import ArticleFields, HtmlPage, RankingBlock, links, parse_page
 from crawler.items import RankingItem, StoryItem
+from crawler.jdefense_read import (
+    ARTICLE_PATH,
+    SECTION_PATH,
+    WINDOWS,
+    ArticleUrls,
+    ranking_block,
+    read_article_page,
+    title_check,
+)
+from crawler.saved_pages import data_folder, save_page
+from crawler.selectors import select_links
 from crawler.text import summarize
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
-ARTICLE_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?P<id>\d{6})\.html$")
-SECTION_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?:index\.html)?$")
 SECTION_NAME = re.compile(r"^[a-z0-9_-]+$")
 ID_DIGITS = 6
 
@@ -75,51 +83,8 @@ ID_DIGITS = 6
 # "discovered by" the home page.
 ROUTES = ("home", "section", "ranking", "probe")
 
-RANKING_HEADING = ("Ranking", "ランキング", "読まれている記事")
-RANKING_TABS = {
-    "24時間": "24h",
-    "1日": "24h",
-    "日間": "24h",
-    "1週間": "1w",
-    "週間": "1w",
-    "1ヶ月": "1m",
-    "1ケ月": "1m",
-    "1か月": "1m",
-    "1カ月": "1m",
-    "1ヵ月": "1m",
-    "月間": "1m",
-}
-WINDOWS = ("24h", "1w", "1m")
-
 REDIRECTS = [301, 302, 303, 307, 308]
 ARTICLE_META = "defwatch_article"
-
-
-@dataclass(frozen=True)
-class ArticleUrls:
-    """Whether a URL is an article page of the site on ``netloc`` (any scheme); a plain
-    object, so that the worker process can be handed it."""
-
-    netloc: str  # lower-cased
-
-    def on_site(self, netloc: str) -> bool:
-        return not netloc or netloc.lower() == self.netloc
-
-    def __call__(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return self.on_site(parts.netloc) and ARTICLE_PATH.match(parts.path) is not None
-
-
-def read_article_page(html: str, url: str, tz: tzinfo, is_article_url: ArticleUrls) -> ArticleFields | None:
-    """An article page's fields (None when it is no HTML), its ranking block left out of the
-    body. Runs in the worker process."""
-    page = parse_page(html, url)
-    if page is None:
-        return None
-    ranking = read_ranking(
-        page, heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=is_article_url
-    )
-    return read_article(page, tz=tz, exclude=ranking.elements()).detached()
 
 
 @dataclass
@@ -152,7 +117,13 @@ class Probe:
 class JDefenseSpider(DefwatchSpider, kind="jdefense"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sections: list[str] = list(self.options.get("sections") or ["mod"])
+        # None: every section the home page's navigation links (known once it is read).
+        configured = self.options.get("sections")
+        self.restricted: list[str] | None = list(configured) if configured else None
+        self.sections: list[str] = list(self.restricted or [])
+        self.selectors: dict[str, str] | None = dict(self.options.get("selectors") or {}) or None
+        assert self.config is not None
+        self.pages_folder = data_folder(self.config.store.url)
         for section in self.sections:
             if not SECTION_NAME.match(section):
                 raise ValueError(
@@ -210,6 +181,35 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         for section in self.sections:
             yield self.listing(f"{self.site}/docs/{section}/", self.parse_section)
 
+    def nav_sections(self, page: HtmlPage) -> Iterator[scrapy.Request]:
+        """Section pages the home page links (its navigation): every one by default, and a
+        configured section it no longer links is reported."""
+        linked: list[str] = []
+        for link in links(page, lambda url: SECTION_PATH.match(urlsplit(url).path) is not None):
+            m = SECTION_PATH.match(urlsplit(link.url).path)
+            if m and self.is_article_url.on_site(urlsplit(link.url).netloc):
+                if link.text:
+                    self.section_labels.setdefault(m["section"], link.text)
+                if m["section"] not in linked:
+                    linked.append(m["section"])
+        if self.restricted is not None:
+            for section in self.restricted:
+                if linked and section not in linked:
+                    self.count("section_not_linked")
+                    self.degrade(
+                        f"section {section!r} is configured but no longer linked from the home page's "
+                        f"navigation (linked: {', '.join(linked)})"
+                    )
+            return
+        if not linked:
+            self.count("no_sections_linked")
+            self.logger.warning("the home page's navigation links no section page")
+        for section in linked:
+            if SECTION_NAME.match(section) and section not in self.sections:
+                self.sections.append(section)
+                self.listings_pending += 1
+                yield self.listing(f"{self.site}/docs/{section}/", self.parse_section)
+
     def listing(self, url: str, callback: Any, *, essential: bool = False) -> scrapy.Request:
         return scrapy.Request(
             url,
@@ -226,21 +226,15 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             yield from self.listing_done()
             return
         ranking = self.ranking_block(page)
-        listed = [
-            link.url
-            for link in links(page, self.is_article_url, exclude=ranking.elements())
-            if self.see(link.url, "home")
-        ]
-        for link in links(page, lambda url: SECTION_PATH.match(urlsplit(url).path) is not None):
-            m = SECTION_PATH.match(urlsplit(link.url).path)
-            if m and link.text:
-                self.section_labels.setdefault(m["section"], link.text)
+        listed = [url for url in self.listed_links(page, ranking) if self.see(url, "home")]
+        yield from self.nav_sections(page)
         if not listed:
-            self.degrade(
-                f"the home page lists no article links (markup changed, or built by script?) ({response.url})"
-            )
+            # Not degraded by itself: the list may be built by script (docs/sites.md) and
+            # the section pages and the ranking still find articles; see listing_done.
+            self.count("home_list_empty")
+            self.logger.warning("the home page lists no article links (built by script?): %s", response.url)
         if ranking.found:
-            yield from self.take_ranking(ranking, "home", response.url)
+            yield from self.take_ranking(ranking, "home", response)
         else:
             self.count("home_without_ranking")
         # Without a readable block on the home page, article pages give the snapshots.
@@ -251,7 +245,8 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         page = self.page(response)
         listed = []
         if page is not None:
-            listed = [link.url for link in links(page, self.is_article_url) if self.see(link.url, "section")]
+            block = self.ranking_block(page)
+            listed = [url for url in self.listed_links(page, block) if self.see(url, "section")]
         if not listed:
             self.count("section_page_empty")
             self.logger.warning("section page lists no article links: %s", response.url)
@@ -261,9 +256,23 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         self.on_request_error(failure)
         yield from self.listing_done()
 
+    def listed_links(self, page: HtmlPage, ranking: RankingBlock) -> list[str]:
+        """Article links of a listing page outside its ranking block (the source's
+        ``article_links`` selector first, when it has one)."""
+        chosen = select_links(self.selectors, page.doc)
+        if chosen is not None:
+            urls = [page.absolute((a.get("href") or "").strip()) for a in chosen if a.get("href")]
+            found = [u for u in urls if self.is_article_url(u)]
+            if found:
+                return found
+            self.count("selector_article_links_empty")
+        return [link.url for link in links(page, self.is_article_url, exclude=ranking.elements())]
+
     def listing_done(self) -> Iterator[Any]:
         self.listings_pending -= 1
         if self.listings_pending == 0:
+            if not self.articles:
+                self.degrade("no article links on the home page, the section pages or in the ranking")
             yield from self.request_new(self.articles.values())
             yield from self.start_probe()
 
@@ -318,12 +327,17 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             page = self.page(response)
             ranking = self.ranking_block(page) if page is not None else None
             if ranking is not None and ranking.found:
-                for out in self.take_ranking(ranking, "article", response.url):
+                for out in self.take_ranking(ranking, "article", response):
                     yield out
         # The page itself is read in the worker process (crawler.worker): parsing and reading
         # are most of a page's cost, and the crawl goes on fetching meanwhile.
         fields = await self.offload(
-            read_article_page, response.text, response.url, self.source.tz, self.is_article_url
+            read_article_page,
+            response.text,
+            response.url,
+            self.source.tz,
+            self.is_article_url,
+            self.selectors,
         )
         if fields is None:
             self.error("not_html", response.url)
@@ -380,6 +394,11 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             return None
         if not fields.paragraphs:
             self.error("no_body", url)
+            self.refuse(response, "no_body", "an article page has no body by any route")
+            return None
+        if fields.problem is not None:
+            self.error("article_check_failed", url, fields.problem)
+            self.refuse(response, "article_check_failed", f"an article failed its checks ({fields.problem})")
             return None
         encoding = getattr(response, "encoding", "utf-8") or "utf-8"
         if encoding.lower().replace("-", "") not in ("utf8", "ascii"):
@@ -410,6 +429,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
                     for d in parse_era_dates(body)
                 ],
                 "routes": routes,
+                "checks": [str(c) for c in fields.checks],
                 "discovered_by": ref.discovered_by,
             },
         )
@@ -493,21 +513,45 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
 
     # -- rankings ------------------------------------------------------------------------------------
     def ranking_block(self, page: HtmlPage) -> RankingBlock:
-        return read_ranking(
-            page, heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=self.is_article_url
-        )
+        return ranking_block(page, self.is_article_url, self.selectors)
 
-    def take_ranking(self, block: RankingBlock, where: str, url: str) -> Iterator[Any]:
-        """One snapshot per window, and requests for the ranked articles not stored yet."""
+    def refuse(self, response: Response, reason: str, message: str) -> None:
+        """A page a reader could not read whole: the run is degraded with the exact reason,
+        and the page is kept (a few per reason) for the user to look at or send in."""
+        saved = save_page(self.pages_folder, self.source.name, reason, response.url, response.body)
+        where = f"; page kept as {saved}" if saved else ""
+        self.degrade(f"{message} ({response.url}{where})")
+
+    def take_ranking(self, block: RankingBlock, where: str, response: Response) -> Iterator[Any]:
+        """One snapshot per window that passes its checks, and requests for the ranked
+        articles not stored yet. A window that fails is not stored: the run says why."""
+        url = response.url
         if block.problem is not None:
             self.ranking_problem = (
                 f"the ranking block on the {where} page cannot be read: {block.problem} ({url})"
             )
             if where == "home":
-                self.degrade(self.ranking_problem)
+                self.refuse(response, "ranking_unreadable", self.ranking_problem.rsplit(" (", 1)[0])
             return
+        for window, ranked in block.windows.items():
+            shown = []
+            for rank, link in enumerate(ranked, start=1):
+                stored = self.store.get_story(link.url) if self.is_article_url(link.url) else None
+                shown.append((rank, link.text, stored["title"] if stored else None))
+            block.checks.setdefault(window, []).append(title_check(shown))
+        failed = {w: block.failed(w) for w in block.windows if block.failed(w)}
+        for window, checks in failed.items():
+            detail = "; ".join(f"{c.name}: {c.detail}" for c in checks)
+            self.count(f"ranking_check_failed_{window}")
+            self.refuse(
+                response,
+                f"ranking_{window}",
+                f"the {window} ranking on the {where} page failed its checks ({detail})",
+            )
         longest = max((len(v) for v in block.windows.values()), default=0)
         for window in WINDOWS:
+            if window in failed:
+                continue
             entries = block.windows.get(window)
             if entries is None:
                 self.degrade(f"the ranking block on the {where} page has no {window} tab ({url})")
@@ -572,7 +616,7 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
             return
         block = self.ranking_block(page)
         if block.found:
-            yield from self.take_ranking(block, "article", response.url)
+            yield from self.take_ranking(block, "article", response)
 
     # -- helpers and the end of the run ------------------------------------------------------------
     def page(self, response: Response) -> HtmlPage | None:

@@ -233,21 +233,23 @@ def test_routes(html: str, expected: tuple[str, datetime, str, str, str]) -> Non
     assert fields.paragraphs == ["第一段落です。", "第二段落です。"]
 
 
-def test_body_without_paragraphs_falls_back_to_trafilatura() -> None:
+def test_body_of_br_lines_is_read_visibly() -> None:
     text = "防衛省は本日、新たな方針を発表した。" * 8
     html = (
         "<html><head><title>見出しG</title></head><body><article><h1>見出しG</h1>"
         f"<div>2025-10-21 08:55</div><div>{text}<br>{text}</div></article></body></html>"
     )
     fields = read_article(page(html))
-    assert fields.routes["body"] == "trafilatura"
-    assert text in fields.body
+    assert fields.routes["body"] == "visible"
+    assert fields.paragraphs == [text, text]
+    assert not fields.problem
 
 
 def test_br_inside_a_paragraph_keeps_its_lines() -> None:
     html = HEAD + "<h1>見出しH</h1><div>2025-10-21 08:55</div><p>一行目<br>\n二行目</p>" + TAIL
     fields = read_article(page(html.replace("{title}", "見出しH").replace("{meta}", "")), fallbacks=False)
-    assert fields.paragraphs == ["一行目\n二行目"]
+    assert fields.paragraphs == ["一行目", "二行目"]
+    assert fields.body == "一行目\n二行目"
 
 
 def test_xml_declaration_is_accepted() -> None:

@@ -169,7 +169,13 @@ def test_every_crawl_ends_ok(history: History) -> None:
     for name in ("epoch0", "epoch1", "unchanged", "epoch4"):
         crawl = history.crawls[name]
         assert crawl.result.returncode == 0, crawl.result.stderr[-2000:]
-        assert (crawl.run["outcome"], crawl.run["reason"]) == ("ok", None), name
+        if name == "epoch4":  # the half-loaded 1w list fails its checks: see below
+            assert crawl.run["outcome"] == "degraded", name
+            assert crawl.run["reason"].startswith(
+                "the 1w ranking on the home page failed its checks (count: 1 distinct articles (expected 5-20))"
+            )
+        else:
+            assert (crawl.run["outcome"], crawl.run["reason"]) == ("ok", None), name
         # Every request the run counted reached the server (nothing went elsewhere).
         assert crawl.run["requests"] == len(crawl.hits), name
 
@@ -274,8 +280,9 @@ def test_era_dates_in_body(history: History, article_id: str, expected: list[dic
 @pytest.mark.parametrize("window", D.WINDOWS)
 def test_one_ranking_snapshot_per_window_per_crawl(history: History, window: str) -> None:
     snapshots = history.snapshots[window]
+    epochs = (0, 1, 1) if window == "1w" else (0, 1, 1, 4)  # 1w at epoch 4 fails its checks
     assert [history.harness.ranking_ids(s) for s in snapshots] == [
-        D.RANKINGS[epoch][window] for epoch in (0, 1, 1, 4)
+        D.RANKINGS[epoch][window] for epoch in epochs
     ]
     for snapshot in snapshots:
         assert [e["rank"] for e in snapshot["entries"]] == list(range(1, len(snapshot["entries"]) + 1))
@@ -287,12 +294,17 @@ def test_one_ranking_snapshot_per_window_per_crawl(history: History, window: str
         )
 
 
-def test_half_loaded_ranking_is_stored_as_read_and_recorded(history: History) -> None:
+def test_half_loaded_ranking_is_refused_said_and_kept(history: History) -> None:
     run = history.crawls["epoch4"].run
-    assert history.harness.ranking_ids(history.snapshots["1w"][-1]) == D.RANKINGS[4]["1w"]
-    assert run["stats"]["ranking_short_1w"] == 1
-    assert "ranking_short_24h" not in run["stats"] and "ranking_short_1m" not in run["stats"]
-    assert "ranking_short_1w" not in history.crawls["epoch1"].run["stats"]
+    # Not stored: the last 1w snapshot is still epoch 1's; the other windows were stored.
+    assert history.harness.ranking_ids(history.snapshots["1w"][-1]) == D.RANKINGS[1]["1w"]
+    assert history.harness.ranking_ids(history.snapshots["24h"][-1]) == D.RANKINGS[4]["24h"]
+    assert run["stats"]["ranking_check_failed_1w"] == 1
+    assert "ranking_check_failed_24h" not in run["stats"] and "ranking_check_failed_1m" not in run["stats"]
+    assert "ranking_check_failed_1w" not in history.crawls["epoch1"].run["stats"]
+    kept = history.harness.workdir / "pages" / "jdefense" / "ranking-1w" / "1.html"
+    assert f"page kept as {kept}" in run["reason"]
+    assert "Ranking" in kept.read_text(encoding="utf-8")
 
 
 def test_second_crawl_requests_no_known_article(history: History) -> None:
@@ -408,19 +420,18 @@ class RelabelledRanking(JDefenseSite):
         return status, headers, body
 
 
-def test_home_page_without_article_links_degrades_the_run(tmp_path: Path) -> None:
+def test_home_page_without_article_links_is_counted_while_other_routes_work(tmp_path: Path) -> None:
+    # The real home list may be built by script (docs/sites.md): an empty list is counted,
+    # and the run is degraded only when no route finds any article.
     with SiteServer({"jdefense": HomeWithoutLinks()}) as server:
         harness = Harness(tmp_path, server)
         crawl = harness.crawl()
-    assert crawl.run["outcome"] == "degraded"
-    assert "home page lists no article links" in crawl.run["reason"]
+    assert (crawl.run["outcome"], crawl.run["reason"]) == ("ok", None)
+    assert crawl.run["stats"]["home_list_empty"] == 1
     # The other routes still work: section pages and the ranking lists.
     section_or_ranked = {i for i, r in D.ROUTES[0].items() if r & {"section", "ranking"}}
     assert set(harness.stories()) == section_or_ranked
     assert harness.ranking_ids(harness.snapshots("24h")[-1]) == D.RANKINGS[0]["24h"]
-    status = harness.defwatch("status", "--json")
-    assert status.returncode == 0, status.stderr[-2000:]
-    assert "degraded" in status.stdout and "home page lists no article links" in status.stdout
 
 
 def test_unreadable_ranking_degrades_the_run(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""``defwatch crawl jdefense`` against every family of the markup zoo (tests/sites/jdefense/zoo.py):
+the same content in markups we did not fit the readers to. Each crawl must store exactly the
+zoo's stories, with their titles, dates and whole bodies, and the three ranking windows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from store import Store
+from tests.conftest import Defwatch
+from tests.sites.jdefense import zoo
+from tests.sites.server import SiteServer
+
+
+@dataclass
+class ZooCrawl:
+    server: SiteServer
+    store: Store
+    runs: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def zoo_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooCrawl]:
+    """One ``defwatch crawl`` of every family at once (one source each): one process start
+    for the whole zoo keeps the suite fast."""
+    workdir = tmp_path_factory.mktemp("zoo")
+    sites = {f.name: zoo.ZooSite(f) for f in zoo.FAMILIES}
+    with SiteServer(sites) as server:
+        db = workdir / "defwatch.db"
+        sources = "".join(
+            f"""
+            [[sources]]
+            name = "{f.name}"
+            kind = "jdefense"
+            url = "{server.url(f.name, "/")}"
+            probe_misses = 2
+            """
+            for f in zoo.FAMILIES
+        )
+        dw = Defwatch(workdir)
+        dw.write_config(
+            f"""
+            [store]
+            url = "sqlite:///{db}"
+
+            [crawl]
+            autothrottle = false
+            timeout = "10s"
+            """
+            + sources
+        )
+        result = dw("crawl", *[f.name for f in zoo.FAMILIES], timeout=600)
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        store = Store.open(f"sqlite:///{db}")
+        try:
+            yield ZooCrawl(server, store, {f.name: store.runs(f.name)[0] for f in zoo.FAMILIES})
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("family", zoo.FAMILIES, ids=[f.name for f in zoo.FAMILIES])
+def test_every_family_is_read_right(zoo_crawl: ZooCrawl, family: zoo.Family) -> None:
+    run, store = zoo_crawl.runs[family.name], zoo_crawl.store
+    assert run["outcome"] == "ok", run["reason"]
+    stories = {s["url"].rsplit("/", 1)[1][:6]: s for s in store.stories(family.name)}
+    assert sorted(stories) == sorted(zoo.ZOO_IDS)  # incl. the one only its section page links
+    for article_id, story in stories.items():
+        a = zoo.article(article_id)
+        assert story["title"] == a.title
+        assert story["published"] == zoo.expected_published(a, family.date_form)
+        body = story["body"].split("\n")
+        assert (body[0], body[-1]) == (a.body[0], a.body[-1])
+        assert body == a.body  # whole: no share text, no caption, nothing cut at a quote
+    for window, ids in zoo.ZOO_RANKING.items():
+        snapshots = store.ranking_snapshots(family.name, window)
+        assert snapshots, f"no {window} snapshot"
+        entries = snapshots[-1]["entries"]
+        assert [e["url"].rsplit("/", 1)[1][:6] for e in entries] == ids
+        assert [e["title"] for e in entries] == [zoo.article(x).title for x in ids]
