@@ -26,6 +26,7 @@ wildcards are escaped, so ``"``, ``*``, ``NEAR``, ``OR`` or SQL are searched for
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ def _fts_phrase(word: str) -> str:
 class Backend(Protocol):
     name: str
 
-    def where(self, query: Query) -> ColumnElement[bool]:
+    def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
         """A condition on ``stories`` true for the stories that match every word."""
         ...
 
@@ -135,7 +136,7 @@ class LikeSearch:
 
     name = "like"
 
-    def where(self, query: Query) -> ColumnElement[bool]:
+    def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
         return and_(*(_contains(w) for w in query.words))
 
 
@@ -147,17 +148,27 @@ class TrigramSearch(LikeSearch):
 
 class Fts5Search:
     """SQLite FTS5 trigram index for the words of three characters or more, LIKE for the
-    shorter ones (on what the index found, when there is a longer word)."""
+    shorter ones (on what the index found, when there is a longer word).
+
+    Two plans, chosen by a bounded count of the matches: a few (under ``FEW``) are looked
+    up by id and sorted; many are found by walking the stories newest first (the order's
+    index) and keeping those in the match set, which stops as soon as a page is full
+    (sorting 60,000 matches of 防衛省 took 470 ms at 100,000 stories, the walk 30 ms)."""
 
     name = "fts5-trigram"
+    FEW = 1000
 
-    def where(self, query: Query) -> ColumnElement[bool]:
+    def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
         if query.long_words:
             match = " ".join(_fts_phrase(w) for w in query.long_words)
             matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
             found: Any = select(literal_column("rowid")).select_from(_fts).where(matches)
-            conditions.append(t.stories.c.id.in_(found))
+            probe = select(func.count()).select_from(found.limit(self.FEW).subquery())
+            many = conn.execute(probe).scalar_one() >= self.FEW
+            # "+ 0" keeps SQLite from looking the matches up by id: it walks the order instead.
+            story_id: Any = t.stories.c.id + 0 if many else t.stories.c.id
+            conditions.append(story_id.in_(found))
         conditions.extend(_contains(w) for w in query.short_words)
         return and_(*conditions)
 
@@ -189,7 +200,7 @@ def search(
     from ``offset``); none for a query without words."""
     if not query.words:
         return []
-    stmt = select(t.stories.c.id).where(backend(conn).where(query))
+    stmt = select(t.stories.c.id).where(backend(conn).where(conn, query))
     if sources:
         stmt = stmt.where(t.stories.c.source.in_(list(sources)))
     stmt = stmt.order_by(*newest_first()).limit(limit).offset(offset)
@@ -198,7 +209,7 @@ def search(
 
 def query_plan(conn: Connection, query: Query) -> list[str]:
     """The database's plan for :func:`search` (for the bench and the tests)."""
-    stmt = select(t.stories.c.id).where(backend(conn).where(query)).order_by(*newest_first()).limit(50)
+    stmt = select(t.stories.c.id).where(backend(conn).where(conn, query)).order_by(*newest_first()).limit(50)
     compiled = stmt.compile(conn.engine, compile_kwargs={"literal_binds": True})
     if conn.dialect.name == "postgresql":
         return [str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {compiled}".replace("%", "%%"))]
@@ -208,6 +219,7 @@ def query_plan(conn: Connection, query: Query) -> list[str]:
 # -- highlighting (no SQL; here so the search and its marks agree on what matches) ----------
 
 
+@functools.lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     if char.isspace():
         return " "
@@ -219,25 +231,24 @@ def highlight(shown: str, words: Sequence[str]) -> list[tuple[str, bool]]:
     is part of one of ``words`` (normalized), found as :func:`search` finds them."""
     if not shown or not words:
         return [(shown, False)] if shown else []
-    folded: list[str] = []
-    owner: list[int] = []  # index in shown of each folded character
-    for i, char in enumerate(shown):
-        for piece in _fold_char(char):
-            folded.append(piece)
-            owner.append(i)
+    folded = [_fold_char(c) for c in shown]
     flat = "".join(folded)
-    marked = [False] * len(shown)
+    if len(flat) == len(shown):
+        owner: Sequence[int] = range(len(shown))  # one character each: the usual case
+    else:
+        owner = [i for i, piece in enumerate(folded) for _ in piece]
+    marked = bytearray(len(shown))
     for word in words:
         start = flat.find(word)
         while start >= 0:
             for j in range(start, start + len(word)):
-                marked[owner[j]] = True
+                marked[owner[j]] = 1
             start = flat.find(word, start + 1)
     pieces: list[tuple[str, bool]] = []
     begin = 0
     for i in range(1, len(shown) + 1):
         if i == len(shown) or marked[i] != marked[begin]:
-            pieces.append((shown[begin:i], marked[begin]))
+            pieces.append((shown[begin:i], bool(marked[begin])))
             begin = i
     return pieces
 
@@ -246,8 +257,13 @@ def excerpt(body: str, words: Sequence[str], width: int = 160) -> str:
     """About ``width`` characters of ``body`` around the first word found (its start when
     none is), whitespace folded, with … where cut."""
     flat = " ".join(body.split())
-    folded = "".join(_fold_char(c)[:1] or " " for c in flat)  # one character each, same length
-    first = min((i for i in (folded.find(w) for w in words) if i >= 0), default=0)
+    # Folded at C speed; NFKC rarely changes a text's length, and where it does the place
+    # found is scaled back (the excerpt is wide; highlight() then marks it exactly).
+    folded = unicodedata.normalize("NFKC", flat).casefold()
+    found = [i for i in (folded.find(w) for w in words) if i >= 0]
+    first = min(found, default=0)
+    if len(folded) != len(flat) and folded:
+        first = first * len(flat) // len(folded)
     start = max(0, first - width // 3)
     end = min(len(flat), start + width)
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")

@@ -1,0 +1,167 @@
+"""Bench: the web page of ``defwatch serve`` with 100,000 stories stored.
+
+Fills a temporary SQLite store as bench/feeds.py does (the imitation sites' Japanese text,
+four sources over three years, one in ten a copy, a month of hourly ranking lists, six
+rules), starts the real ``defwatch serve`` process on 127.0.0.1 and asks each page
+RUNS times over one keep-alive connection, as a browser would (Accept: text/html, gzip).
+Times are wall-clock from the request to the last byte of the answer.
+
+    python bench/web.py              # 100 runs a page
+    python bench/web.py --runs 20    # quicker
+    python bench/web.py --count 10000
+
+Targets (issue 19): ``/`` and a search, median under 100 ms and worst under 300 ms of 100.
+Prints a table and writes it as JSON next to this file (web.json); exits 1 when ``/`` or the
+first search misses a target. The machine's load average is printed with the table: other
+processes on the two cores stretch wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.feeds import CONFIG, fill, rank_lists  # noqa: E402
+from scheduler.config import load_config  # noqa: E402
+from store import Store  # noqa: E402
+
+MEDIAN_MS, WORST_MS = 100.0, 300.0
+TARGETED = ("/", "/search?q=ASEAN")  # the pages the issue sets targets for
+
+
+def pages(story_id: int) -> list[tuple[str, str]]:
+    return [
+        ("/", "latest stories, page 1"),
+        ("/search?q=ASEAN", "search: ASEAN (common word)"),
+        ("/search?q=" + quote("次官級会合"), "search: 次官級会合"),
+        ("/search?q=" + quote("ＡＳＥＡＮ 防衛協力"), "search: two words, full width"),
+        ("/search?q=" + quote("極超音速滑空弾"), "search: a word no story has"),
+        ("/search?q=" + quote("日豪"), "search: two characters (LIKE)"),
+        ("/?page=200", "latest stories, page 200"),
+        ("/?source=mod", "latest, one source"),
+        ("/?rule=asean", "latest, one rule"),
+        (f"/stories/{story_id}", "one story"),
+        ("/rankings", "rankings 24h with chart"),
+        ("/health", "health"),
+    ]
+
+
+def start_server(folder: Path, config: Path) -> tuple[subprocess.Popen[str], int]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "--config", str(config), "serve", "--port", "0"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    found = re.search(r":(\d+)/", line)
+    if not found:
+        proc.kill()
+        raise SystemExit(f"serve did not start: {line!r}")
+    return proc, int(found.group(1))
+
+
+def measure(port: int, path: str, runs: int) -> dict[str, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Accept": "text/html", "Accept-Encoding": "gzip"}
+    samples = []
+    status = 0
+    size = 0
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        took = (time.perf_counter() - started) * 1000
+        status, size = response.status, len(body)
+        if i:  # the first answer warms the caches (templates, SQLite pages) and is not counted
+            samples.append(took)
+    conn.close()
+    return {
+        "status": status,
+        "bytes": size,
+        "median_ms": round(statistics.median(samples), 1),
+        "worst_ms": round(max(samples), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000, help="stories to store (default 100,000)")
+    parser.add_argument("--runs", type=int, default=100, help="requests per page (default 100)")
+    args = parser.parse_args(argv)
+    rng = random.Random(19)
+    with tempfile.TemporaryDirectory(prefix="defwatch-bench-web-") as tmp:
+        folder = Path(tmp)
+        config_path = folder / "defwatch.toml"
+        config_path.write_text(
+            CONFIG.format(db=folder / "bench.db", public=folder / "public"), encoding="utf-8"
+        )
+        config = load_config(config_path)
+        started = time.perf_counter()
+        with Store.open(config.store.url) as store:
+            fill(store, args.count, rng)
+            rank_lists(store, config, rng, args.count)
+            story_id = store.stories(limit=1)[0]["id"]
+        filled = time.perf_counter() - started
+        proc, port = start_server(folder, config_path)
+        try:
+            load_before = os.getloadavg()
+            rows = [(path, label, measure(port, path, args.runs)) for path, label in pages(story_id)]
+            load_after = os.getloadavg()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(
+        f"defwatch web page, {args.count:,} stories (filled in {filled:.0f} s), {args.runs} requests a page"
+    )
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, ", end="")
+    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"{'page':<34} {'path':<38} {'status':>6} {'KiB':>6} {'median ms':>10} {'worst ms':>9}")
+    ok = True
+    for path, label, m in rows:
+        mark = ""
+        if path in TARGETED:
+            met = m["median_ms"] < MEDIAN_MS and m["worst_ms"] < WORST_MS and m["status"] == 200
+            ok = ok and met
+            mark = "  target met" if met else "  TARGET MISSED"
+        shown = path if len(path) <= 38 else path[:37] + "…"
+        print(
+            f"{label:<34} {shown:<38} {m['status']:>6} {m['bytes'] / 1024:>6.1f} "
+            f"{m['median_ms']:>10.1f} {m['worst_ms']:>9.1f}{mark}"
+        )
+    print(f"targets: median < {MEDIAN_MS:.0f} ms, worst < {WORST_MS:.0f} ms for / and the first search")
+    result = {
+        "count": args.count,
+        "runs": args.runs,
+        "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
+        "cores": os.cpu_count(),
+        "pages": {path: {"label": label, **m} for path, label, m in rows},
+    }
+    out = Path(__file__).with_suffix(".json")
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
