@@ -428,13 +428,10 @@ def _rank_number(group: list[Link], panel: set[HtmlElement]) -> int | None:
     first = group[0].element
     if first is None:
         return None
-    item = first
-    while item.getparent() is not None and item.getparent() in panel:
-        parent = item.getparent()
-        assert parent is not None
-        if sum(1 for _ in parent.iter("a")) > len(group):
-            break
-        item = parent
+    item = first  # the entry's box: the largest ancestor holding only this entry's links
+    parent = item.getparent()
+    while parent is not None and sum(1 for _ in parent.iter("a")) <= len(group):
+        item, parent = parent, parent.getparent()
     for el in item.iter(lxml.etree.Element):
         text = clean(el.text_content()) if len(el) == 0 else clean(el.text or "")
         m = _RANK.match(text) or (_RANK.match(el.get("alt") or "") if el.tag == "img" else None)

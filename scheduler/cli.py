@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=commands.stories)
 
+    from scheduler import inspect_command
+
+    p = sub.add_parser(
+        "inspect",
+        parents=[common],
+        help="what the readers extract from one page, by which route, and their checks",
+    )
+    inspect_command.add_arguments(p)
+    p.set_defaults(handler=inspect_command.run)
+
     p = sub.add_parser(
         "demo", parents=[common], help="the offline demo: imitation sites on 127.0.0.1, two cycles, a summary"
     )

@@ -1,0 +1,104 @@
+"""``defwatch inspect URL``: what each reader extracts from one page and by which route, and
+which checks passed or failed. How a user verifies a real site on day one, and what a bug
+report attaches (``--file`` reads a page kept under the data folder)."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from crawler.extract_article import links, parse_page, read_article
+from crawler.jdefense_read import ArticleUrls, ranking_block
+from crawler.selectors import article_selectors
+
+__all__ = ["fetch", "inspect_page"]
+
+
+def fetch(url: str, user_agent: str, timeout: float) -> str:
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        charset = response.headers.get_content_charset() or "utf-8"
+        return str(response.read().decode(charset, errors="replace"))
+
+
+def inspect_page(
+    html: str,
+    url: str,
+    kind: str,
+    tz: tzinfo,
+    out: TextIO,
+    selectors: Mapping[str, str] | None = None,
+) -> int:
+    """Print what the readers of ``kind`` read on the page; 0 when every check passed, 1 when
+    one failed."""
+    if kind == "feed" or (
+        kind == "mod" and html.lstrip()[:200].lower().startswith(("<?xml", "<rss", "<feed"))
+    ):
+        return _inspect_feed(html, url, out)
+    page = parse_page(html, url)
+    if page is None:
+        print("not HTML: nothing to read", file=out)
+        return 1
+    failed = 0
+    is_article = ArticleUrls(urlsplit(url).netloc.lower())
+    block = ranking_block(page, is_article, selectors) if kind == "jdefense" else None
+    fields = read_article(
+        page, tz=tz, exclude=block.elements() if block else (), selectors=article_selectors(selectors)
+    )
+    print(f"page: {url}", file=out)
+    print(f"title: {fields.title!r} (by {fields.routes.get('title', '-')})", file=out)
+    published = fields.published.isoformat() if fields.published else None
+    print(f"date: {published} (by {fields.routes.get('published', '-')})", file=out)
+    print(f"categories: {fields.categories} (by {fields.routes.get('categories', '-')})", file=out)
+    n = len(fields.paragraphs)
+    print(f"body: {n} paragraphs (by {fields.routes.get('body', '-')})", file=out)
+    if n:
+        print(f"  first: {fields.paragraphs[0][:100]}", file=out)
+        print(f"  last:  {fields.paragraphs[-1][:100]}", file=out)
+    if fields.body_stopped_at:
+        print(f"  ended at: {fields.body_stopped_at!r}", file=out)
+    print("article checks:", file=out)
+    for check in fields.checks:
+        print(f"  {check}", file=out)
+        failed += not check.passed
+    if block is not None:
+        if not block.found:
+            print("ranking: no ranking block found", file=out)
+        elif block.problem:
+            print(f"ranking: FAILED {block.problem} (by {block.route})", file=out)
+            failed += 1
+        else:
+            print(f"ranking: {len(block.windows)} windows (by {block.route})", file=out)
+            for window, entries in block.windows.items():
+                print(f"  {window}: {len(entries)} entries", file=out)
+                for rank, entry in enumerate(entries, start=1):
+                    print(f"    {rank:2d}. {entry.text[:60]}  {entry.url}", file=out)
+                for check in block.checks.get(window, []):
+                    print(f"    {check}", file=out)
+                    failed += not check.passed
+        listed = links(page, is_article, exclude=block.elements())
+        print(f"list links (article URLs outside the ranking): {len(listed)}", file=out)
+        for link in listed[:20]:
+            print(f"  {link.text[:60]}  {link.url}", file=out)
+    return 1 if failed else 0
+
+
+def _inspect_feed(text: str, url: str, out: TextIO) -> int:
+    import feedparser
+
+    parsed = feedparser.parse(text)
+    entries = parsed.entries
+    print(f"feed: {url} ({parsed.get('version') or 'unknown format'}), {len(entries)} entries", file=out)
+    for entry in entries[:30]:
+        print(
+            f"  {entry.get('published') or entry.get('updated') or '-'}  {entry.get('title', '')[:60]}",
+            file=out,
+        )
+        print(f"      {entry.get('link', '')}", file=out)
+    if parsed.get("bozo") and not entries:
+        print(f"FAILED feed: {parsed.get('bozo_exception')}", file=out)
+        return 1
+    return 0

@@ -1,0 +1,53 @@
+"""``defwatch inspect URL``: print what the readers extract from one page (crawler/inspect_page.py).
+
+Shaped as the per-command modules will be (``add_arguments``/``run``), so it moves as is when
+the CLI is split into scheduler/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scheduler.config import Config
+from scheduler.errors import CommandError
+
+KINDS = ("jdefense", "mod", "page", "feed")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url", metavar="URL", help="the page (with --file: the URL it was read from)")
+    p.add_argument(
+        "--kind", choices=KINDS, default=None, help="which readers (default: the source's kind, else page)"
+    )
+    p.add_argument("--file", metavar="PATH", help="read this saved page instead of fetching URL")
+    p.add_argument("--source", metavar="NAME", help="use this source's timezone and selectors")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.inspect_page import fetch, inspect_page
+
+    source = None
+    if args.source:
+        try:
+            source = config.source(args.source)
+        except KeyError:
+            raise CommandError(f"inspect: no source named {args.source!r}") from None
+    else:
+        host = args.url.split("/")[2] if "//" in args.url else ""
+        source = next((s for s in config.sources if host and s.url.split("/")[2] == host), None)
+    kind = args.kind or (source.kind if source is not None else "page")
+    if args.file:
+        try:
+            html = Path(args.file).read_bytes().decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise CommandError(f"inspect: cannot read {args.file}: {exc.strerror}") from None
+    else:
+        try:
+            html = fetch(args.url, config.crawl.user_agent, config.crawl.timeout)
+        except OSError as exc:
+            raise CommandError(f"inspect: cannot fetch {args.url}: {exc}", code=1) from None
+    tz = source.tz if source is not None else ZoneInfo("Asia/Tokyo")
+    selectors = dict(source.options.get("selectors") or {}) if source is not None else None
+    return inspect_page(html, args.url, kind, tz, sys.stdout, selectors or None)

@@ -1,0 +1,113 @@
+"""The J-Defense readers on pages built to break them (each self-check fails loudly), under
+renamed and rewrapped markup (hypothesis), and as ``defwatch inspect --file`` shows them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler.extract_article import parse_page, read_article
+from crawler.jdefense_read import ArticleUrls, ranking_block
+from tests.conftest import Defwatch
+from tests.sites.jdefense import zoo
+
+HOST = "http://jd.test"
+ACCEPT = ArticleUrls("jd.test")
+ARTICLE = zoo.article("004433")
+
+
+def read(html: str):  # type: ignore[no-untyped-def]
+    page = parse_page(html, HOST + ARTICLE.path)
+    assert page is not None
+    block = ranking_block(page, ACCEPT)
+    return block, read_article(page, exclude=block.elements())
+
+
+def _links(ids: list[str], numbers: list[int] | None = None) -> str:
+    out = ""
+    for i, x in enumerate(ids):
+        n = f"<span>{numbers[i]}</span>" if numbers else ""
+        out += f'<li>{n}<a href="{zoo.article(x).path}">{zoo.article(x).title}</a></li>'
+    return out
+
+
+def block_page(lists: list[str]) -> str:
+    tabs = "".join(f"<li>{label}</li>" for label in ("24時間", "1週間", "1ヶ月"))
+    panels = "".join(f"<ol>{x}</ol>" for x in lists)
+    return f"<html><body><main><h1>x</h1></main><aside><div><h3>Ranking</h3><ul>{tabs}</ul>{panels}</div></aside></body></html>"
+
+
+GOOD = _links(zoo.ZOO_RANKING["24h"])
+BROKEN = [
+    ("too-few", [GOOD, _links(["004433"]), GOOD], "1w", "count"),
+    ("rank-gap", [GOOD, _links(zoo.ZOO_RANKING["24h"], [1, 2, 4, 5, 6, 7]), GOOD], "1w", "ranks"),
+    ("repeated-article", [GOOD, GOOD + _links(["004433"]), GOOD], "1w", "distinct"),
+]
+
+
+@pytest.mark.parametrize(("lists", "window", "check"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_a_window_built_to_break_a_check_fails_it(lists: list[str], window: str, check: str) -> None:
+    block, _ = read(block_page(lists))
+    assert block.problem is None
+    assert check in [c.name for c in block.failed(window)]
+    assert window not in block.passing() and "24h" in block.passing()
+
+
+def test_tabs_without_panels_is_a_problem() -> None:
+    block, _ = read(block_page([GOOD]))
+    assert block.found and block.problem == "ranking block has 3 tabs but 1 lists"
+    assert block.passing() == {}
+
+
+def test_a_body_trafilatura_reads_much_more_of_fails_or_is_replaced() -> None:
+    # The body's text sits after a box the reader takes for furniture ("シェア" in its first
+    # words): the visible reading stops early, trafilatura's fuller reading is taken.
+    body = "".join(f"<p>{p}</p>" for p in ARTICLE.body)
+    html = (
+        f"<html><body><article><h1>{ARTICLE.title}</h1><div>{ARTICLE.date_line}</div><div>"
+        f"<p>{ARTICLE.body[0]}</p><div><p>シェアの前に</p><p>{ARTICLE.body[1]}</p></div>{body}</div></article></body></html>"
+    )
+    _, fields = read(html)
+    agreement = next(c for c in fields.checks if c.name == "body-agreement")
+    assert fields.routes["body"] == "trafilatura" or not agreement.passed
+    assert "covers" in agreement.detail
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.sampled_from(zoo.FAMILIES),
+    names=st.dictionaries(
+        st.sampled_from(["entry-body", "ranking", "tabs", "rank-list", "share", "date"]),
+        st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    ),
+    wrap=st.integers(min_value=0, max_value=3),
+    sidebar_first=st.booleans(),
+)
+def test_renamed_and_rewrapped_markup_reads_the_same(
+    family: zoo.Family, names: dict[str, str], wrap: int, sidebar_first: bool
+) -> None:
+    style = zoo.Style(cls=lambda n: names.get(n, n + "-x"), wrap=wrap, sidebar_first=sidebar_first)
+    block, fields = read(zoo.render_article(family, ARTICLE, zoo.ZOO_RANKING, "", style))
+    assert fields.title == ARTICLE.title
+    assert fields.paragraphs == ARTICLE.body
+    assert fields.problem is None
+    assert {w: [e.url for e in entries] for w, entries in block.passing().items()} == {
+        w: [HOST + zoo.article(x).path for x in ids] for w, ids in zoo.ZOO_RANKING.items()
+    }
+
+
+def test_inspect_file_prints_what_each_reader_read(tmp_path: Path) -> None:
+    saved = tmp_path / "page.html"
+    saved.write_text(zoo.render_article(zoo.BY_NAME["cards"], ARTICLE, zoo.ZOO_RANKING), encoding="utf-8")
+    dw = Defwatch(tmp_path)
+    result = dw(
+        "inspect", "https://j-defense.ikaros.jp" + ARTICLE.path, "--kind", "jdefense", "--file", str(saved)
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"title: {ARTICLE.title!r} (by visible)" in out
+    assert "body: 5 paragraphs (by visible)" in out
+    assert "ok ranks: 1..6 shown" in out and "24h: 6 entries" in out
