@@ -199,3 +199,21 @@ def outbox_summary(conn: Connection, limit: int = 20) -> dict[str, Any]:
         rows = conn.execute(select(*columns).where(where).order_by(order).limit(limit)).mappings()
         lists[name] = [dict(r) for r in rows]
     return {"counts": counts, **lists}
+
+
+def latest_snapshots(conn: Connection, source: str) -> list[dict[str, Any]]:
+    """The newest ranking snapshot of each window of a source (valid or not, with the
+    reason the reader's self-checks gave for an invalid one)."""
+    snaps = t.ranking_snapshots
+    newest = (
+        select(snaps.c.window, func.max(snaps.c.id).label("id"))
+        .where(snaps.c.source == source)
+        .group_by(snaps.c.window)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(snaps.c.window, snaps.c.taken_at, snaps.c.valid, snaps.c.reason)
+        .join(newest, newest.c.id == snaps.c.id)
+        .order_by(snaps.c.window)
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -391,6 +391,12 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
                     checks.append(f"{state['state']}: {state['reason'] or '-'} ({jst(state['since'])}から)")
                 if runs and runs[0]["outcome"] in ("failed", "degraded", "timeout", "interrupted"):
                     checks.append(f"最後の実行 (last run) {runs[0]['outcome']}: {runs[0]['reason'] or '-'}")
+                for snap in browse.latest_snapshots(conn, src.name):
+                    if not snap["valid"]:
+                        checks.append(
+                            f"ランキング {snap['window']} の自己チェック失敗 (ranking self-check failed, "
+                            f"{jst(snap['taken_at'])}): {snap['reason'] or '-'}"
+                        )
                 success = next((r["finished"] for r in runs if r["outcome"] in ("ok", "degraded")), None)
                 anchor = success or (runs[-1]["started"] if runs else None)
                 if src.enabled and anchor is not None and now > overdue_after(src, anchor, config):
