@@ -1,12 +1,15 @@
 """Sends what the outbox holds and is due, one worker per channel, so a slow or failing
-receiver never holds up the others.
+receiver never holds up the others; one pass sends everything due within its time budget.
 
 Every send is bracketed by two writes. Before: the delivery is claimed (its attempt
-counted and its next attempt pushed past the send's timeout), so a dispatcher killed
-mid-send leaves it to be sent again, never forgotten. After: sent, or the next attempt set
-by exponential backoff with jitter (or the receiver's Retry-After), or, once the delivery
-has waited longer than ``give_up_after``, failed. A killed dispatcher can therefore only
-make a receiver see an id twice; it cannot lose an alert.
+counted, its first attempt noted, and its next attempt pushed past the attempt's total
+deadline), so a dispatcher killed mid-send leaves it to be sent again, never forgotten.
+After: sent; or, for a failure of that delivery alone (HTTP 4xx, a 500 for that payload), its
+next attempt by exponential backoff with jitter while the pass goes on; or, for a failure of
+the receiver (refused, timed out, 429, 503, Retry-After), the whole channel paused until the
+retry; or failed: at once when no retry can help (HTTP 410 Gone, SMTP 550), else once
+``give_up_after`` has passed since the first attempt and enough attempts were made. A killed
+dispatcher can therefore only make a receiver see an id twice; it cannot lose an alert.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alerts.channels import Channel, Digest, Message, Receipt, build_channels
+from alerts.channels.deadline import STOPPING
+from alerts.message import bounded
 from alerts.outbox import delivery_id
 from store import outbox as db
 
@@ -34,7 +39,8 @@ __all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
 log = logging.getLogger(__name__)
 
 MAX_DIGEST = 200  # deliveries listed in one digest message
-BATCH = 500  # deliveries read per query
+BATCH = 500  # deliveries read per query (a pass reads page after page until none is due)
+MAX_GIVE_UP_ATTEMPTS = 12
 
 
 def _now() -> datetime:
@@ -60,6 +66,31 @@ class RetryPolicy:
         base = self.initial * 2.0 ** min(max(attempts - 1, 0), 60)
         return min(self.maximum, base * (1.0 + 0.5 * rng.random()))
 
+    @property
+    def min_attempts(self) -> int:
+        """Attempts a delivery gets before it may be given up: as many as the backoff makes
+        within ``give_up_after`` (at least 1, at most MAX_GIVE_UP_ATTEMPTS). With the age,
+        this keeps a clock jump or one long outage from failing a delivery tried once."""
+        elapsed, attempts = 0.0, 1
+        while attempts < MAX_GIVE_UP_ATTEMPTS:
+            elapsed += min(self.maximum, self.initial * 2.0 ** min(attempts - 1, 60))
+            if elapsed >= self.give_up_after:
+                break
+            attempts += 1
+        return attempts
+
+    def gives_up(self, attempts: int, first_attempt: datetime, now: datetime) -> bool:
+        """Give up once ``give_up_after`` has passed since the first attempt (not since
+        queueing) and at least ``min_attempts`` were made."""
+        return attempts >= self.min_attempts and (now - first_attempt).total_seconds() >= self.give_up_after
+
+    def wait(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
+        """Before the next attempt: what the receiver asked (never more than ``maximum``),
+        else the backoff."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.maximum)
+        return self.backoff(attempts, rng)
+
 
 @dataclass
 class DispatchReport:
@@ -67,12 +98,16 @@ class DispatchReport:
     retrying: int = 0
     failed: int = 0  # gave up this run
     errors: list[str] = field(default_factory=list)  # "channel: what the receiver answered"
+    paused: list[str] = field(default_factory=list)  # channels paused this run (receiver trouble)
+    unfinished: bool = False  # the time budget (or a stop) ended the pass with deliveries due
 
     def add(self, other: DispatchReport) -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
         self.errors += other.errors
+        self.paused += other.paused
+        self.unfinished = self.unfinished or other.unfinished
 
     @property
     def ok(self) -> bool:
@@ -105,8 +140,10 @@ class Dispatcher:
 
     # -- one pass ------------------------------------------------------------------------------
     def run(self, time_budget: float | None = None) -> DispatchReport:
-        """Send everything due now; with ``time_budget`` (seconds) a channel stops taking new
-        deliveries once the budget is spent and leaves the rest for the next run."""
+        """Send everything due when the pass starts, channel by channel in parallel. A
+        delivery that fails alone backs off alone and the pass goes on; a channel whose
+        receiver is in trouble pauses until its retry. With ``time_budget`` (seconds) a channel
+        stops taking new deliveries once it is spent (``unfinished``: some are left due)."""
         deadline = time.monotonic() + time_budget if time_budget is not None else None
         now = self.clock()
         with self.store.engine.connect() as conn:
@@ -123,6 +160,10 @@ class Dispatcher:
                 report.add(part)
         return report
 
+    @staticmethod
+    def _must_stop(deadline: float | None) -> bool:
+        return STOPPING.is_set() or (deadline is not None and time.monotonic() > deadline)
+
     def _run_channel(self, channel: Channel, now: datetime, deadline: float | None) -> DispatchReport:
         try:
             if channel.digest:
@@ -133,17 +174,28 @@ class Dispatcher:
             return DispatchReport(errors=[f"{channel.name}: {channel.describe(exc)}"])
 
     def _run_single(self, channel: Channel, now: datetime, deadline: float | None) -> DispatchReport:
+        """Every delivery of the channel due at ``now``, page after page: each one sent leaves
+        the due set, each one failed is rescheduled past ``now``, so the pass ends."""
         report = DispatchReport()
-        with self.store.engine.connect() as conn:
-            rows = db.due(conn, now, channel=channel.name, limit=BATCH)
-        for row in rows:
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            outcome = self._attempt(channel, [row], Message(row.id, row.payload))
-            report.add(outcome)
-            if outcome.retrying or outcome.failed:
-                break  # the receiver is in trouble: leave the rest for the next run
-        return report
+        tried: set[str] = set()
+        while True:
+            with self.store.engine.connect() as conn:
+                rows = [r for r in db.due(conn, now, channel=channel.name, limit=BATCH) if r.id not in tried]
+            if not rows:
+                return report
+            for row in rows:
+                if self._must_stop(deadline):
+                    report.unfinished = True
+                    return report
+                tried.add(row.id)
+                outcome = self._attempt(channel, [row], self._message(row))
+                report.add(outcome)
+                if outcome.paused:
+                    return report  # the receiver is in trouble: the rest wait with the channel
+
+    @staticmethod
+    def _message(row: DeliveryRow) -> Message:
+        return Message(row.id, bounded(row.payload), row.targets_done)
 
     def _run_digest(self, channel: Channel, now: datetime, deadline: float | None) -> DispatchReport:
         assert channel.digest is not None
@@ -151,14 +203,20 @@ class Dispatcher:
         with self.store.engine.connect() as conn:
             batches = db.due_batches(conn, channel.name, now)
         for batch in batches:
+            if self._must_stop(deadline):
+                report.unfinished = True
+                return report
             outcome = self._send_batch(channel, batch)
             report.add(outcome)
-            if outcome.retrying or outcome.failed or (deadline is not None and time.monotonic() > deadline):
+            if outcome.paused:
                 return report
         with self.store.engine.connect() as conn:
             waiting = db.pending_unbatched(conn, channel.name, now)
         # A digest window opens with its first delivery and closes `digest` seconds later.
         while waiting and (now - waiting[0].created).total_seconds() >= channel.digest:
+            if self._must_stop(deadline):
+                report.unfinished = True
+                return report
             members = waiting[:MAX_DIGEST]
             waiting = waiting[MAX_DIGEST:]
             ids = sorted(r.id for r in members)
@@ -167,7 +225,7 @@ class Dispatcher:
                 db.assign_batch(conn, ids, batch)
             outcome = self._send_batch(channel, batch)
             report.add(outcome)
-            if outcome.retrying or outcome.failed:
+            if outcome.paused:
                 break
         return report
 
@@ -176,7 +234,7 @@ class Dispatcher:
             members = [m for m in db.batch_members(conn, batch) if m.status == "pending"]
         if not members:
             return DispatchReport()
-        digest = Digest(batch, tuple(Message(m.id, m.payload) for m in members))
+        digest = Digest(batch, tuple(self._message(m) for m in members), members[0].targets_done)
         return self._attempt(channel, members, digest)
 
     # -- one send, bracketed ---------------------------------------------------------------------
@@ -186,9 +244,9 @@ class Dispatcher:
         ids = [r.id for r in rows]
         attempts = max(r.attempts for r in rows) + 1
         start = self.clock()
-        # Claimed until the send would surely have timed out (a timeout bounds each socket
-        # operation, not the whole exchange) and a retry would be due anyway.
-        lease = self.policy.backoff(attempts, self.rng) + 3 * channel.timeout + channel.min_interval
+        # Claimed until the attempt's total deadline has surely passed and a retry would be
+        # due anyway: a dispatcher killed mid-send leaves it to be sent again then.
+        lease = self.policy.backoff(attempts, self.rng) + 2 * channel.timeout + channel.min_interval
         try:
             with self.store.transaction() as conn:
                 if not db.claim(conn, ids, start, start + timedelta(seconds=lease)):
@@ -199,15 +257,24 @@ class Dispatcher:
             receipt = channel.deliver(item)
         except Exception as exc:  # a bug in one channel is that channel's failure, recorded
             log.exception("alerts: channel %s failed on %s", channel.name, item.id)
-            receipt = Receipt(False, channel.describe(exc))
-        return self._record(channel.name, rows, attempts, receipt)
+            receipt = Receipt(False, channel.describe(exc), scope="delivery")
+        first = min((r.first_attempt or start) for r in rows)
+        return self._record(channel.name, rows, attempts, receipt, first)
 
     def _record(
-        self, channel: str, rows: Sequence[DeliveryRow], attempts: int, receipt: Receipt
+        self,
+        channel: str,
+        rows: Sequence[DeliveryRow],
+        attempts: int,
+        receipt: Receipt,
+        first_attempt: datetime,
     ) -> DispatchReport:
         ids = [r.id for r in rows]
         done = self.clock()
         n = len(ids)
+        if receipt.targets_done is not None:
+            with self.store.transaction() as conn:
+                db.set_targets_done(conn, ids, receipt.targets_done)
         if receipt.ok:
             with self.store.transaction() as conn:
                 db.mark_sent(conn, ids, done)
@@ -220,36 +287,71 @@ class Dispatcher:
             )
             return DispatchReport(sent=n)
         error = f"attempt {attempts}: {receipt.answer}"
-        waited = (done - min(r.queued for r in rows)).total_seconds()
-        if waited >= self.policy.give_up_after:
+        if STOPPING.is_set():  # cut by our own stop: due again as soon as we are back
+            with self.store.transaction() as conn:
+                db.mark_retry(conn, ids, done, error)
+            return DispatchReport(retrying=n, unfinished=True)
+        permanent = receipt.scope == "permanent"
+        delay = self.policy.wait(attempts, receipt.retry_after, self.rng)
+        retry_at = done + timedelta(seconds=delay)
+        if permanent or self.policy.gives_up(attempts, first_attempt, done):
             with self.store.transaction() as conn:
                 db.mark_failed(conn, ids, error)
+            why = "permanent, not retried" if permanent else "gave up"
             log.warning(
-                "alerts: %s gave up on %d deliver%s: %s",
+                "alerts: %s: %s on %d deliver%s: %s",
                 channel,
+                why,
                 n,
                 "y" if n == 1 else "ies",
                 error,
                 extra=_fields(channel, ids, "failed", receipt.answer),
             )
-            return DispatchReport(failed=n, errors=[f"{channel}: {receipt.answer} (gave up)"])
-        if receipt.retry_after is not None:
-            delay = receipt.retry_after
-        else:
-            delay = self.policy.backoff(attempts, self.rng)
-        retry_at = done + timedelta(seconds=delay)
+            report = DispatchReport(failed=n, errors=[f"{channel}: {receipt.answer} ({why})"])
+            if receipt.scope == "channel":
+                report.paused.append(channel)
+                report.add(self._pause(channel, done, retry_at, error))
+            return report
         with self.store.transaction() as conn:
             db.mark_retry(conn, ids, retry_at, error)
-            if receipt.retry_after is not None:
-                db.defer_channel(conn, channel, retry_at)
-        log.warning(
-            "alerts: %s: %s; retry in %.1fs",
-            channel,
-            receipt.answer,
-            delay,
-            extra=_fields(channel, ids, "retrying", receipt.answer),
-        )
-        return DispatchReport(retrying=n, errors=[f"{channel}: {receipt.answer}"])
+        report = DispatchReport(retrying=n, errors=[f"{channel}: {receipt.answer}"])
+        if receipt.scope == "channel":
+            report.paused.append(channel)
+            report.add(self._pause(channel, done, retry_at, error))
+            log.warning(
+                "alerts: %s: %s; channel paused for %.1fs",
+                channel,
+                receipt.answer,
+                delay,
+                extra=_fields(channel, ids, "retrying", receipt.answer),
+            )
+        else:
+            log.warning(
+                "alerts: %s: %s; this delivery retries in %.1fs",
+                channel,
+                receipt.answer,
+                delay,
+                extra=_fields(channel, ids, "retrying", receipt.answer),
+            )
+        return report
+
+    def _pause(self, channel: str, now: datetime, until: datetime, error: str) -> DispatchReport:
+        """The receiver is in trouble: every delivery of the channel due now counts the
+        attempt and waits with it; those past their give-up fail."""
+        cutoff = now - timedelta(seconds=self.policy.give_up_after)
+        with self.store.transaction() as conn:
+            failed = db.channel_failed(
+                conn,
+                channel,
+                now,
+                until,
+                f"channel paused: {error}",
+                give_up_before=cutoff,
+                min_attempts=self.policy.min_attempts,
+            )
+        if failed:
+            log.warning("alerts: %s: gave up on %d more deliveries waiting for the channel", channel, failed)
+        return DispatchReport(failed=failed)
 
     def _unconfigured(self, name: str, now: datetime) -> DispatchReport:
         """Deliveries for a channel no longer in the configuration wait, then fail, visibly."""
@@ -264,7 +366,8 @@ class Dispatcher:
             except _Taken:
                 continue
             answer = f"channel {name!r} is not configured"
-            report.add(self._record(name, [row], row.attempts + 1, Receipt(False, answer)))
+            receipt = Receipt(False, answer, scope="delivery")
+            report.add(self._record(name, [row], row.attempts + 1, receipt, row.first_attempt or now))
         return report
 
 

@@ -13,6 +13,7 @@ from crawler.text import summarize
 
 __all__ = [
     "JST",
+    "bounded",
     "facts",
     "headline",
     "jst_text",
@@ -24,6 +25,29 @@ __all__ = [
 
 JST = ZoneInfo("Asia/Tokyo")
 SUMMARY_LIMIT = 300
+
+# What any output carries at most (issue 22: a 1,000,000-character title made a 3 MB webhook
+# body and a 13 MB email). Characters per string by key, items per list.
+TEXT_LIMITS = {"title": 1000, "summary": 1000, "url": 2000, "reason": 1000}
+TEXT_LIMIT = 2000  # any other string
+LIST_LIMIT = 50  # items of any list (matched words, also)
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bounded(value: Any, key: str = "") -> Any:
+    """The payload with every string and list within the limits above (a copy; the stored
+    payload of an older delivery may be larger)."""
+    if isinstance(value, str):
+        return cut(value, TEXT_LIMITS.get(key, TEXT_LIMIT))
+    if isinstance(value, Mapping):
+        return {k: bounded(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [bounded(v, key) for v in value[:LIST_LIMIT]]
+    return value
+
 
 _MOVES = {
     "entered": "entered the ranking",
@@ -60,12 +84,14 @@ def story_document(story: Mapping[str, Any], also: Sequence[str] = ()) -> dict[s
 def story_payload(
     rule: str, matched: Sequence[str], story: Mapping[str, Any], also: Sequence[str], event: str
 ) -> dict[str, Any]:
-    return {
-        "rule": rule,
-        "matched": list(matched),
-        "event": event,  # new | revised
-        "story": story_document(story, also),
-    }
+    return bounded(
+        {
+            "rule": rule,
+            "matched": list(matched),
+            "event": event,  # new | revised
+            "story": story_document(story, also),
+        }
+    )
 
 
 def ranking_payload(
@@ -88,7 +114,7 @@ def ranking_payload(
             "also": list(also),
         }
     at = event.get("at")
-    return {
+    payload = {
         "rule": rule,
         "matched": list(matched),
         "event": "ranking",
@@ -103,6 +129,7 @@ def ranking_payload(
         },
         "story": doc,
     }
+    return bounded(payload)
 
 
 def ops_payload(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
@@ -23,6 +23,7 @@ __all__ = [
     "add_also",
     "assign_batch",
     "batch_members",
+    "channel_failed",
     "claim",
     "counts_by_channel",
     "defer_channel",
@@ -34,12 +35,14 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "next_due",
     "ops_state",
     "pending_channels",
     "pending_unbatched",
     "recent_runs",
     "requeue_failed",
     "set_ops_state",
+    "set_targets_done",
     "story_row",
 ]
 
@@ -62,6 +65,8 @@ class DeliveryRow:
     last_error: str | None
     payload: dict[str, Any]
     batch: str | None
+    first_attempt: datetime | None = None
+    targets_done: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any] | RowMapping) -> DeliveryRow:
@@ -80,6 +85,8 @@ class DeliveryRow:
             last_error=row["last_error"],
             payload=dict(row["payload"] or {}),
             batch=row["batch"],
+            first_attempt=row.get("first_attempt"),
+            targets_done=tuple(row.get("targets_done") or ()),
         )
 
 
@@ -187,7 +194,11 @@ def claim(conn: Connection, ids: Sequence[str], now: datetime, until: datetime) 
     result = conn.execute(
         update(d)
         .where(d.c.id.in_(ids), d.c.status == "pending", d.c.next_attempt <= now)
-        .values(attempts=d.c.attempts + 1, next_attempt=until)
+        .values(
+            attempts=d.c.attempts + 1,
+            next_attempt=until,
+            first_attempt=func.coalesce(d.c.first_attempt, now),
+        )
     )
     # Fewer rows than asked: someone else holds part of it; the caller rolls back ours.
     return (result.rowcount or 0) == len(ids)
@@ -222,12 +233,60 @@ def defer_channel(conn: Connection, channel: str, until: datetime) -> None:
     )
 
 
+def channel_failed(
+    conn: Connection,
+    channel: str,
+    now: datetime,
+    until: datetime,
+    error: str,
+    *,
+    give_up_before: datetime,
+    min_attempts: int,
+) -> int:
+    """The channel itself failed (refused, timed out, 429, 503): every delivery of it that was
+    due counts the attempt (the channel was tried for it too) and waits until ``until``;
+    those tried since before ``give_up_before`` at least ``min_attempts`` times fail. Returns
+    how many failed."""
+    due_now = (d.c.channel == channel, d.c.status == "pending", d.c.next_attempt <= now)
+    conn.execute(
+        update(d)
+        .where(*due_now)
+        .values(attempts=d.c.attempts + 1, first_attempt=func.coalesce(d.c.first_attempt, now))
+    )
+    failed = conn.execute(
+        update(d)
+        .where(*due_now, d.c.attempts >= min_attempts, d.c.first_attempt <= give_up_before)
+        .values(status="failed", last_error=error)
+    )
+    conn.execute(
+        update(d)
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt < until)
+        .values(next_attempt=until, last_error=func.coalesce(d.c.last_error, error))
+    )
+    return int(failed.rowcount or 0)
+
+
+def set_targets_done(conn: Connection, ids: Sequence[str], targets: Sequence[str]) -> None:
+    """Record which targets of a many-target channel already have these deliveries."""
+    conn.execute(update(d).where(d.c.id.in_(list(ids))).values(targets_done=list(targets)))
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the earliest pending delivery is due (None: nothing pending)."""
+    value = conn.execute(select(func.min(d.c.next_attempt)).where(d.c.status == "pending")).scalar()
+    if value is None or not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # min() keeps the column type
+
+
 def requeue_failed(conn: Connection, now: datetime, channel: str | None = None) -> int:
     """Put failed deliveries back in the queue with a fresh give-up clock."""
     query = update(d).where(d.c.status == "failed")
     if channel is not None:
         query = query.where(d.c.channel == channel)
-    result = conn.execute(query.values(status="pending", attempts=0, next_attempt=now, queued=now))
+    result = conn.execute(
+        query.values(status="pending", attempts=0, next_attempt=now, queued=now, first_attempt=None)
+    )
     return int(result.rowcount or 0)
 
 

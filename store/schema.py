@@ -184,6 +184,14 @@ deliveries.append_column(Column("batch", String(64)))
 deliveries.append_column(Column("queued", UTCDateTime))
 Index("ix_deliveries_batch", deliveries.c.batch)
 
+# -- revision 0005b: give-up counted from the first attempt; per-target progress ----------
+# `first_attempt`: when the delivery was first tried (or its channel first failed with it
+# due); the give-up age counts from it, never from queueing. `targets_done`: for a channel
+# with several targets (Apprise URLs), the keys of those that already have the delivery.
+
+deliveries.append_column(Column("first_attempt", UTCDateTime))
+deliveries.append_column(Column("targets_done", JSON))
+
 ops_states = Table(
     "ops_states",
     metadata,

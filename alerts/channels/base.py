@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scheduler.logs import mask
@@ -31,6 +32,7 @@ class Message:
 
     id: str
     payload: Mapping[str, Any]
+    targets_done: tuple[str, ...] = ()  # targets of a many-target channel that already have it
 
     def body(self) -> dict[str, Any]:
         """The webhook document (interface.md): the id first, then the payload."""
@@ -43,6 +45,7 @@ class Digest:
 
     id: str
     messages: tuple[Message, ...]
+    targets_done: tuple[str, ...] = ()
 
     def body(self) -> dict[str, Any]:
         return {"id": self.id, "digest": [m.body() for m in self.messages]}
@@ -50,11 +53,16 @@ class Digest:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What the receiver answered. ``retry_after``: seconds it asked us to wait."""
+    """What the receiver answered. ``retry_after``: seconds it asked us to wait. ``scope`` of
+    a failure: ``delivery`` (this one backs off, the others go on), ``channel`` (the receiver
+    is down or asked us to wait: the channel pauses) or ``permanent`` (no retry will help:
+    give up at once, e.g. HTTP 410 Gone, SMTP 550)."""
 
     ok: bool
     answer: str
     retry_after: float | None = None
+    scope: str = "channel"
+    targets_done: tuple[str, ...] | None = None  # many-target channels: those that now have it
 
 
 class RateLimiter:
@@ -154,8 +162,8 @@ class Channel:
             if isinstance(item, Digest):
                 return self.send_digest(item)
             return self.send(item)
-        except (OSError, ChannelError) as exc:  # requests, smtplib, ssl and socket errors are OSErrors
-            return Receipt(False, self.describe(exc))
+        except (OSError, HTTPException, ChannelError) as exc:  # smtplib, ssl and socket errors are OSErrors
+            return Receipt(False, self.describe(exc), scope="channel")
 
     def describe(self, exc: BaseException) -> str:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

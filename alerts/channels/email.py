@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from alerts.channels.base import Channel, ChannelError, Digest, Message, Receipt
-from alerts.message import JST, facts, headline
+from alerts.channels.deadline import watch
+from alerts.message import JST, cut, facts, headline
 
 if TYPE_CHECKING:
     from scheduler.config import ChannelConfig
@@ -87,17 +88,21 @@ class EmailChannel(Channel, type="email"):
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, holder: list[smtplib.SMTP]) -> smtplib.SMTP:
         local = socket.gethostname() or "localhost"  # not getfqdn(): no DNS lookup
         smtp: smtplib.SMTP
         if self.implicit_tls:
-            smtp = smtplib.SMTP_SSL(
-                self.host, self.port, local_hostname=local, timeout=self.timeout, context=self._context()
-            )
-            smtp.ehlo()
+            smtp = smtplib.SMTP_SSL(local_hostname=local, timeout=self.timeout, context=self._context())
         else:
-            smtp = smtplib.SMTP(self.host, self.port, local_hostname=local, timeout=self.timeout)
-            smtp.ehlo()
+            smtp = smtplib.SMTP(local_hostname=local, timeout=self.timeout)
+        smtp._host = self.host  # type: ignore[attr-defined]  # what TLS checks the certificate against
+        holder.append(smtp)  # from here on the deadline's watchdog can cut its socket
+        code, reply = smtp.connect(self.host, self.port)
+        if code != 220:
+            _close(smtp)
+            raise smtplib.SMTPConnectError(code, reply)
+        smtp.ehlo()
+        if not self.implicit_tls:
             if smtp.has_extn("starttls"):
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
@@ -110,31 +115,58 @@ class EmailChannel(Channel, type="email"):
             smtp.login(self.username, self.password or "")
         return smtp
 
+    def describe(self, exc: BaseException) -> str:
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            refused = ", ".join(f"{r}: {c} {_text(m)}" for r, (c, m) in exc.recipients.items())
+            return self.scrub(f"SMTP recipients refused: {refused}")
+        return super().describe(exc)
+
     def _send(self, msg: EmailMessage) -> Receipt:
         envelope_from = parseaddr(self.sender)[1] or self.sender
         recipients = [parseaddr(r)[1] or r for r in self.to]
-        smtp = self._connect()
-        try:
-            code, reply = smtp.mail(envelope_from)
-            if code != 250:
-                raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
-            refused: dict[str, tuple[int, bytes]] = {}
-            for rcpt in recipients:
-                code, reply = smtp.rcpt(rcpt)
-                if code not in (250, 251):
-                    refused[rcpt] = (code, reply)
-            if len(refused) == len(recipients):
-                smtp.rset()
-                raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
-            code, reply = smtp.data(msg.as_bytes(policy=SMTP_POLICY))
-            if code != 250:
-                raise smtplib.SMTPDataError(code, reply)
-        finally:
-            _close(smtp)
+        holder: list[smtplib.SMTP] = []
+        data = msg.as_bytes(policy=SMTP_POLICY)
+        with watch(self.timeout, lambda: holder[0].sock if holder else None):
+            smtp = self._connect(holder)
+            try:
+                code, reply = smtp.mail(envelope_from)
+                if code != 250:
+                    raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+                refused: dict[str, tuple[int, bytes]] = {}
+                for rcpt in recipients:
+                    code, reply = smtp.rcpt(rcpt)
+                    if code not in (250, 251):
+                        refused[rcpt] = (code, reply)
+                if len(refused) == len(recipients):
+                    smtp.rset()
+                    # A 5xx for every recipient (550 mailbox unavailable...): no retry helps.
+                    permanent = all(c >= 500 for c, _ in refused.values())
+                    exc = smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+                    return Receipt(False, self.describe(exc), scope="permanent" if permanent else "channel")
+                try:
+                    code, reply = smtp.data(data)
+                except smtplib.SMTPDataError as exc:
+                    code = exc.smtp_code
+                    reply = (
+                        exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
+                    )
+                if code != 250:
+                    # 5xx to the message itself (552 too big, 554 refused): permanent.
+                    return Receipt(
+                        False,
+                        self.scrub(f"SMTP {code} {_text(reply)}"),
+                        scope="permanent" if code >= 500 else "channel",
+                    )
+            finally:
+                _close(smtp)
         answer = f"SMTP {code} {reply.decode('utf-8', 'replace').strip()}"
         if refused:
             answer += "; refused: " + ", ".join(f"{r} ({c})" for r, (c, _) in refused.items())
         return Receipt(True, self.scrub(answer))
+
+
+def _text(reply: bytes | str) -> str:
+    return (reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply).strip()
 
 
 def _close(smtp: smtplib.SMTP) -> None:
@@ -153,11 +185,15 @@ def _raw_password(url: str) -> str:
 # -- composing -----------------------------------------------------------------------------------
 
 
+SUBJECT_LIMIT = 200  # characters of the headline in a subject
+
+
 def subject_for(message: Message) -> str:
     payload = message.payload
+    line = cut(headline(payload), SUBJECT_LIMIT)
     if payload.get("event") == "ops":
-        return f"[defwatch] {headline(payload)}"
-    return f"[defwatch] {payload.get('rule')}: {headline(payload)}"
+        return f"[defwatch] {line}"
+    return f"[defwatch] {payload.get('rule')}: {line}"
 
 
 def digest_subject(payloads: Sequence[Mapping[str, Any]]) -> str:
