@@ -92,6 +92,7 @@ class AlertsConfig:
     give_up_after: float = 48 * 3600.0
     ops_channel: str | None = None
     ops_after_failures: int = 3
+    once_wait: float = 30.0  # run --once waits for a retry due within this long (Retry-After)
 
 
 @dataclass(frozen=True)
@@ -494,6 +495,7 @@ class _Loader:
                 "give_up_after": ("duration", AlertsConfig.give_up_after),
                 "ops_channel": ("str", None),
                 "ops_after_failures": ("int", AlertsConfig.ops_after_failures),
+                "once_wait": ("duration", AlertsConfig.once_wait),
             },
         )
         feeds = self.section(

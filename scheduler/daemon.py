@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
-ALERTS_INTERVAL = 60.0  # the daemon also delivers due retries this often, crawls or not
-ALERTS_BUDGET = 30.0  # seconds one delivery pass may take before leaving the rest for later
 BAD_OUTCOMES = ("failed", "timeout", "interrupted")
 
 
@@ -240,6 +238,7 @@ class Daemon:
         self._crawling: set[str] = set()
         self._batches = 0
         self.skipped = 0  # runs dropped because the source's previous run was still going
+        self._alerts: Any = None  # the delivery loop (alerts.loop.DeliveryLoop) while the daemon runs
 
     @property
     def sources(self) -> list[SourceConfig]:
@@ -383,8 +382,8 @@ class Daemon:
 
     # -- after crawls: alerts and feeds ---------------------------------------------------
     def publish(self, full: bool = False) -> None:
-        """Deliver what is due, then rebuild the feeds whose data changed since the last
-        publication (all of them the first time, and with ``full``)."""
+        """Wake the deliveries (one cycle: deliver what is due), then rebuild the feeds whose
+        data changed since the last publication (all of them the first time, and with ``full``)."""
         if self.stopping.is_set():
             return  # the next start catches up: the outbox is kept, the first build is full
         with self._publish_lock:
@@ -397,7 +396,13 @@ class Daemon:
                 self._feeds_since = min([started, *self.children.started()])
 
     def deliver_alerts(self) -> None:
-        if not self.stopping.is_set():
+        """The daemon wakes its delivery loop (deliveries never hold a crawl, nor the other way
+        round); one cycle (``run --once``) delivers everything due before it ends."""
+        if self.stopping.is_set():
+            return
+        if self._alerts is not None:
+            self._alerts.wake()
+        else:
             deliver_alerts(self.config, self.store)
 
     # -- the daemon -----------------------------------------------------------------------
@@ -410,7 +415,6 @@ class Daemon:
         skips that run (said in the log), as a slow crawl never overlapped itself before."""
         from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
         from apscheduler.schedulers.blocking import BlockingScheduler
-        from apscheduler.triggers.interval import IntervalTrigger
 
         sources = self.sources
         self.close_stale_runs()
@@ -431,14 +435,7 @@ class Daemon:
                 misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
                 **({"next_run_time": _utcnow()} if src.name in due_now else {}),
             )
-        scheduler.add_job(
-            self.deliver_alerts,
-            IntervalTrigger(seconds=ALERTS_INTERVAL),
-            id="alerts",
-            name="deliver due alerts",
-            max_instances=1,
-            coalesce=True,
-        )
+        self._alerts = start_delivery_loop(self.config, self.store)
         shown = ", ".join(f"{s.name} {s.schedule!r}" for s in sources[:10])
         more = f" and {len(sources) - 10} more" if len(sources) > 10 else ""
         log.info(
@@ -463,6 +460,7 @@ class Daemon:
             finally:
                 self._raise_on_signal = False
                 self.stopping.set()
+                stop_deliveries()
                 with self._due_cond:
                     self._due_cond.notify_all()
                 self._stop_children()
@@ -470,6 +468,8 @@ class Daemon:
                     scheduler.shutdown(wait=True)
                 dispatcher.join(timeout=STOP_GRACE)
                 batches.shutdown(wait=True)
+                if self._alerts is not None:
+                    self._alerts.stop()
         log.info("daemon stopped")
         return EXIT_OK
 
@@ -580,6 +580,7 @@ class Daemon:
                 self.children.signal_all(signal.SIGKILL)
                 return
             self.stopping.set()
+            stop_deliveries()  # attempts in flight are cut now; they stay due
             log.info("%s: stopping", name)
             if self._raise_on_signal:
                 raise _Stop
@@ -590,6 +591,7 @@ class Daemon:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            stop_deliveries(False)  # the stop is over: deliveries may run again in this process
 
     def _stop_children(self) -> None:
         """SIGTERM to every crawl (Scrapy closes its spider, reason ``shutdown``); what is
@@ -617,21 +619,19 @@ def _missing(part: str) -> None:
 
 
 def deliver_alerts(config: Config, store: Store) -> Any:
-    """Operations alerts, then every delivery that is due (alerts.command.deliver)."""
+    """One cycle's deliveries: operations alerts, then everything due, waiting out a short
+    Retry-After (alerts.loop.deliver_once)."""
     try:
-        from alerts.command import deliver
+        from alerts.loop import deliver_once, log_report
     except ImportError:
         _missing("alert delivery")
         return None
     try:
-        report = deliver(config, store, time_budget=ALERTS_BUDGET)
+        report = deliver_once(config, store)
     except Exception as exc:  # a broken channel must not stop the crawls
         log.error("alerts: %s: %s", type(exc).__name__, exc)
         return None
-    if report.sent or report.retrying or report.failed:
-        log.info("alerts: %d sent, %d to retry, %d given up", report.sent, report.retrying, report.failed)
-    for error in report.errors:
-        log.warning("alerts: %s", error)
+    log_report(report)
     return report
 
 
@@ -646,6 +646,29 @@ def close_stale_runs(store: Store) -> None:
         log.warning(
             "crawl %s: run %d left running since %s: %s", run["source"], run["id"], run["started"], why
         )
+
+
+def start_delivery_loop(config: Config, store: Store) -> Any:
+    """The daemon's delivery job, a thread apart from the crawls (alerts.loop.DeliveryLoop)."""
+    try:
+        from alerts.loop import DeliveryLoop
+    except ImportError:
+        _missing("alert delivery")
+        return None
+    return DeliveryLoop(config, store).start()
+
+
+def stop_deliveries(stop: bool = True) -> None:
+    """Cut delivery attempts in flight (SIGTERM): they stay due for the next start. With
+    ``stop=False``: the stop is over."""
+    try:
+        from alerts.channels.deadline import STOPPING
+    except ImportError:
+        return
+    if stop:
+        STOPPING.set()
+    else:
+        STOPPING.clear()
 
 
 def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:

@@ -55,6 +55,8 @@ class Receiver:
         self.requests: list[Received] = []
         self.script: deque[Answer] = deque()
         self.default = Answer()
+        # Answers by what was posted, before the script: e.g. fail some stories for good.
+        self.route: Callable[[bytes], Answer | None] | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         receiver = self
@@ -66,8 +68,12 @@ class Receiver:
                 arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                routed = receiver.route(body) if receiver.route is not None else None
                 with receiver._lock:
-                    answer = receiver.script.popleft() if receiver.script else receiver.default
+                    if routed is not None:
+                        answer = routed
+                    else:
+                        answer = receiver.script.popleft() if receiver.script else receiver.default
                 if answer.delay:
                     time.sleep(answer.delay)
                 payload = answer.body.encode("utf-8")
@@ -376,3 +382,118 @@ def pipeline(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
     yield make
     for s in opened:
         s.close()
+
+
+# -- a trickling receiver and a feed to crawl ------------------------------------------------
+
+
+class Trickler:
+    """Answers every request with its headers at once, then one byte of the body every
+    ``every`` seconds, for ever: a per-read timeout never fires on it."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.connections = 0
+        self.closed = threading.Event()  # a client gave up on us (the connection was closed)
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, name="trickler", daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n")
+                while not self._stop.wait(self.every):
+                    conn.sendall(b".")
+            except OSError:
+                self.closed.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[Trickler]:
+    t = Trickler()
+    yield t
+    t.stop()
+
+
+class FeedServer:
+    """One RSS feed at /feed.xml (404 for anything else) whose items can be changed."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []  # (link, title)
+        self.hits = 0
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != "/feed.xml":
+                    self.send_error(404)
+                    return
+                feed.hits += 1
+                body = feed.render().encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+
+    def add(self, n: int, title: str = "ASEAN 会合 {i}") -> None:
+        start = len(self.items)
+        base = self.url.rsplit("/", 1)[0]
+        self.items += [(f"{base}/news/{i}.html", title.format(i=i)) for i in range(start, start + n)]
+
+    def render(self) -> str:
+        from xml.sax.saxutils import escape
+
+        items = "".join(
+            f"<item><title>{escape(t)}</title><link>{escape(u)}</link><guid>{escape(u)}</guid>"
+            f"<pubDate>Fri, 17 Oct 2025 07:00:00 GMT</pubDate><description>本文 {escape(t)}</description></item>"
+            for u, t in self.items
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+            f"<link>{self.url}</link><description>d</description>{items}</channel></rss>"
+        )
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    f = FeedServer()
+    yield f
+    f.stop()
