@@ -13,13 +13,13 @@ from alerts.dispatcher import Dispatcher, DispatchReport
 from alerts.message import test_payload
 from alerts.ops import check_sources
 from alerts.outbox import delivery_id
-from scheduler.errors import CommandError
+from core.errors import CommandError
 from store import outbox as db
 
 if TYPE_CHECKING:
     import argparse
 
-    from scheduler.config import Config
+    from core.config import Config
     from store import Store
 
 __all__ = ["deliver", "main", "requeue_failed", "test_channel"]

@@ -30,7 +30,7 @@ from alerts.outbox import delivery_id
 from store import outbox as db
 
 if TYPE_CHECKING:
-    from scheduler.config import AlertsConfig, Config
+    from core.config import AlertsConfig, Config
     from store import Store
     from store.outbox import DeliveryRow
 
@@ -372,7 +372,7 @@ class Dispatcher:
 
 
 def _fields(channel: str, ids: Sequence[str], outcome: str, reason: str | None = None) -> dict[str, Any]:
-    """What a JSON log line of a delivery carries (scheduler.logs)."""
+    """What a JSON log line of a delivery carries (core.logs)."""
     return {
         "channel": channel,
         "delivery_id": ids[0] if len(ids) == 1 else list(ids),

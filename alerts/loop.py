@@ -26,7 +26,7 @@ from alerts.dispatcher import DispatchReport
 from store import outbox as db
 
 if TYPE_CHECKING:
-    from scheduler.config import Config
+    from core.config import Config
     from store import Store
 
 __all__ = ["DeliveryLoop", "deliver_once", "log_report"]

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from crawler.text import summarize
+from core.model import JST
+from core.text import summarize
 
 __all__ = [
     "JST",
@@ -23,7 +23,6 @@ __all__ = [
     "test_payload",
 ]
 
-JST = ZoneInfo("Asia/Tokyo")
 SUMMARY_LIMIT = 300
 
 # What any output carries at most (issue 22: a 1,000,000-character title made a 3 MB webhook

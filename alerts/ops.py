@@ -20,7 +20,7 @@ from store import outbox as db
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from scheduler.config import Config
+    from core.config import Config
     from store import Store
 
 __all__ = ["BAD_OUTCOMES", "check_source", "check_sources"]

@@ -29,7 +29,7 @@ from store.urls import url_key
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from scheduler.config import Config, RuleConfig
+    from core.config import Config, RuleConfig
     from store import SaveResult
 
 __all__ = ["Outbox", "delivery_id", "enqueue_ranking_event"]

@@ -2,7 +2,7 @@
 
 Every keyword and exclude word of every rule sits in one Aho-Corasick automaton
 (pyahocorasick), run once over each text a story offers, so matching costs about the same
-with ten rules or a thousand. Texts are crawler.text.normalize()d (NFKC, case folded,
+with ten rules or a thousand. Texts are core.text.normalize()d (NFKC, case folded,
 whitespace folded: ＡＳＥＡＮ, ａｓｅａｎ and ASEAN are one keyword). A rule on every field
 (the default) reads the story's whole normalised text, which the store has already
 computed when it hands the save hook a row (``text_norm``); a rule on some fields reads
@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import importlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
-from crawler.text import normalize
+from core.text import normalize
 
 if TYPE_CHECKING:
-    from scheduler.config import RuleConfig
+    from core.config import RuleConfig
 
-__all__ = ["FIELDS", "Rule", "RuleMatch", "RuleSet", "required_text", "whole_text"]
+__all__ = ["FIELDS", "Rule", "RuleMatch", "RuleSet", "ranking_rule_matches", "required_text", "whole_text"]
 
 FIELDS = ("title", "summary", "body")
 ALL = "all"  # the scope of a rule on every field: the story's whole normalised text
@@ -281,12 +282,57 @@ class RuleSet:
         """The rules with ``ranking`` in ``on`` that a ranking movement (keys source, window,
         kind, rank, previous_rank, title) fires. What a ranking rule means (its windows,
         sources, ``max_rank`` as a story coming into the top N, keywords on the title) is
-        defined once, with the movements, in ``scheduler.ranking.ranking_rule_matches``."""
-        from scheduler.ranking import ranking_rule_matches
-
+        defined once, in ``ranking_rule_matches``."""
         out: list[RuleMatch] = []
         for config in self._ranking_configs:
             matched = ranking_rule_matches(config, event)
             if matched is not None:
                 out.append(RuleMatch(config.name, matched))
         return out
+
+
+# -- ranking rules ---------------------------------------------------------------------------
+
+_LIST_ENTRIES = ("entered", "returned")  # a story coming onto the list
+_CROSSINGS = ("entered", "returned", "climbed")  # a story coming into the top max_rank
+
+
+def ranking_rule_matches(rule: RuleConfig, event: Mapping[str, Any]) -> list[str] | None:
+    """Whether a ranking rule fires on a movement: None when not; else the matched
+    keywords (as configured), plus the regex's matched text, empty for a rule without
+    either.
+
+    A rule fires when a story comes *into* the part of the list it watches: with
+    ``max_rank = N``, an entered, returned or climbed story now at rank N or better that
+    was not there before (a move within the top N does not fire again); without
+    ``max_rank``, a story entering or returning to the list. ``new_1`` never fires by
+    itself (the same story's entered/returned/climbed movement does), nor do ``fell``
+    and ``left``. Also checked: ``on`` includes "ranking", ``windows``, ``sources``, and
+    keywords, regex and exclude on the title only (NFKC, case-folded, like story rules).
+    """
+    if "ranking" not in rule.on or event["window"] not in rule.windows:
+        return None
+    if rule.sources and event["source"] not in rule.sources:
+        return None
+    if not _comes_into_view(event, rule.max_rank):
+        return None
+    title = normalize(event["title"] or "")
+    if any(normalize(x) in title for x in rule.exclude if normalize(x)):
+        return None
+    matched = [k for k in rule.keywords if normalize(k) and normalize(k) in title]
+    if rule.regex is not None:
+        found = re.search(rule.regex, unicodedata.normalize("NFKC", event["title"] or ""), re.IGNORECASE)
+        if found:
+            matched.append(found.group(0))
+    if (rule.keywords or rule.regex is not None) and not matched:
+        return None
+    return matched
+
+
+def _comes_into_view(event: Mapping[str, Any], max_rank: int | None) -> bool:
+    if max_rank is None:
+        return event["kind"] in _LIST_ENTRIES
+    rank, before = event["rank"], event["previous_rank"]
+    if event["kind"] not in _CROSSINGS or rank is None or rank > max_rank:
+        return False
+    return before is None or before > max_rank

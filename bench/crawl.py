@@ -125,8 +125,8 @@ def write_config(folder: Path, db: Path, name: str, url: str, concurrency: int) 
 
 def child_full(config_path: str, source: str) -> dict[str, Any]:
     """The defwatch crawl of one source, as ``defwatch crawl SOURCE`` runs it."""
+    from core.config import load_config
     from crawler.runner import crawl
-    from scheduler.config import load_config
     from scheduler.progress import CrawlProgress
 
     class Watch(CrawlProgress):
@@ -168,8 +168,8 @@ def child_bare(config_path: str, urls_file: str) -> dict[str, Any]:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
+    from core.config import load_config
     from crawler.runner import scrapy_settings
-    from scheduler.config import load_config
 
     urls = Path(urls_file).read_text().split()
 
@@ -326,7 +326,7 @@ def prefill(db: Path, site: SyntheticSite, name: str, count: int, link_index: bo
     ``link_index``: through the link-detection hook, as a crawl would have stored them
     (2-3 ms a story); without it the index is only initialised (so the crawl does not
     rebuild it) and the stored stories are not in it (1 ms a story)."""
-    from crawler.text import summarize
+    from core.text import summarize
     from store import Store, StoryIn
     from store.copies import CopyDetector
 
@@ -415,15 +415,15 @@ def incremental_verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def stages(count: int, folder: Path) -> dict[str, float]:
     """CPU milliseconds per article page for each step the pipeline adds to a fetch."""
-    from crawler.dates import parse_era_dates
+    from core.config import load_config
+    from core.dates import parse_era_dates
+    from core.text import summarize
     from crawler.extract import extract_article
     from crawler.extract_article import parse_page, read_article, read_ranking
     from crawler.hooks import install_hooks
     from crawler.jdefense_read import ARTICLE_PATH, RANKING_HEADING, RANKING_TABS
-    from crawler.text import summarize
-    from scheduler.config import load_config
+    from imitations.jdefense import data, render
     from store import Store, StoryIn
-    from tests.sites.jdefense import data, render
 
     base = "http://127.0.0.1:9"
     articles = [make_article(n) for n in range(FIRST_ID, FIRST_ID + count)]

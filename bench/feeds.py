@@ -42,14 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
-from crawler.text import normalize, summarize
+from core.config import Config, load_config
+from core.text import normalize, summarize
+from crawler.hooks import movements_hook
 from feeds.build import build_all, build_changed
-from scheduler.config import Config, load_config
-from scheduler.ranking import movements_hook
+from imitations import shared_story
+from imitations.jdefense.data import ARTICLES
 from store import Store, StoryIn, url_key, utcnow
 from store import schema as t
-from tests.sites import shared_story
-from tests.sites.jdefense.data import ARTICLES
 
 BUDGET_S = 2.0
 PROFILES = {"full": ((10_000, 100_000), 7), "quick": ((100_000,), 3)}

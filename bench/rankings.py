@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.config import load_config
 from crawler.hooks import install_hooks
-from scheduler.config import load_config
 from store import Store
 from store import rankings as rk
 

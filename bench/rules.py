@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.rules import RuleSet
-from crawler.text import normalize
-from scheduler.config import RuleConfig
+from core.config import RuleConfig
+from core.text import normalize
 
 PROFILES = {"full": (1_000, 10_000), "quick": (100, 1_000)}
 VOCABULARY = 3_000

@@ -1,6 +1,6 @@
 """A synthetic J-Defense site with N articles and a synthetic RSS source, for the benchmarks.
 
-The pages come from the imitation's own templates (tests/sites/jdefense/render.py), so the
+The pages come from the imitation's own templates (imitations/jdefense/render.py), so the
 spider reads the markup it is tested against; only the content is generated: N articles
 (up to 20,000 and more) of Japanese text put together from the imitation's paragraphs,
 ids 100001, 100002, ... in the ``mod`` section, two thirds in markup variant "a", one
@@ -59,7 +59,7 @@ from urllib.parse import parse_qs, urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.sites.jdefense import data, render  # noqa: E402
+from imitations.jdefense import data, render  # noqa: E402
 
 JST = timezone(timedelta(hours=9), "JST")
 FIRST_ID = 100001

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.feeds import CONFIG, fill, rank_lists  # noqa: E402
-from scheduler.config import load_config  # noqa: E402
+from core.config import load_config  # noqa: E402
 from store import Store  # noqa: E402
 
 MEDIAN_MS, WORST_MS = 100.0, 300.0

@@ -33,14 +33,21 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
+from core.config import Config, SourceConfig
+from core.model import Outcome
 from crawler.worker import InlineWorker, Worker, WorkerDied
-from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
 log = logging.getLogger(__name__)
 
 # Outcomes a run ends with (crawl_runs.outcome).
-OK, DEGRADED, FAILED, TIMEOUT, INTERRUPTED = "ok", "degraded", "failed", "timeout", "interrupted"
+OK, DEGRADED, FAILED, TIMEOUT, INTERRUPTED = (
+    Outcome.OK,
+    Outcome.DEGRADED,
+    Outcome.FAILED,
+    Outcome.TIMEOUT,
+    Outcome.INTERRUPTED,
+)
 WORKER_DIED = "worker_died"  # the reason Scrapy closes a spider whose page worker died
 
 P = ParamSpec("P")
@@ -70,7 +77,7 @@ class DefwatchSpider(scrapy.Spider):
         if not isinstance(source, SourceConfig):
             # Started by `scrapy crawl KIND [-a source=NAME] [-a config=PATH]`: read the
             # configuration ourselves (found as `defwatch` finds it when no path is given).
-            from scheduler.config import load
+            from core.config import load
 
             if not isinstance(config, Config):
                 config = load(config)

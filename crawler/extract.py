@@ -13,8 +13,8 @@ from email.utils import parsedate_to_datetime
 
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
-from crawler.dates import parse_date_line
-from crawler.text import fold_whitespace
+from core.dates import parse_date_line
+from core.text import fold_whitespace
 
 __all__ = ["Article", "ParsedDate", "extract_article", "html_to_text", "parse_datetime"]
 

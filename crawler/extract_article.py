@@ -29,9 +29,9 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
+from core.dates import JST, parse_date_line
 from crawler.article_body import compare_with_extractor, non_body_text, read_body
 from crawler.checks import Check, failures
-from crawler.dates import JST, parse_date_line
 from crawler.html_page import (
     HEADINGS,
     HtmlPage,
@@ -78,7 +78,7 @@ _DATE_LINE_LABEL_MAX = 12
 def date_line_value(text: str, tz: tzinfo = JST) -> datetime | None:
     """The date a short date line shows (``2025-10-3 09:00``, ``投稿日：2025年10月3日``), or None.
 
-    Unlike :func:`crawler.dates.parse_date_line`, which finds a date anywhere in a text, this
+    Unlike :func:`core.dates.parse_date_line`, which finds a date anywhere in a text, this
     only accepts text that is essentially a date: at most 40 characters, of which at most 12
     are not part of the date (a label such as 投稿日 or 更新). A body sentence that mentions
     a date is no date line.

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import feedparser
 from w3lib.html import remove_tags, replace_entities
 
+from core.text import fold_whitespace
 from crawler.encoding import Decoded, decode_document
-from crawler.text import fold_whitespace
 
 
 def entry_link(entry: dict[str, Any]) -> str | None:

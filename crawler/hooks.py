@@ -6,8 +6,14 @@ of an already-alerted story is known as a copy when the outbox decides.
 
 from __future__ import annotations
 
-from scheduler.config import Config
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from core.config import Config
 from store import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def install_hooks(store: Store, config: Config) -> None:
@@ -21,10 +27,20 @@ def install_hooks(store: Store, config: Config) -> None:
     origins = official_sources((s.name, s.kind) for s in config.sources)
     store.save_hooks.append(CopyDetector.install(store, CopySettings(official_sources=origins)))
     # 2. ranking movements: validity, movements, each new one handed to the alert outbox
-    from scheduler.ranking import movements_hook
-
     store.snapshot_hooks.append(movements_hook(config))
     # 3. the alert outbox: matches become deliveries in the story's own transaction
     from alerts.outbox import Outbox
 
     store.save_hooks.append(Outbox.from_config(config).on_story_saved)
+
+
+def movements_hook(config: Config) -> Callable[[Connection, int], None]:
+    """The snapshot hook: store the movements, and hand each new one to the alert outbox."""
+    from alerts.outbox import enqueue_ranking_event
+    from rankings.movements import record_movements
+
+    def hook(conn: Connection, snapshot_id: int) -> None:
+        for event in record_movements(conn, snapshot_id):
+            enqueue_ranking_event(conn, config, event)
+
+    return hook

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.dates import parse_era_date_string, parse_era_dates, parse_url_date
+from core.dates import parse_era_date_string, parse_era_dates, parse_url_date
 
 __all__ = [
     "JinjiLink",
@@ -294,7 +294,7 @@ _COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 def url_date(url: str) -> date | None:
     """The date a ministry URL carries: release and press-conference paths (see
-    :func:`crawler.dates.parse_url_date`), else a YYYYMMDD in the file name."""
+    :func:`core.dates.parse_url_date`), else a YYYYMMDD in the file name."""
     found = parse_url_date(url)
     if found is not None:
         return found

@@ -9,9 +9,9 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from core.text import summarize
 from crawler.base import DefwatchSpider
 from crawler.items import RankingItem, StoryItem
-from crawler.text import summarize
 from crawler.worker import WorkerDied
 from store import StoryIn
 

@@ -6,7 +6,6 @@ cycle in a child process for that reason (and to bound memory).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from core.config import Config, SourceConfig
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
 from crawler.hooks import install_hooks
+from crawler.spiders import feed, jdefense, mod, page  # noqa: F401  (each registers its kind)
 from crawler.worker import PageWorker
-from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
 if TYPE_CHECKING:
@@ -43,12 +43,7 @@ class RunSummary:
 
 def spider_class(kind: str) -> type[DefwatchSpider]:
     if kind not in DefwatchSpider.kinds:
-        try:
-            importlib.import_module(f"crawler.spiders.{kind}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"crawler.spiders.{kind}":
-                raise CrawlSetupError(f"source kind {kind!r}: spider not built yet") from None
-            raise
+        raise CrawlSetupError(f"source kind {kind!r}: no spider for it")
     return DefwatchSpider.kinds[kind]
 
 

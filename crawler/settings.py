@@ -35,4 +35,4 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
 }
 REMOTE_CONTROL_ENABLED = False
-LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (scheduler.logs) stays in charge
+LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (core.logs) stays in charge

@@ -39,7 +39,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from scheduler.config import Config
+    from core.config import Config
     from store import SaveResult, Store, StoryIn
 
 P = ParamSpec("P")

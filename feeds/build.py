@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
-from crawler.text import summarize
+from core.config import RANKING_WINDOWS
+from core.text import summarize
 from feeds.render import (
     FORMATS,
     JST,
@@ -40,14 +41,13 @@ from feeds.render import (
     write_if_changed,
 )
 from feeds.rules import RuleMatcher, rule_groups
-from scheduler.config import RANKING_WINDOWS
 from store import feeds as sql
 from store.rankings import recent_events
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from scheduler.config import Config
+    from core.config import Config
     from store.db import Store
 
 # FORMATS and story_id are feeds.render's, importable from here as they always were.

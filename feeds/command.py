@@ -8,8 +8,8 @@ import sys
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from scheduler.config import Config
-from scheduler.errors import CommandError
+from core.config import Config
+from core.errors import CommandError
 
 
 def feeds(args: argparse.Namespace, config: Config, out: IO[str] = sys.stdout) -> int:

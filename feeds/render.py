@@ -17,10 +17,10 @@ from html import escape as html_escape
 from pathlib import Path
 from typing import Any, Protocol
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 
+from core.model import JST
 from store.urls import url_key
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "write_if_changed",
 ]
 
-JST = ZoneInfo("Asia/Tokyo")
 TAG = "tag:defwatch,2025:"  # ids are tag: URIs (RFC 4151), independent of where feeds are served
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed that has never had an entry
 FORMATS: dict[str, str] = {"rss": "application/rss+xml", "atom": "application/atom+xml"}

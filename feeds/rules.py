@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import ahocorasick
 
 from alerts.rules import RuleSet
-from crawler.text import normalize
+from core.text import normalize
 from store import feeds as sql
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from scheduler.config import RuleConfig
+    from core.config import RuleConfig
 
 __all__ = ["GroupIndex", "RuleMatcher", "required_literal", "rule_groups"]
 

@@ -28,12 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
-from zoneinfo import ZoneInfo
 
-from scheduler.cron import cron_trigger
+from core.cron import cron_trigger
+from core.model import JST
 
 if TYPE_CHECKING:
-    from scheduler.config import Config, SourceConfig
+    from core.config import Config, SourceConfig
     from store.db import Store
 
 __all__ = ["CONTENT_TYPES", "FeedServer", "Health", "overdue_after", "resolve"]
@@ -48,7 +48,6 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
 }
 CACHE_CONTROL = "public, max-age=60"
-_JST = ZoneInfo("Asia/Tokyo")
 
 
 # --------------------------------------------------------------------------------------
@@ -223,7 +222,7 @@ class Health:
         now = now or datetime.now(UTC)
         doc: dict[str, Any] = {
             "ok": True,
-            "checked": now.astimezone(_JST).isoformat(),
+            "checked": now.astimezone(JST).isoformat(),
             "store": {},
             "sources": {},
         }

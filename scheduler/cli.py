@@ -10,9 +10,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from scheduler import logs
-from scheduler.config import Config, ConfigError, load
-from scheduler.errors import EXIT_USAGE, CommandError
+from core import logs
+from core.config import Config, ConfigError, load
+from core.errors import EXIT_USAGE, CommandError
+from core.model import WINDOWS
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.alerts)
 
     p = sub.add_parser("ranking", parents=[common], help="the current reading ranking and its movements")
-    p.add_argument("--window", choices=("24h", "1w", "1m"), default="24h")
+    p.add_argument("--window", choices=WINDOWS, default="24h")
     p.add_argument("--since", metavar="DURATION", help="movements since this long ago (e.g. 24h, 7d)")
     p.add_argument("--chart", metavar="FILE.png", help="draw rank over time to a PNG file")
     p.set_defaults(handler=commands.ranking)

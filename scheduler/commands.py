@@ -8,12 +8,13 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from scheduler.config import Config
+from core.config import Config
+from core.model import FAILED_OUTCOMES
 from scheduler.status import collect_status, render_status
 
 
 def _not_built(name: str) -> int:
-    from scheduler.errors import CommandError
+    from core.errors import CommandError
 
     raise CommandError(f"{name}: not built yet", code=2)
 
@@ -45,9 +46,9 @@ def _json_default(value: Any) -> Any:
 
 
 def crawl(args: argparse.Namespace, config: Config) -> int:
+    from core.errors import CommandError
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
-    from scheduler.errors import CommandError
     from scheduler.lock import die_with_parent, inherited_lock, instance_lock
     from scheduler.progress import crawl_progress
     from scheduler.summary import print_crawl_summary
@@ -62,7 +63,7 @@ def crawl(args: argparse.Namespace, config: Config) -> int:
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(summaries, sys.stdout)
-    return 1 if any(s.outcome in ("failed", "timeout", "interrupted") for s in summaries) else 0
+    return 1 if any(s.outcome in FAILED_OUTCOMES for s in summaries) else 0
 
 
 def close_stale_runs(config: Config) -> None:
@@ -96,7 +97,7 @@ def alerts(args: argparse.Namespace, config: Config) -> int:
 
 
 def ranking(args: argparse.Namespace, config: Config) -> int:
-    from scheduler.ranking import ranking_command
+    from rankings.history import ranking_command
 
     return ranking_command(config, args.window, args.since, args.chart, sys.stdout)
 

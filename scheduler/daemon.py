@@ -31,9 +31,10 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
-from scheduler.config import Config, SourceConfig
-from scheduler.cron import cron_trigger
-from scheduler.errors import EXIT_FAILED, EXIT_OK, CommandError
+from core.config import Config, SourceConfig
+from core.cron import cron_trigger
+from core.errors import EXIT_FAILED, EXIT_OK, CommandError
+from core.model import FAILED_OUTCOMES, Outcome
 from scheduler.lock import HeldLock, child_lock_env
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
-BAD_OUTCOMES = ("failed", "timeout", "interrupted")
+BAD_OUTCOMES = FAILED_OUTCOMES
 
 
 def kill_after(crawl_timeout: float) -> float:
@@ -605,27 +606,15 @@ class Daemon:
 
 
 # --------------------------------------------------------------------------------------
-# The steps after a crawl, from the packages that do them (each optional, by design of the
-# build order: a missing part is said once and skipped)
+# The steps after a crawl, from the packages that do them
 # --------------------------------------------------------------------------------------
-
-_said_missing: set[str] = set()
-
-
-def _missing(part: str) -> None:
-    if part not in _said_missing:
-        _said_missing.add(part)
-        log.warning("%s: not available in this installation; skipped", part)
 
 
 def deliver_alerts(config: Config, store: Store) -> Any:
     """One cycle's deliveries: operations alerts, then everything due, waiting out a short
     Retry-After (alerts.loop.deliver_once)."""
-    try:
-        from alerts.loop import deliver_once, log_report
-    except ImportError:
-        _missing("alert delivery")
-        return None
+    from alerts.loop import deliver_once, log_report
+
     try:
         report = deliver_once(config, store)
     except Exception as exc:  # a broken channel must not stop the crawls
@@ -642,7 +631,7 @@ def close_stale_runs(store: Store) -> None:
 
     why = "the crawl ended without recording its run (its process was killed or crashed)"
     for run in store.unfinished_runs():
-        store.finish_run(run["id"], "interrupted", RunCounts(), why)
+        store.finish_run(run["id"], Outcome.INTERRUPTED, RunCounts(), why)
         log.warning(
             "crawl %s: run %d left running since %s: %s", run["source"], run["id"], run["started"], why
         )
@@ -650,21 +639,16 @@ def close_stale_runs(store: Store) -> None:
 
 def start_delivery_loop(config: Config, store: Store) -> Any:
     """The daemon's delivery job, a thread apart from the crawls (alerts.loop.DeliveryLoop)."""
-    try:
-        from alerts.loop import DeliveryLoop
-    except ImportError:
-        _missing("alert delivery")
-        return None
+    from alerts.loop import DeliveryLoop
+
     return DeliveryLoop(config, store).start()
 
 
 def stop_deliveries(stop: bool = True) -> None:
     """Cut delivery attempts in flight (SIGTERM): they stay due for the next start. With
     ``stop=False``: the stop is over."""
-    try:
-        from alerts.channels.deadline import STOPPING
-    except ImportError:
-        return
+    from alerts.channels.deadline import STOPPING
+
     if stop:
         STOPPING.set()
     else:
@@ -673,11 +657,8 @@ def stop_deliveries(stop: bool = True) -> None:
 
 def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:
     """Rebuild the feeds changed at or after ``since`` (all of them when None)."""
-    try:
-        from feeds.build import build_all, build_changed
-    except ImportError:
-        _missing("feeds")
-        return None
+    from feeds.build import build_all, build_changed
+
     try:
         report = build_all(config, store) if since is None else build_changed(config, store, since)
     except Exception as exc:

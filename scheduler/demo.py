@@ -1,9 +1,9 @@
 """``defwatch demo`` (``make demo``): the whole pipeline against the bundled imitation sites
 on 127.0.0.1, no internet and no secrets.
 
-It serves the J-Defense and ministry imitations (and, when the test tree has it, a news
-feed), listens for webhooks and prints what arrives, writes a configuration for all of
-that into a fresh folder, runs a cycle, moves the sites one day forward, runs another, and
+It serves the J-Defense, ministry and news-feed imitations (the ``imitations`` package),
+listens for webhooks and prints what arrives, writes a configuration for all of that into
+a fresh folder, runs a cycle, moves the sites one day forward, runs another, and
 ends with what came of it: stories, copies linked, ranking movements, feeds, alerts.
 """
 
@@ -20,17 +20,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from scheduler.errors import EXIT_FAILED, EXIT_OK, CommandError
+from core.errors import EXIT_FAILED, EXIT_OK
+from core.model import WINDOWS
+from imitations.feed import FeedSite
+from imitations.jdefense import JDefenseSite
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 
 if TYPE_CHECKING:
-    from scheduler.config import Config
+    from core.config import Config
     from scheduler.daemon import CrawlResult
     from store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 EXIT_INTERRUPTED = 130  # as for Ctrl-C anywhere else in the command
-WINDOWS = ("24h", "1w", "1m")
-
 
 # --------------------------------------------------------------------------------------
 # The webhook receiver
@@ -93,39 +95,15 @@ class WebhookReceiver:
 # --------------------------------------------------------------------------------------
 
 
-def _imitations() -> Any:
-    """tests/sites from the repository checkout the demo runs from."""
-    if not (REPO / "tests" / "sites" / "server.py").is_file():
-        raise CommandError(
-            "demo: the imitation sites (tests/sites) are not in this installation; "
-            "run `make demo` from a repository checkout"
-        )
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from tests.sites import server
-
-    return server
-
-
 def _sites() -> tuple[Any, dict[str, str]]:
     """Start the imitations; return the server and each source's URL."""
-    server_module = _imitations()
-    from tests.sites.jdefense import JDefenseSite
-    from tests.sites.mod import ModSite
-
-    sites: dict[str, Any] = {"jdefense": JDefenseSite(), "mod": ModSite()}
-    feed_path = None
-    try:  # the feed spider's own test site: a WordPress-style news feed
-        from tests.crawler.feedsite import FeedSite
-
-        sites["navalnews"] = FeedSite()
-        feed_path = "/feed/"
-    except ImportError:
-        pass
-    server = server_module.SiteServer(sites).start()
-    urls = {"jdefense": server.url("jdefense"), "mod": server.url("mod")}
-    if feed_path:
-        urls["navalnews"] = server.url("navalnews", feed_path)
+    sites: dict[str, Any] = {"jdefense": JDefenseSite(), "mod": ModSite(), "navalnews": FeedSite()}
+    server = SiteServer(sites).start()
+    urls = {
+        "jdefense": server.url("jdefense"),
+        "mod": server.url("mod"),
+        "navalnews": server.url("navalnews", "/feed/"),
+    }
     return server, urls
 
 
@@ -203,7 +181,7 @@ path = {q(str(folder / "alerts.jsonl"))}
 
 
 def run_demo(verbosity: int = 0, log_format: str = "text", out: IO[str] | None = None) -> int:
-    from scheduler.config import load_config
+    from core.config import load_config
     from scheduler.daemon import ChildOptions, Daemon
     from store import Store
 
@@ -293,35 +271,27 @@ def _print_summary(config: Config, store: Store, folder: Path, receiver: Webhook
 
 
 def _sent_by_channel(store: Store) -> dict[str, int]:
-    try:
-        from store.outbox import counts_by_channel
-    except ImportError:
-        return {}
+    from store.outbox import counts_by_channel
+
     with store.engine.connect() as conn:
         return {name: n["sent"] for name, n in counts_by_channel(conn).items()}
 
 
 def _copies(store: Store) -> int:
-    try:
-        from store.feeds import copy_links
-    except ImportError:
-        return 0
+    from store.feeds import copy_links
+
     with store.engine.connect() as conn:
         return len(copy_links(conn))
 
 
 def _movements(store: Store) -> list[dict[str, Any]]:
-    try:
-        from store.rankings import recent_events
-    except ImportError:
-        return []
+    from store.rankings import recent_events
+
     return [m for w in WINDOWS for m in recent_events(store, None, w, 100_000)]
 
 
 def _print_ranking(config: Config, out: IO[str]) -> None:
-    try:
-        from scheduler.ranking import ranking_command
-    except ImportError:
-        return
+    from rankings.history import ranking_command
+
     print("\nthe 24h reading ranking now (`defwatch ranking`):", file=out)
     ranking_command(config, "24h", None, None, out)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from scheduler.config import Config
-from scheduler.errors import CommandError
+from core.config import Config
+from core.errors import CommandError
+from core.model import JST
 
 KINDS = ("jdefense", "mod", "page", "feed")
 
@@ -48,6 +48,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             html = fetch(args.url, config.crawl.user_agent, config.crawl.timeout)
         except OSError as exc:
             raise CommandError(f"inspect: cannot fetch {args.url}: {exc}", code=1) from None
-    tz = source.tz if source is not None else ZoneInfo("Asia/Tokyo")
+    tz = source.tz if source is not None else JST
     selectors = dict(source.options.get("selectors") or {}) if source is not None else None
     return inspect_page(html, args.url, kind, tz, sys.stdout, selectors or None)

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from scheduler.errors import EXIT_USAGE, CommandError
+from core.errors import EXIT_USAGE, CommandError
 
 LOCK_FD_ENV = "DEFWATCH_LOCK_FD"  # set for a crawl child: the lock's descriptor it inherited
 PARENT_ENV = "DEFWATCH_PARENT_PID"  # set for a crawl child: the daemon it must not outlive

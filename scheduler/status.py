@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 
-from scheduler.config import Config
-from scheduler.cron import cron_trigger
-
-JST = ZoneInfo("Asia/Tokyo")
+from core.config import Config
+from core.cron import cron_trigger
+from core.model import JST
 
 
 def collect_status(config: Config, store: Any, now: datetime | None = None) -> dict[str, Any]:
@@ -70,10 +68,8 @@ def _daemon(config: Config) -> dict[str, Any]:
 
 def _deliveries(store: Any, failed_limit: int = 10) -> dict[str, Any]:
     """Deliveries per channel and status, and the latest that were given up, with why."""
-    try:
-        from store import outbox
-    except ImportError:
-        return {"by_channel": {}, "failed": []}
+    from store import outbox
+
     with store.engine.connect() as conn:
         by_channel = outbox.counts_by_channel(conn)
         failed = outbox.failed_deliveries(conn, limit=failed_limit)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from scheduler.errors import CommandError
+from core.errors import CommandError
+from core.model import JST
 
 if TYPE_CHECKING:
-    from scheduler.config import Config
+    from core.config import Config
     from store import Store
-
-JST = ZoneInfo("Asia/Tokyo")
 
 
 def show_story(config: Config, url: str, out: IO[str]) -> None:
@@ -92,7 +90,7 @@ def _revision_lines(revisions: list[dict[str, Any]], story: dict[str, Any]) -> l
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any], name: str) -> bool:
-    from crawler.text import normalize
+    from core.text import normalize
 
     return normalize(old.get(name) or "") != normalize(new.get(name) or "")
 
@@ -119,9 +117,9 @@ def list_stories(
     (the web page's search): one line per story, or one JSON document."""
     from datetime import UTC, timedelta
 
+    from core.config import parse_duration
     from feeds.listing import rule_ids
     from feeds.rules import RuleMatcher
-    from scheduler.config import parse_duration
     from store import Store, browse, search
 
     name = "stories search" if text is not None else "stories list"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from datasketch import MinHash
 
-from crawler.text import normalize
+from core.text import normalize
 from store import links
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, i
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from crawler.text import content_hash, normalize
+from core.text import content_hash, normalize
 from store import schema as t
 from store.urls import canonical_url, url_key
 

@@ -1,7 +1,7 @@
 """Rankings in the store: the snapshots movements are computed from, the movements
 (``ranking_events``), and the history the terminal table, the chart, the feeds and the
 alerts read. Every SQL statement about rankings lives here; what a movement *is* is
-decided in ``scheduler.ranking``.
+decided in ``rankings.movements``.
 
 Snapshots of one source and window are ordered by ``(taken_at, id)``. Functions taking a
 ``Connection`` run inside the caller's transaction (the snapshot hook's); those taking a

@@ -204,7 +204,7 @@ ops_states = Table(
 
 # -- revision 0004: ranking movements (store/rankings.py) -------------------------------
 # One row per movement of one story between two consecutive valid snapshots of a window.
-# Derived from ranking_snapshots/ranking_entries (scheduler.ranking.recompute_events can
+# Derived from ranking_snapshots/ranking_entries (rankings.movements.recompute_events can
 # rebuild it); (snapshot_id, kind, url_key) identifies a movement across rebuilds.
 
 ranking_events = Table(

@@ -1,7 +1,7 @@
 """Full-text search over stories: the one module with the search SQL.
 
 What is searched is ``stories.text_norm`` (title, summary and body, NFKC, case- and
-whitespace-folded by ``crawler.text.normalize``), and a query is normalized the same way, so
+whitespace-folded by ``core.text.normalize``), and a query is normalized the same way, so
 ＡＳＥＡＮ finds ASEAN. A query is one or more words, all of which must occur (as
 substrings: Japanese has no spaces between words). Results are newest first, in the order
 the feeds use (published, else fetched; then id).
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import String, and_, bindparam, func, literal_column, select, table, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from crawler.text import normalize
+from core.text import normalize
 from store import schema as t
 
 if TYPE_CHECKING:

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from imitations import shared_story
+from imitations.jdefense import JDefenseSite
+from imitations.jdefense.data import SHARED_STORY_ID
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from store import Store
 from store import schema as t
 from tests.conftest import Defwatch
-from tests.sites import shared_story
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.jdefense.data import SHARED_STORY_ID
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import load_config
+from core.config import load_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)

@@ -17,18 +17,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from core.cron import cron_trigger
+from core.model import JST
 from feeds.build import feed_specs
 from feeds.listing import rule_ids
 from feeds.rules import RuleMatcher
 from feeds.serve import overdue_after
-from scheduler.cron import cron_trigger
 from store import browse, links, rankings, search
 from store.feeds import ids_by_url_key
 from web.chart import rank_chart
@@ -36,14 +36,13 @@ from web.chart import rank_chart
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from scheduler.config import Config
+    from core.config import Config
     from store import Store
 
 __all__ = ["PER_PAGE", "WebApp", "create_app"]
 
 log = logging.getLogger(__name__)
 
-JST = ZoneInfo("Asia/Tokyo")
 PER_PAGE = 50
 MAX_PAGE = 1000  # past this a page number is a mistake, not a wish to read 50,000 stories back
 WINDOWS = ("24h", "1w", "1m")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-JST = ZoneInfo("Asia/Tokyo")
+from core.model import JST
+
 COLORS = (
     "#1f77b4",
     "#d62728",

@@ -10,7 +10,7 @@ from alerts.channels import email, file, slack, webhook
 from alerts.channels.base import CHANNELS, Channel, ChannelError, Digest, Message, Receipt
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 __all__ = [
     "CHANNELS",

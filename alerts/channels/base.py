@@ -12,10 +12,10 @@ from functools import cached_property
 from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scheduler.logs import mask
+from core.logs import mask
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 __all__ = ["CHANNELS", "Channel", "ChannelError", "Digest", "Message", "RateLimiter", "Receipt"]
 

@@ -23,7 +23,7 @@ from alerts.channels.deadline import watch
 from alerts.message import JST, cut, facts, headline
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from alerts.channels.base import Channel, Digest, Message, Receipt
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 
 class FileChannel(Channel, type="file"):

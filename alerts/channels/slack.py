@@ -15,7 +15,7 @@ from alerts.channels.webhook import HttpChannel
 from alerts.message import facts, headline
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 MAX_BLOCKS = 50  # Slack refuses more
 SECTION_LIMIT = 3000  # characters of one section's text

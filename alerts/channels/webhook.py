@@ -21,7 +21,7 @@ from alerts.channels.base import Channel, Digest, Message, Receipt
 from alerts.channels.deadline import HttpAnswer
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 USER_AGENT = "defwatch (alerts)"
 ANSWER_LIMIT = 300

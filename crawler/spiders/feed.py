@@ -26,6 +26,8 @@ from scrapy.exceptions import (
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from core.config import format_size
+from core.text import fold_whitespace, summarize
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.encoding import Decoded, looks_like_mojibake
 from crawler.extract import Article, extract_article, html_to_text, parse_datetime
@@ -39,8 +41,6 @@ from crawler.feed_entries import (
     parse_feed_document,
 )
 from crawler.items import StoryItem
-from crawler.text import fold_whitespace, summarize
-from scheduler.config import format_size
 from store.urls import url_key
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ highest one known. A run goes:
 3. when the home page had no ranking block, the first article page read gives the
    snapshots (and a known article page is read for them if no new one was).
 
-Options (scheduler/config.py): ``sections`` restricts the section pages read and the sections
+Options (core/config.py): ``sections`` restricts the section pages read and the sections
 each probed id is tried under (an article answers only under its own section, so a probed id
 costs one request per section); by default every section the home page's navigation links
 (``/docs/<section>/``) is read, and a configured section the navigation no longer links is
@@ -56,8 +56,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 
+from core.dates import parse_era_dates
+from core.text import summarize
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
-from crawler.dates import parse_era_dates
 from crawler.extract_article import ArticleFields, HtmlPage, RankingBlock, links, parse_page
 from crawler.items import RankingItem, StoryItem
 from crawler.jdefense_read import (
@@ -71,7 +72,6 @@ from crawler.jdefense_read import (
 )
 from crawler.saved_pages import data_folder, save_page
 from crawler.selectors import select_links
-from crawler.text import summarize
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure

@@ -28,8 +28,10 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from core.config import format_size
+from core.dates import JST, parse_era_date_string
+from core.text import normalize, summarize
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
-from crawler.dates import JST, parse_era_date_string
 from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
 from crawler.mod_parse import (
@@ -48,8 +50,6 @@ from crawler.mod_parse import (
     url_date,
 )
 from crawler.pdf import read_pdf
-from crawler.text import normalize, summarize
-from scheduler.config import format_size
 from store import url_key
 
 if TYPE_CHECKING:

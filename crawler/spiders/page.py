@@ -15,9 +15,9 @@ from typing import Any
 from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
 
+from core.text import fold_whitespace
 from crawler.items import StoryItem
 from crawler.spiders.feed import ListingSpider
-from crawler.text import fold_whitespace
 
 PAGE_META = "defwatch_page"
 

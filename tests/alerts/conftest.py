@@ -365,8 +365,8 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
+    from core.config import load_config
     from crawler.hooks import install_hooks
-    from scheduler.config import load_config
     from store import Store
 
     opened: list[Any] = []

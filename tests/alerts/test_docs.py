@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import load_config
+from core.config import load_config
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 TEXT = DOC.read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from alerts.outbox import enqueue_ranking_event
+from imitations.shared_story import JDEFENSE_TITLE, MOD_TITLE, RELEASE_TEXT
 from store import url_key
-from tests.sites.shared_story import JDEFENSE_TITLE, MOD_TITLE, RELEASE_TEXT
 
 from .conftest import Pipeline
 

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from imitations.jdefense import JDefenseSite
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from store import Store
 from store import schema as t
 from store.lock import AdvisoryLock
 from tests.conftest import Defwatch
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 from .conftest import Receiver
 from .test_pipeline import write_config

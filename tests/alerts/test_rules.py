@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.rules import RuleMatch, RuleSet, required_text
-from crawler.text import normalize
-from scheduler.config import RuleConfig
+from core.config import RuleConfig
+from core.text import normalize
 
 
 def story(title: str = "", summary: str = "", body: str = "", source: str = "mod") -> dict[str, Any]:

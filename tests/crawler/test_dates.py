@@ -1,4 +1,4 @@
-"""Table-driven and property tests for crawler.dates: date lines, era dates, URL dates."""
+"""Table-driven and property tests for core.dates: date lines, era dates, URL dates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.dates import (
+from core.dates import (
     JST,
     EraDate,
     parse_date_line,

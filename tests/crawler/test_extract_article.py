@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.dates import JST
+from core.dates import JST
 from crawler.extract_article import (
     HtmlPage,
     date_line_value,
@@ -20,8 +20,8 @@ from crawler.extract_article import (
     read_article,
     read_ranking,
 )
-from tests.sites.jdefense import data as D
-from tests.sites.jdefense import render
+from imitations.jdefense import data as D
+from imitations.jdefense import render
 
 BASE = "http://jd.test"
 ARTICLE = re.compile(r"/docs/[a-z]+/\d{6}\.html$")

@@ -26,11 +26,11 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from w3lib.html import remove_tags, replace_entities
 
+from core.config import SourceConfig
 from crawler.encoding import codec_for_label, decode_document
 from crawler.feed_entries import entry_link, fold_spaces
 from crawler.items import StoryItem
 from crawler.spiders.feed import FeedSpider
-from scheduler.config import SourceConfig
 from store import Store
 
 CORPUS = Path(__file__).parent / "corpus" / "feedparser"

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.extract import ParsedDate, extract_article, html_to_text, parse_datetime
+from imitations.feed.articles import ARTICLES, BOILERPLATE_MARKERS, render
 from tests.crawler.feedsite import (
     HUGE_SIZE,
     Crawls,
@@ -31,7 +32,6 @@ from tests.crawler.feedsite import (
     serve,
     source_toml,
 )
-from tests.crawler.feedsite.articles import ARTICLES, BOILERPLATE_MARKERS, render
 
 JST = ZoneInfo("Asia/Tokyo")
 

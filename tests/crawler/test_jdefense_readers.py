@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from crawler.extract_article import parse_page, read_article
 from crawler.jdefense_read import ArticleUrls, ranking_block
+from imitations.jdefense import zoo
 from tests.conftest import Defwatch
-from tests.sites.jdefense import zoo
 
 HOST = "http://jd.test"
 ACCEPT = ArticleUrls("jd.test")

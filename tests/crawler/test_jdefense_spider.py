@@ -1,6 +1,6 @@
 """The ``jdefense`` spider, end to end: ``defwatch crawl jdefense`` (a real subprocess, real
 Scrapy) against the J-Defense imitation served over HTTP on 127.0.0.1, checked against
-``tests/sites/jdefense/data.py`` and the requests the server answered."""
+``imitations/jdefense/data.py`` and the requests the server answered."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-import tests.sites.server as site_server
-from crawler.text import summarize
+import imitations.server as site_server
+from core.text import summarize
+from imitations.jdefense import JDefenseSite, render
+from imitations.jdefense import data as D
+from imitations.server import SiteServer
 from store import Store
 from tests.conftest import REPO, Defwatch
-from tests.sites.jdefense import JDefenseSite, render
-from tests.sites.jdefense import data as D
-from tests.sites.server import SiteServer
 
 USER_AGENT = "defwatch-test/0.1 (+https://example.org/defwatch/contact)"
 SECTIONS = ["mod", "world"]

@@ -1,4 +1,4 @@
-"""``defwatch crawl jdefense`` against every family of the markup zoo (tests/sites/jdefense/zoo.py):
+"""``defwatch crawl jdefense`` against every family of the markup zoo (imitations/jdefense/zoo.py):
 the same content in markups we did not fit the readers to. Each crawl must store exactly the
 zoo's stories, with their titles, dates and whole bodies, and the three ranking windows."""
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from imitations.jdefense import zoo
+from imitations.server import SiteServer
 from store import Store
 from tests.conftest import Defwatch
-from tests.sites.jdefense import zoo
-from tests.sites.server import SiteServer
 
 
 @dataclass

@@ -24,8 +24,8 @@ from crawler.mod_parse import (
     url_date,
 )
 from crawler.pdf import join_wrapped_lines, read_pdf
-from tests.sites.mod import data, pdfs, render
-from tests.sites.mod.layout import wrap
+from imitations.mod import data, pdfs, render
+from imitations.mod.layout import wrap
 
 # -- update.xml titles --------------------------------------------------------------------
 UPDATE_TITLES = [

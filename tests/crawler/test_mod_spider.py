@@ -1,4 +1,4 @@
-"""Kind ``mod`` against the Ministry of Defense imitation (tests/sites/mod): crawled as first
+"""Kind ``mod`` against the Ministry of Defense imitation (imitations/mod): crawled as first
 found, again unchanged, then at epochs 1 and 2; then with every fault the site can show.
 
 Each crawl is the real ``defwatch crawl mod`` in a subprocess (Scrapy's reactor cannot
@@ -19,14 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.dates import JST, parse_era_date_string
+from core.dates import JST, parse_era_date_string
+from core.text import normalize, summarize
 from crawler.mod_parse import parse_update_title
-from crawler.text import normalize, summarize
+from imitations.mod import ModSite, data
+from imitations.server import Hit, SiteServer
 from store import Store
 from store.urls import canonical_url
 from tests.conftest import Defwatch
-from tests.sites.mod import ModSite, data
-from tests.sites.server import Hit, SiteServer
 
 LISTINGS = [data.NEWS_FEED_PATH, data.UPDATE_FEED_PATH, data.KISHA_JS_PATH, data.JINJI_INDEX_PATH]
 

@@ -1,4 +1,4 @@
-"""Table-driven and property tests for crawler.text: normalize, fold_whitespace, summarize, hashes."""
+"""Table-driven and property tests for core.text: normalize, fold_whitespace, summarize, hashes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.text import content_hash, fold_whitespace, normalize, summarize
+from core.text import content_hash, fold_whitespace, normalize, summarize
 
 # --- normalize ---------------------------------------------------------------------------------
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from core.config import load_config
 from crawler.worker import PageWorker, WorkerDied
-from scheduler.config import load_config
+from imitations.server import SiteServer
 from store import Store, StoryIn
 from tests.conftest import Defwatch
-from tests.sites.server import SiteServer
 
 CONFIG = """
 [store]
@@ -118,7 +118,7 @@ def test_the_worker_ends_when_the_crawling_process_is_killed(config_path: Path) 
         import os, signal, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from crawler.worker import PageWorker
-        from scheduler.config import load_config
+        from core.config import load_config
         worker = PageWorker(load_config({str(config_path)!r}))
         print(worker.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -14,8 +14,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from core.config import Config
 from feeds.build import build_all
-from scheduler.config import Config
 from store import Store
 from tests.conftest import Defwatch
 from tests.feeds.data import Stored, fill, make_config

@@ -10,12 +10,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from textwrap import dedent
 
-from scheduler.config import Config, load_config
+from core.config import Config, load_config
+from imitations import shared_story
+from imitations.jdefense import data as jd
+from imitations.mod import data as mod
 from store import Store, StoryIn, utcnow
 from store import links as story_links
-from tests.sites import shared_story
-from tests.sites.jdefense import data as jd
-from tests.sites.mod import data as mod
 
 JDEFENSE_URL = "https://j-defense.ikaros.jp"
 MOD_URL = "https://www.mod.go.jp"

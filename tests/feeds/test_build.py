@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from crawler.hooks import movements_hook
 from feeds.build import build_all, build_changed, feed_specs, story_id
-from scheduler.ranking import movements_hook
+from imitations import shared_story
 from store import StoryIn, url_key, utcnow
 from tests.feeds.conftest import Site
 from tests.feeds.data import HOSTILE_SUMMARY, HOSTILE_TITLE, HOSTILE_URL, JDEFENSE_URL, NAVAL_URL, link
-from tests.sites import shared_story
 
 FEEDS = [
     "all",
@@ -323,7 +323,7 @@ def test_a_revision_keeps_the_id_and_updates(site: Site) -> None:
 
 
 def test_feeds_no_longer_configured_are_removed(site: Site) -> None:
-    from scheduler.config import load_config
+    from core.config import load_config
 
     text = (site.public.parent / "defwatch.toml").read_text()
     trimmed = text.replace('[[rules]]\nname = "nothing"\nkeywords = ["該当なしの語"]\n', "")

@@ -11,12 +11,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from imitations import shared_story
+from imitations.jdefense import JDefenseSite
+from imitations.jdefense import data as jd
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from tests.conftest import Defwatch
-from tests.sites import shared_story
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.jdefense import data as jd
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 FEEDS = [
     "all",

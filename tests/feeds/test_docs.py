@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import load_config
 from feeds.serve import Health
-from scheduler.config import load_config
 from store import RunCounts, Store
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "feeds.md").read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.config import load_config
 from feeds.serve import accepts_gzip, etag_matches, not_modified_since, overdue_after, resolve
-from scheduler.config import load_config
 
 JST = ZoneInfo("Asia/Tokyo")
 

@@ -109,7 +109,7 @@ def test_unusable_store_path(defwatch: Defwatch) -> None:
 def test_text_log_lines_are_one_line_per_event() -> None:
     import logging
 
-    from scheduler.logs import OneLineFormatter
+    from core.logs import OneLineFormatter
 
     try:
         raise ValueError("first line\nsecond line")

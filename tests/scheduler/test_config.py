@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import ConfigError, find_config, load_config, parse_duration, parse_size
+from core.config import ConfigError, find_config, load_config, parse_duration, parse_size
 
 INTERFACE_EXAMPLE = """
 [store]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.cron import cron_trigger
+from core.cron import cron_trigger
 
 JST = ZoneInfo("Asia/Tokyo")
 SATURDAY = datetime(2025, 10, 18, 12, 1, tzinfo=JST)

@@ -25,14 +25,14 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
-from scheduler.config import load_config
-from scheduler.cron import cron_trigger
+from core.config import load_config
+from core.cron import cron_trigger
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from scheduler.lock import lock_path
 from store import Store
 from store.schema import crawl_runs
 from tests.conftest import REPO, Defwatch
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 EVERY_3S = "*/3 * * * * *"
 YEARLY = "0 0 1 1 *"  # never fires during a test: only the start-up catch-up crawls

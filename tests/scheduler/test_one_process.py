@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from scheduler.lock import is_held
 from tests.conftest import Defwatch
 from tests.scheduler.test_daemon import HangingServer, runs, wait_until
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 
 @pytest.fixture

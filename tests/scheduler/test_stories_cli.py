@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from imitations import shared_story
 from store import Store
 from store.copies import CopyDetector
 from tests.conftest import Defwatch
-from tests.sites import shared_story
 from tests.store.test_copies import ARTICLE, JDEFENSE_SITE, MOD_SITE, jdefense_article, ministry_release
 
 MOD_URL = MOD_SITE + shared_story.MOD_PATH

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from core.config import load_config
 from crawler.hooks import install_hooks
-from scheduler.config import load_config
+from imitations import shared_story
+from imitations.jdefense.data import BY_ID, SHARED_STORY_ID
+from imitations.mod.data import ALL_PDFS, SHARED_TITLE, SHARED_TITLE_PATHS_EPOCH0
+from imitations.mod.layout import wrap
 from store import Store, StoryIn, links
 from store import schema as t
 from store.copies import CopyDetector, CopySettings, matching_text
-from tests.sites import shared_story
-from tests.sites.jdefense.data import BY_ID, SHARED_STORY_ID
-from tests.sites.mod.data import ALL_PDFS, SHARED_TITLE, SHARED_TITLE_PATHS_EPOCH0
-from tests.sites.mod.layout import wrap
 
 MOD_SITE = "https://www.mod.go.jp"
 JDEFENSE_SITE = "https://j-defense.ikaros.jp"

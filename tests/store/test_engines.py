@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-import tests.sites.server as site_server
+import imitations.server as site_server
+from imitations.jdefense import JDefenseSite
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from store import Store, links
 from store import schema as t
 from tests.conftest import Defwatch
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 EPOCHS = (0, 1, 2)
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
+from core.config import load_config
 from crawler.hooks import install_hooks
-from scheduler.config import load_config
-from scheduler.ranking import recompute_events
+from rankings.movements import recompute_events
 from store import Store, head_revisions
 from store import rankings as rk
 

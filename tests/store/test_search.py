@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from crawler.text import normalize
+from core.text import normalize
 from store import Store, StoryIn, search
 from store import schema as t
 

@@ -18,14 +18,14 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from crawler.text import normalize
+from core.text import normalize
+from imitations import shared_story
+from imitations.jdefense import JDefenseSite
+from imitations.jdefense import data as jd
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from store import Store
 from tests.conftest import Defwatch
-from tests.sites import shared_story
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.jdefense import data as jd
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER_ARGS = [

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from core.config import Config, load_config
 from feeds.serve import FeedServer, Health
-from scheduler.config import Config, load_config
 from store import RunCounts, Store, StoryIn
 from store import outbox as ob
 from web import create_app

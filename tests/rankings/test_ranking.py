@@ -2,7 +2,7 @@
 outbox hand-over, ranking rules, ``defwatch ranking`` (table and chart), and the whole
 path from ``defwatch crawl jdefense`` against the J-Defense imitation.
 
-The lists are the imitation's (``tests/sites/jdefense/data.py``: RANKINGS, epochs 0-4,
+The lists are the imitation's (``imitations/jdefense/data.py``: RANKINGS, epochs 0-4,
 the 1-week list of epoch 4 half-loaded). ``EXPECTED`` below was written by reading those
 lists, not computed: it is the oracle.
 """
@@ -22,17 +22,18 @@ from typing import Any
 import pytest
 from PIL import Image
 
-import tests.sites.server as site_server
+import imitations.server as site_server
+from alerts.rules import ranking_rule_matches
+from core.config import RuleConfig, load_config
+from core.errors import CommandError
 from crawler.hooks import install_hooks
-from scheduler import ranking
-from scheduler.config import RuleConfig, load_config
-from scheduler.errors import CommandError
+from imitations.jdefense import JDefenseSite
+from imitations.jdefense import data as D
+from imitations.server import SiteServer
+from rankings import chart, movements
 from store import Store
 from store import rankings as rk
 from tests.conftest import Defwatch
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.jdefense import data as D
-from tests.sites.server import SiteServer
 
 SITE = "http://127.0.0.1:8000"
 EPOCH_TIME = {e: datetime(2025, 10, 20, 18, 0, tzinfo=D.JST) + timedelta(days=e) for e in D.EPOCHS}
@@ -271,7 +272,7 @@ def test_the_spiders_own_verdict_stands(tmp_path: Path) -> None:
         "challenge page",
     )
     assert all_moves(store, "24h") == []
-    from scheduler.ranking import recompute_events
+    from rankings.movements import recompute_events
 
     assert recompute_events(store, "jdefense", "24h") == []  # and survives a recompute
     assert store.ranking_snapshots("jdefense", "24h")[-1]["reason"] == "challenge page"
@@ -309,7 +310,7 @@ def entries(*keys: str) -> list[dict[str, Any]]:
 def test_invalid_reason(
     listed: list[dict[str, Any]], last: list[dict[str, Any]] | None, reason: str | None
 ) -> None:
-    assert ranking.invalid_reason(listed, last) == reason
+    assert movements.invalid_reason(listed, last) == reason
 
 
 @pytest.mark.parametrize(
@@ -347,7 +348,7 @@ def test_movements(
     before: set[str],
     expected: list[tuple[Any, ...]],
 ) -> None:
-    found = ranking.movements(previous, current, before)
+    found = movements.movements(previous, current, before)
     assert [(m.kind, m.url_key, m.rank, m.previous_rank) for m in found] == expected
 
 
@@ -359,7 +360,7 @@ def test_recompute_from_snapshots_stored_without_the_hook(tmp_path: Path) -> Non
     with Store.open(url) as bare:  # no hooks: as a store upgraded from before movements existed
         save_epochs(bare, D.EPOCHS)
         assert all_moves(bare, "24h") == []
-        new = ranking.recompute_events(bare, "jdefense", "24h") + ranking.recompute_events(
+        new = movements.recompute_events(bare, "jdefense", "24h") + movements.recompute_events(
             bare, "jdefense", "1w"
         )
         assert len(new) == sum(len(EXPECTED[("24h", e)]) + len(EXPECTED[("1w", e)]) for e in range(1, 5))
@@ -371,7 +372,7 @@ def test_recompute_from_snapshots_stored_without_the_hook(tmp_path: Path) -> Non
 
 def test_recompute_keeps_what_is_unchanged(imitation: Store) -> None:
     before = rk.recent_events(imitation, "jdefense", "24h", 1000)
-    assert ranking.recompute_events(imitation, "jdefense", "24h") == []
+    assert movements.recompute_events(imitation, "jdefense", "24h") == []
     assert rk.recent_events(imitation, "jdefense", "24h", 1000) == before  # same ids too
 
 
@@ -431,40 +432,6 @@ path = "{tmp_path / "alerts.jsonl"}"
     install_hooks(store, load_config(path, environ={}))
     save_epochs(store, [0, 1], windows=("24h", "1w"))
     assert store.delivery_counts()["pending"] == 2
-    store.close()
-
-
-@pytest.mark.parametrize("absent", ["module", "function"])
-def test_without_a_ranking_outbox_movements_are_still_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, absent: str
-) -> None:
-    import alerts.outbox
-
-    store = hooked(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    if absent == "module":
-        monkeypatch.setitem(sys.modules, "alerts.outbox", None)  # the import fails as if absent
-    else:
-        monkeypatch.delattr(alerts.outbox, "enqueue_ranking_event")
-    save_epochs(store, [0, 1], windows=("24h",))
-    assert moves(store, "24h", EPOCH_TIME[1]) == EXPECTED[("24h", 1)]
-    store.close()
-
-
-def test_a_broken_outbox_module_is_an_error_not_a_skip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import alerts
-
-    store = hooked(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    save_epochs(store, [0], windows=("24h",))
-    fake = tmp_path / "fake_alerts"
-    fake.mkdir()
-    (fake / "outbox.py").write_text("import defwatch_no_such_dependency\n")
-    monkeypatch.delitem(sys.modules, "alerts.outbox")
-    monkeypatch.setattr(alerts, "__path__", [str(fake), *alerts.__path__])
-    with pytest.raises(ModuleNotFoundError, match="defwatch_no_such_dependency"):
-        store.save_ranking_snapshot("jdefense", "24h", listing(1, "24h"), taken_at=EPOCH_TIME[1])
-    assert len(store.ranking_snapshots("jdefense", "24h")) == 1  # rolled back with the snapshot
     store.close()
 
 
@@ -557,7 +524,7 @@ TOP1 = RuleConfig(name="top1", on=("ranking",), max_rank=1)
     ],
 )
 def test_ranking_rule_matches(rule: RuleConfig, ev: dict[str, Any], expected: list[str] | None) -> None:
-    assert ranking.ranking_rule_matches(rule, ev) == expected
+    assert ranking_rule_matches(rule, ev) == expected
 
 
 def test_top_n_rules_on_the_imitations_movements(imitation: Store) -> None:
@@ -569,15 +536,15 @@ def test_top_n_rules_on_the_imitations_movements(imitation: Store) -> None:
         epoch: [
             article_id(ev["url"])
             for ev in events
-            if ev["at"] == EPOCH_TIME[epoch] and ranking.ranking_rule_matches(top3, ev) is not None
+            if ev["at"] == EPOCH_TIME[epoch] and ranking_rule_matches(top3, ev) is not None
         ]
         for epoch in range(1, 5)
     }
     assert fired == {1: ["004438", "004437"], 2: ["004441"], 3: ["004446", "004447"], 4: []}
     jinji = [
-        (ev["at"], article_id(ev["url"]), ranking.ranking_rule_matches(JINJI_TOP5, ev))
+        (ev["at"], article_id(ev["url"]), ranking_rule_matches(JINJI_TOP5, ev))
         for ev in events
-        if ranking.ranking_rule_matches(JINJI_TOP5, ev) is not None
+        if ranking_rule_matches(JINJI_TOP5, ev) is not None
     ]
     assert jinji == [(EPOCH_TIME[1], "004437", ["人事発令"])]
 
@@ -703,7 +670,7 @@ def test_chart_without_a_japanese_font_says_so(defwatch: Defwatch) -> None:
 
     fontja = {f.fname for f in font_manager.fontManager.ttflist if "matplotlib_fontja" in f.fname}
     system_cjk = {f.name for f in font_manager.fontManager.ttflist if f.fname not in fontja} & set(
-        ranking.CJK_FAMILIES
+        chart.CJK_FAMILIES
     )
     if system_cjk:
         pytest.skip(f"this machine has a Japanese font of its own: {sorted(system_cjk)}")
@@ -729,8 +696,8 @@ def test_chart_without_a_japanese_font_says_so(defwatch: Defwatch) -> None:
 
 def test_cjk_font_lookup_fails_in_one_line() -> None:
     with pytest.raises(CommandError, match=r"^ranking --chart: no font that can write Japanese titles"):
-        ranking.cjk_font(families=("No Such Family 123",))
-    assert ranking.cjk_font() == "IPAexGothic"  # matplotlib-fontja's
+        chart.cjk_font(families=("No Such Family 123",))
+    assert chart.cjk_font() == "IPAexGothic"  # matplotlib-fontja's
 
 
 # ---- end to end: defwatch crawl jdefense through epochs 0-4 ----------------------------------------------
@@ -839,7 +806,7 @@ def test_doc_rules_load_and_the_jinji_rule_fires_as_documented(tmp_path: Path, i
         (ev["at"], article_id(ev["url"]))
         for window in D.WINDOWS
         for ev in rk.recent_events(imitation, "jdefense", window, 1000)
-        if ranking.ranking_rule_matches(jinji, ev) is not None
+        if ranking_rule_matches(jinji, ev) is not None
     ]
     assert fired == [(EPOCH_TIME[1], "004437")]
     assert "「人事発令 令和7年10月21日付け、将補人事…」" in DOC and T["004437"].title.startswith(
@@ -857,5 +824,5 @@ def test_doc_output_is_what_the_command_prints(defwatch: Defwatch) -> None:
 
 def test_doc_font_message_is_the_real_one() -> None:
     with pytest.raises(CommandError) as caught:
-        ranking.cjk_font(families=())
+        chart.cjk_font(families=())
     assert f"defwatch: {caught.value}\n" in DOC_TEXT

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from tests.sites import shared_story
+from imitations import shared_story
 
 JST = timezone(timedelta(hours=9), "JST")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from tests.sites.jdefense.data import (
+from imitations.jdefense.data import (
     RANKING_HEADING,
     SECTIONS,
     SITE_NAME,

@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.sites.jdefense import data, render
+from imitations.jdefense import data, render
 
 __all__ = ["FAULT_KINDS", "JDefenseSite"]
 

@@ -21,10 +21,10 @@ import pytest
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from tests.sites import shared_story
-from tests.sites.mod import ModSite, data
-from tests.sites.mod.layout import wrap
-from tests.sites.server import SiteServer
+from imitations import shared_story
+from imitations.mod import ModSite, data
+from imitations.mod.layout import wrap
+from imitations.server import SiteServer
 
 KISHA_ENTRY = re.compile(r'\{date:"([^"]+)",title:"([^"]+)",url:"([^"]+)"\}')
 JINJI_LINK = re.compile(r'<a href="([^"]+\.pdf)">([^<]+)</a>')
@@ -187,7 +187,7 @@ def test_pdf_is_real_and_its_japanese_text_extracts_with_pypdf(get, site, doc: d
 
 def test_committed_pdfs_are_what_make_pdfs_writes_from_data() -> None:
     pytest.importorskip("reportlab")
-    from tests.sites.mod import make_pdfs
+    from imitations.mod import make_pdfs
 
     make_pdfs.register_fonts()
     stale = [
@@ -195,7 +195,7 @@ def test_committed_pdfs_are_what_make_pdfs_writes_from_data() -> None:
         for path, doc in data.ALL_PDFS.items()
         if make_pdfs.file_for(path).read_bytes() != make_pdfs.render(doc)
     ]
-    assert stale == [], "run: .venv/bin/python -m tests.sites.mod.make_pdfs"
+    assert stale == [], "run: .venv/bin/python -m imitations.mod.make_pdfs"
 
 
 def test_shared_story_pdf_text_is_the_release_text(get) -> None:

@@ -15,10 +15,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.sites import shared_story
-from tests.sites.jdefense import FAULT_KINDS, JDefenseSite
-from tests.sites.jdefense import data as D
-from tests.sites.server import SiteServer
+from imitations import shared_story
+from imitations.jdefense import FAULT_KINDS, JDefenseSite
+from imitations.jdefense import data as D
+from imitations.server import SiteServer
 
 ARTICLE_HREF = re.compile(r"/docs/([a-z]+)/(\d{6})\.html$")
 DATE_LINE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}\b")

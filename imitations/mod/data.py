@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tests.sites import shared_story
+from imitations import shared_story
 
 # -- answers of HTML pages ----------------------------------------------------------------
 CHALLENGE_403 = "challenge-403"  # 403 + Cloudflare "Just a moment..." body + cf-mitigated

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from html import escape as html_escape
 from xml.sax.saxutils import escape as xml_escape
 
-from tests.sites.mod import data, pdfs
+from imitations.mod import data, pdfs
 
 _RSS_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" \

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.cron import cron_trigger
-from scheduler.logs import register_secret
+from core.cron import cron_trigger
+from core.logs import register_secret
+from core.model import WINDOWS
 
 DEFAULT_CONFIG_NAME = "defwatch.toml"
 DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -129,7 +130,7 @@ class RuleConfig:
     sources: tuple[str, ...] = ()  # empty: every source
     on: tuple[str, ...] = ("new",)
     notify: tuple[str, ...] = ()
-    windows: tuple[str, ...] = ("24h", "1w", "1m")
+    windows: tuple[str, ...] = WINDOWS
     max_rank: int | None = None
 
 
@@ -231,7 +232,7 @@ CHANNEL_TYPES: dict[str, dict[str, tuple[str, Any]]] = {
 
 RULE_FIELDS = ("title", "summary", "body")
 RULE_EVENTS = ("new", "revised", "ranking")
-RANKING_WINDOWS = ("24h", "1w", "1m")
+RANKING_WINDOWS = WINDOWS
 
 
 def default_sources() -> list[dict[str, Any]]:

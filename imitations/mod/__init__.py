@@ -23,8 +23,8 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
-from tests.sites.mod import data, pdfs, render
-from tests.sites.mod.conditional import etag_for, http_date, not_modified
+from imitations.mod import data, pdfs, render
+from imitations.mod.conditional import etag_for, http_date, not_modified
 
 __all__ = ["ModSite"]
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from tests.sites.jdefense import data as D
+from imitations.jdefense import data as D
 
 # ---- the content ------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Generate the imitation's PDFs into files/ from data.py; the outputs are committed.
 
-Run after changing a PDF in data.py:  .venv/bin/python -m tests.sites.mod.make_pdfs
+Run after changing a PDF in data.py:  .venv/bin/python -m imitations.mod.make_pdfs
 
 Needs reportlab (a test extra) and, for the one PDF with an embedded font, the IPAex
 Gothic TrueType file shipped by matplotlib-fontja. The server itself only reads the files.
@@ -18,8 +18,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from tests.sites.mod import data
-from tests.sites.mod.layout import wrap
+from imitations.mod import data
+from imitations.mod.layout import wrap
 
 FILES = Path(__file__).parent / "files"
 MARGIN = 56.0

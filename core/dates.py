@@ -8,7 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+
+from core.model import JST
 
 __all__ = [
     "ERAS",
@@ -20,7 +21,6 @@ __all__ = [
     "parse_url_date",
 ]
 
-JST = ZoneInfo("Asia/Tokyo")
 
 # Gregorian year of each era's first year (元年).
 ERAS: dict[str, int] = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}

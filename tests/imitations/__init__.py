@@ -1,0 +1,1 @@
+"""Tests of the imitation sites (the sites themselves are the imitations package)."""
