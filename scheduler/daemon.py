@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from contextlib import contextmanager, suppress
@@ -407,7 +407,7 @@ class Daemon:
             deliver_alerts(self.config, self.store)
 
     # -- the daemon -----------------------------------------------------------------------
-    def run_forever(self) -> int:
+    def run_forever(self, banner: Callable[[list[str]], None] | None = None) -> int:
         """Schedule every enabled source; block until SIGTERM or SIGINT; exit 0.
 
         A source's schedule firing only marks it due. One dispatcher gathers the sources due
@@ -455,6 +455,8 @@ class Daemon:
         with self._signals():
             try:
                 self._raise_on_signal = True
+                if banner is not None:  # "SIGTERM stops it" is true from here on
+                    banner(due_now)
                 scheduler.start()
             except _Stop:
                 pass
@@ -695,7 +697,7 @@ def run(
         try:
             daemon = Daemon(config, store, ChildOptions(config.path, verbosity, log_format), lock)
             if not once:
-                return daemon.run_forever()
+                return daemon.run_forever(banner=lambda due_now: _banner(config, due_now))
             code, results = daemon.run_once()
         finally:
             store.close()
@@ -705,6 +707,19 @@ def run(
 
         print_crawl_summary(results, out)
     return code
+
+
+def _banner(config: Config, due_now: Sequence[str]) -> None:
+    """What the daemon will do, at INFO, shown without -v (a person starting it wants to
+    know which configuration it read and how to stop it; -q-like quiet is --log-format json
+    piped to a shipper, where these are events like any other)."""
+    from scheduler.overview import banner_lines
+
+    banner = logging.getLogger("defwatch")
+    if banner.getEffectiveLevel() > logging.INFO:
+        banner.setLevel(logging.INFO)
+    for line in banner_lines(config, due_now=set(due_now)):
+        banner.info("%s", line)
 
 
 def _is_json(line: str) -> bool:
