@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from scheduler.config import ChannelConfig, Config, RuleConfig, SourceConfig
-from scheduler.cron import cron_trigger
-from scheduler.logs import mask
+from core.config import ChannelConfig, Config, RuleConfig, SourceConfig
+from core.cron import cron_trigger
+from core.logs import mask
 
 
 def version() -> str:

@@ -81,7 +81,7 @@ def test_compose_runs_the_daemon_serve_and_postgres() -> None:
 
 
 def test_the_compose_configuration_loads_with_postgres() -> None:
-    from scheduler.config import load_config
+    from core.config import load_config
 
     env = {"POSTGRES_PASSWORD": "s3cret-for-the-test"}
     config = load_config(COMPOSE.parent / "defwatch.toml", environ=env)
@@ -127,7 +127,7 @@ def test_the_containers_commands_run_outside_docker(defwatch: Defwatch) -> None:
         if "Ctrl-C or SIGTERM stops it" in line:
             break
     daemon.send_signal(signal.SIGTERM)
-    assert daemon.wait(timeout=120) == 0
+    assert daemon.wait(timeout=300) == 0
     health = services["defwatch"]["healthcheck"]["test"]
     assert health[0] == "CMD" and health[1] == "defwatch"
     assert defwatch(*health[2:]).returncode == 0

@@ -43,10 +43,10 @@ def test_the_daemon_starts_with_a_banner(defwatch: Defwatch) -> None:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        assert ready.wait(120), lines
+        assert ready.wait(300), lines
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
+        proc.wait(timeout=300)
         reader.join(10)
     assert proc.returncode == 0
     banner = [line.split(" INFO defwatch: ", 1)[1] for line in lines if " INFO defwatch: " in line]
