@@ -1,4 +1,4 @@
-"""The ``defwatch feeds`` and ``defwatch serve`` commands (scheduler/commands.py calls these)."""
+"""The ``defwatch feeds`` and ``defwatch serve`` commands (scheduler/commands/feeds.py and serve.py call these)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""``defwatch inspect URL``: print what the readers extract from one page (crawler/inspect_page.py).
-
-Shaped as the per-command modules will be (``add_arguments``/``run``), so it moves as is when
-the CLI is split into scheduler/commands/."""
+"""``defwatch inspect URL``: print what the readers extract from one page (crawler/inspect_page.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ from core.config import Config
 from core.errors import CommandError
 from core.model import JST
 
+HELP = "what the readers extract from one page, by which route, and their checks"
 KINDS = ("jdefense", "mod", "page", "feed")
 
 

@@ -1,0 +1,49 @@
+"""``defwatch crawl [SOURCE...]``: crawl now and print a summary (crawler.runner)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.config import Config
+from core.model import FAILED_OUTCOMES
+
+HELP = "crawl now (all sources, or those named) and print a summary"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from core.errors import CommandError
+    from crawler.runner import CrawlSetupError
+    from crawler.runner import crawl as run_crawl
+    from scheduler.lock import die_with_parent, inherited_lock, instance_lock
+    from scheduler.progress import crawl_progress
+    from scheduler.summary import print_crawl_summary
+
+    die_with_parent()  # a crawl child of `run`: never outlive it
+    child = inherited_lock() is not None
+    try:
+        with instance_lock(config.store.url), crawl_progress(sys.stderr) as progress:
+            if not child:  # the lock is ours: no other crawl of this store is alive
+                close_stale_runs(config)
+            summaries = run_crawl(config, args.sources or None, progress=progress)
+    except CrawlSetupError as exc:
+        raise CommandError(str(exc)) from None
+    print_crawl_summary(summaries, sys.stdout)
+    return 1 if any(s.outcome in FAILED_OUTCOMES for s in summaries) else 0
+
+
+def close_stale_runs(config: Config) -> None:
+    """With the store's lock held, a run still ``running`` is one whose crawl died (SIGKILL,
+    a power cut): recorded ``interrupted``."""
+    from scheduler.daemon import close_stale_runs as close
+    from store import Store
+
+    store = Store.open(config.store.url)
+    try:
+        close(store)
+    finally:
+        store.close()
