@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
 
 from store import schema as t
 from store.search import newest_first
@@ -36,6 +37,20 @@ d = t.deliveries
 _LIST_COLUMNS = (s.c.id, s.c.url, s.c.source, s.c.title, s.c.published, s.c.fetched, s.c.kind, s.c.complete)
 
 
+def _of_sources(sources: Sequence[str]) -> ColumnElement[bool]:
+    """One source as equality, so SQLite reads ix_stories_source_shown in order."""
+    if not sources:
+        return true()
+    if len(sources) == 1:
+        return s.c.source == sources[0]
+    return s.c.source.in_(list(sources))
+
+
+def has_source(conn: Connection, source: str) -> bool:
+    """Whether any story of ``source`` is stored (one index lookup)."""
+    return conn.execute(select(s.c.id).where(s.c.source == source).limit(1)).first() is not None
+
+
 def latest_ids(
     conn: Connection,
     *,
@@ -45,9 +60,7 @@ def latest_ids(
     offset: int = 0,
 ) -> list[int]:
     """Story ids newest first (published, else fetched), ``limit`` from ``offset``."""
-    query = select(s.c.id)
-    if sources:
-        query = query.where(s.c.source.in_(list(sources)))
+    query = select(s.c.id).where(_of_sources(sources))
     if since is not None:
         query = query.where(func.coalesce(s.c.published, s.c.fetched) >= since)
     query = query.order_by(*newest_first()).limit(limit).offset(offset)
@@ -62,9 +75,7 @@ def texts_newest_first(
     last: tuple[Any, int] | None = None
     when = func.coalesce(s.c.published, s.c.fetched)
     while True:
-        query = select(s.c.id, s.c.text_norm, when.label("when"))
-        if sources:
-            query = query.where(s.c.source.in_(list(sources)))
+        query = select(s.c.id, s.c.text_norm, when.label("when")).where(_of_sources(sources))
         if since is not None:
             query = query.where(when >= since)
         if last is not None:

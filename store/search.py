@@ -201,7 +201,9 @@ def search(
     if not query.words:
         return []
     stmt = select(t.stories.c.id).where(backend(conn).where(conn, query))
-    if sources:
+    if len(sources) == 1:  # equality: SQLite reads ix_stories_source_shown in order
+        stmt = stmt.where(t.stories.c.source == sources[0])
+    elif sources:
         stmt = stmt.where(t.stories.c.source.in_(list(sources)))
     stmt = stmt.order_by(*newest_first()).limit(limit).offset(offset)
     return [int(i) for i in conn.execute(stmt).scalars()]

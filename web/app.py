@@ -251,16 +251,22 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
             out.append(item)
         return out
 
-    def known_sources(conn: Connection) -> list[str]:
-        return sorted({*source_names, *browse.sources(conn)})
+    def source_param(conn: Connection) -> str | None:
+        """?source=: a configured source, or one the store still has stories of."""
+        value = request.args.get("source", "").strip()
+        if not value:
+            return None
+        if value in source_names or (len(value) <= 64 and browse.has_source(conn, value)):
+            return value
+        abort(400, f"ソース「{value[:80]}」はありません (unknown source)")
 
     @app.get("/")
     def latest() -> Any:
         page = _page()
         rule = _choice("rule", rule_names, "ルール")
         with web.connect() as conn:
-            sources = known_sources(conn)
-            source = _choice("source", sources, "ソース")
+            source = source_param(conn)
+            sources = sorted({*source_names, *([source] if source else [])})
             chosen = [source] if source else []
             offset = (page - 1) * PER_PAGE
             if rule:
@@ -297,8 +303,8 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
             return body, 400
         page = _page()
         with web.connect() as conn:
-            sources = known_sources(conn)
-            source = _choice("source", sources, "ソース")
+            source = source_param(conn)
+            sources = sorted({*source_names, *([source] if source else [])})
             offset = (page - 1) * PER_PAGE
             ids = search.search(
                 conn, query, sources=[source] if source else [], limit=PER_PAGE + 1, offset=offset
