@@ -14,6 +14,7 @@ from alerts.message import test_payload
 from alerts.ops import check_sources
 from alerts.outbox import delivery_id
 from core.errors import CommandError
+from core.logs import mask
 from store import outbox as db
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def test_channel(config: Config, name: str | None, out: IO[str] | None = None) -
     message = Message(delivery_id("test", name, now.isoformat()), test_payload(name, now))
     receipt = channel.deliver(message)
     verdict = "ok" if receipt.ok else "FAILED"
-    print(f"{name} ({channel.type}): {verdict}: {receipt.answer}", file=out)
+    print(mask(f"{name} ({channel.type}): {verdict}: {receipt.answer}"), file=out)
     return 0 if receipt.ok else 1
 
 
@@ -77,7 +78,7 @@ def main(args: argparse.Namespace, config: Config, out: IO[str] | None = None) -
         file=out,
     )
     for error in report.errors:
-        print(f"  {error}", file=out)
+        print(mask(f"  {error}"), file=out)
     return 0 if report.ok else 1
 
 

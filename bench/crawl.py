@@ -62,6 +62,7 @@ CONFIG = """\
 url = "sqlite:///{db}"
 
 [crawl]
+allow_private = true
 concurrency_per_domain = {concurrency}
 autothrottle = false
 download_delay = "0s"

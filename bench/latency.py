@@ -51,6 +51,7 @@ CONFIG = """\
 url = "sqlite:///{folder}/defwatch.db"
 
 [crawl]
+allow_private = true
 autothrottle = false
 
 [scheduler]

@@ -321,6 +321,8 @@ class Defwatch:
         lines = [
             "[store]",
             'url = "sqlite:///data/defwatch.db"',
+            "[crawl]",
+            "allow_private = true",  # the feeds are on 127.0.0.1
             "[feeds]",
             'dir = "public"',
             "[scheduler]",

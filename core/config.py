@@ -7,6 +7,7 @@ came from the environment are secrets and never appear in an error or a repr.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -19,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.cron import cron_trigger
 from core.logs import register_secret
 from core.model import WINDOWS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_NAME = "defwatch.toml"
 DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -77,6 +80,9 @@ class CrawlConfig:
     obey_robots: bool = True
     autothrottle: bool = True
     download_delay: float = 0.0
+    # Fetch from loopback, link-local and private addresses: true for any host, or a list of
+    # the hosts ("intranet.example", "127.0.0.1:8080") allowed to be private (crawler.addresses).
+    allow_private: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)
@@ -264,11 +270,39 @@ def find_config(explicit: str | None = None, environ: Mapping[str, str] | None =
 
 
 def load_dotenv_file(path: str | os.PathLike[str] = ".env") -> None:
-    """Load ``.env`` from the working directory; the real environment wins."""
-    from dotenv import load_dotenv
+    """Load ``.env`` from the working directory; the real environment wins.
 
-    if Path(path).is_file():
-        load_dotenv(path, override=False)
+    ``${NAME}`` is expanded in unquoted and double-quoted values, never in single-quoted
+    ones (as in a shell: python-dotenv expands both). A ``.env`` other users can read is
+    warned about: it holds the secrets."""
+    import io
+
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    file = Path(path)
+    if not file.is_file():
+        return
+    mode = file.stat().st_mode
+    if mode & 0o044:
+        log.warning(
+            "%s can be read by other users of this machine (mode %o); it holds secrets: chmod 600 %s",
+            file,
+            mode & 0o777,
+            file,
+        )
+    text = file.read_text(encoding="utf-8")
+    literal = {
+        b.key
+        for b in parse_stream(io.StringIO(text))
+        if b.key and b.original.string.split("=", 1)[-1].lstrip().startswith("'")
+    }
+    expanded = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    for key, value in expanded.items():
+        value = raw[key] if key in literal else value
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
 
 
 def load_config(
@@ -356,6 +390,12 @@ class _Loader:
                 raise self.fail(key, f"expected a string, got {_type_name(value)}")
             text, from_env = self.interpolate(value, key)
             shown = "(value not shown)" if (from_env or kind.startswith("secret")) else f'"{value}"'
+            if kind.startswith("secret") and not from_env and _looks_secret(kind, text):
+                log.warning(
+                    "%s: %s: a secret is written in the file itself; put it in .env and write ${NAME} here",
+                    self.label,
+                    key,
+                )
             return self._read_text(kind, text, shown, key)
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
@@ -363,6 +403,12 @@ class _Loader:
             if value < 0:
                 raise self.fail(key, f"expected a non-negative integer, got {value}")
             return value
+        if kind == "bool-or-list":
+            if isinstance(value, bool):
+                return value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(key, "expected true, false or a list of hosts")
+            return tuple(self.read("list", value, key))
         if kind == "bool":
             if not isinstance(value, bool):
                 raise self.fail(key, f"expected true or false, got {_type_name(value)}")
@@ -474,6 +520,7 @@ class _Loader:
                 "obey_robots": ("bool", True),
                 "autothrottle": ("bool", True),
                 "download_delay": ("duration", 0.0),
+                "allow_private": ("bool-or-list", False),
             },
         )
         if crawl["concurrency_per_domain"] < 1:
@@ -701,6 +748,24 @@ class _Loader:
         for x in values:
             if x not in allowed:
                 raise self.fail(key, f'"{x}" is not one of: {", ".join(allowed)}')
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,}")
+
+
+def _looks_secret(kind: str, text: str) -> bool:
+    """Whether a value written in the TOML itself holds a secret: a signing secret always; a
+    URL when it carries a password, a query string or a token-like path segment (Slack's
+    /services/T…/B…/XXXX). A plain receiver URL on the local network is no secret."""
+    if kind == "secret":
+        return True
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return True
+    return bool(parts.password or parts.query or any(_TOKEN.fullmatch(p) for p in parts.path.split("/")))
 
 
 def _known(names: Any) -> str:

@@ -14,14 +14,41 @@ from datetime import UTC, datetime
 _SECRETS: set[str] = set()
 
 
+# What URL libraries leave unencoded (requests' requote_uri): a secret URL with a space or
+# a "|" in it reaches an error message as "%20" / "%7C" with the rest unchanged.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def secret_forms(value: str) -> set[str]:
+    """The forms a secret takes in messages: as is, percent-encoded the ways URL libraries
+    encode it, and base64 (standard and URL-safe, with and without padding)."""
+    from base64 import b64encode, urlsafe_b64encode
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode("utf-8")
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value, safe="/"),
+        quote(value, safe=_URL_SAFE),
+        quote_plus(value),
+        b64encode(raw).decode("ascii"),
+        urlsafe_b64encode(raw).decode("ascii"),
+    }
+    forms |= {f.rstrip("=") for f in forms if f.endswith("=")}
+    return {f for f in forms if f}
+
+
 def register_secret(value: str) -> None:
-    """Mask ``value`` in every log line from now on (short values would mask too much)."""
+    """Mask ``value`` in every log line from now on, in every form it takes (short values
+    would mask too much)."""
     if value and len(value) >= 6:
-        _SECRETS.add(value)
+        _SECRETS.update(secret_forms(value))
 
 
 def mask(text: str) -> str:
-    for secret in _SECRETS:
+    """``text`` with every registered secret, in any of its forms, replaced by ``***``."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):  # a longer form first
         if secret in text:
             text = text.replace(secret, "***")
     return text

@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 
 from core.config import Config, SourceConfig
 from core.model import Outcome
+from crawler.addresses import PrivateAddressRefused
 from crawler.worker import InlineWorker, Worker, WorkerDied
 from store import RunCounts, Store
 
@@ -103,6 +104,11 @@ class DefwatchSpider(scrapy.Spider):
         self.allowed_domains = [host] if host else []
         self.degraded_reasons: list[str] = []
         self.failed_reason: str | None = None
+        # Exceptions while reading pages and storing stories: each counts as an error, and
+        # the first of each kind is named in the run's reason (crawler.base.closed).
+        self.read_exceptions: list[str] = []
+        self.store_exceptions: list[str] = []
+        self.validated: list[str] = []  # URLs whose validators this run remembered
         self.run_id = run_id if run_id is not None else store.start_run(source.name)
         self.outcome: str | None = None
         self.counts: RunCounts | None = None
@@ -146,8 +152,10 @@ class DefwatchSpider(scrapy.Spider):
         etag = response.headers.get(b"ETag")
         last_modified = response.headers.get(b"Last-Modified")
         if etag or last_modified:
+            url = response.request.url if response.request else response.url
+            self.validated.append(url)
             self.store.set_http_state(
-                response.request.url if response.request else response.url,
+                url,
                 etag.decode("latin-1") if etag else None,
                 last_modified.decode("latin-1") if last_modified else None,
             )
@@ -229,7 +237,20 @@ class DefwatchSpider(scrapy.Spider):
 
     def _on_spider_error(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
         if spider is self:
-            self.error("parse_error", response.url, failure.getErrorMessage()[:200])
+            self.read_failed(response.url, failure.value or Exception(failure.getErrorMessage()))
+
+    def read_failed(self, url: str | None, exc: BaseException) -> None:
+        """An exception while reading a page: an error of the run, which ends degraded."""
+        detail = _describe(exc)
+        self.read_exceptions.append(f"{detail} at {url}" if url else detail)
+        self.error("parse_error", url, detail)
+
+    def store_failed(self, url: str | None, exc: BaseException) -> None:
+        """A story or snapshot that could not be stored: an error, and the run fails. The
+        story is not stored, so the next run finds it new and stores it then."""
+        detail = _describe(exc)
+        self.store_exceptions.append(detail)
+        self.error("store_error", url, detail)
 
     # -- the end of the run --------------------------------------------------------------
     def closed(self, reason: str) -> None:
@@ -256,12 +277,39 @@ class DefwatchSpider(scrapy.Spider):
             outcome, why = TIMEOUT, "the crawl took longer than [scheduler] crawl_timeout"
         elif self.failed_reason or reason != "finished":
             outcome, why = FAILED, self.failed_reason or f"crawl ended early: {reason}"
-        elif self.degraded_reasons:
-            outcome, why = DEGRADED, "; ".join(self.degraded_reasons)
+        elif self.store_exceptions:
+            n = len(self.store_exceptions)
+            outcome, why = (
+                FAILED,
+                (
+                    f"{n} {'item' if n == 1 else 'items'} could not be stored "
+                    f"(first: {self.store_exceptions[0]}); they are tried again next run"
+                ),
+            )
+        elif self.degraded_reasons or self.read_exceptions:
+            parts = list(self.degraded_reasons)
+            if self.read_exceptions:
+                n = len(self.read_exceptions)
+                parts.append(
+                    f"{n} {'exception' if n == 1 else 'exceptions'} while reading pages "
+                    f"(first: {self.read_exceptions[0]})"
+                )
+            outcome, why = DEGRADED, "; ".join(parts)
         else:
             outcome, why = OK, None
+        if self.store_exceptions:
+            self.forget_validators()
         self.outcome, self.counts = outcome, counts
         self.store.finish_run(self.run_id, outcome, counts, why)
+
+    def forget_validators(self) -> None:
+        """After stories failed to store, the next run must not get a 304 for the answer that
+        listed them: the validators this run kept are dropped (if the store lets us)."""
+        for url in self.validated:
+            try:
+                self.store.set_http_state(url, None, None)
+            except Exception as exc:  # the store that failed may fail again; the run says so
+                log.warning("could not forget the validators of %s: %s", url, _describe(exc))
 
 
 async def _close(engine: Any, reason: str) -> None:
@@ -276,6 +324,13 @@ def failure_reason(failure: Failure, url: str | None) -> str:
     if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
         return f"connection refused by {urlsplit(url).netloc if url else '?'}"
     return f"{classify_failure(failure)} at {url}"
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception in one line, at most 200 characters: its type and first line."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:200] if first else type(exc).__name__
 
 
 def classify_failure(failure: Failure) -> str:
@@ -298,6 +353,8 @@ def classify_failure(failure: Failure) -> str:
         return "truncated_response"
     if failure.check(IgnoreRequest) and "redirection" in str(failure.value):
         return "redirect_loop"
+    if failure.check(PrivateAddressRefused):
+        return "private_address"
     name = type(failure.value).__name__
     if name == "IgnoreRequest":
         return "ignored"

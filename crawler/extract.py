@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
@@ -135,7 +135,7 @@ def parse_datetime(text: str, tz: tzinfo, fmt: str | None = None) -> ParsedDate 
         if found is not None:
             return _aware(found, tz)
     line = parse_date_line(text, tz)
-    if line is not None:
+    if line is not None and plausible(line):
         return ParsedDate(line, True)
     for common in _ENGLISH_DATES:
         try:
@@ -149,19 +149,43 @@ def parse_datetime(text: str, tz: tzinfo, fmt: str | None = None) -> ParsedDate 
 _ENGLISH_DATES = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M", "%B %d, %Y %H:%M")
 
 
-def _aware(value: datetime, tz: tzinfo) -> ParsedDate:
+def _aware(value: datetime, tz: tzinfo) -> ParsedDate | None:
     if value.tzinfo is None or value.utcoffset() is None:
-        return ParsedDate(value.replace(tzinfo=tz), True)
-    return ParsedDate(value, False)
+        parsed = ParsedDate(value.replace(tzinfo=tz), True)
+    else:
+        parsed = ParsedDate(value, False)
+    return parsed if plausible(parsed.value) else None
+
+
+# A news item dated outside these years is a mistake or a trap (year 9999 overflows when
+# converted to UTC; year 0001 is no news date): it is read as no date at all.
+YEARS = (1900, 2099)
+
+
+def plausible(value: datetime) -> bool:
+    """Whether an aware datetime is a date a news item can have (and converts to UTC)."""
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        return False
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _rfc822(text: str) -> datetime | None:
     if not re.search(r"[A-Za-z]{3}", text):  # every RFC 822 date names its month
         return None
     try:
-        return parsedate_to_datetime(text)  # naive when the zone is -0000 or unknown (JST)
+        value = parsedate_to_datetime(text)  # naive when the zone is -0000 or unknown (JST)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    # email.utils reads a year under 100 as two digits ("0001" -> 2001): a year written with
+    # four digits must be the year read.
+    written = re.search(r"\d\s*[A-Za-z]{3,}\.?\s*(\d{3,})\b", text)
+    if written is not None and int(written.group(1)) != value.year:
+        return None
+    return value
 
 
 def _iso8601(text: str) -> datetime | None:

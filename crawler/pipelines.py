@@ -12,6 +12,7 @@ from scrapy.exceptions import DropItem
 from core.text import summarize
 from crawler.base import DefwatchSpider
 from crawler.items import RankingItem, StoryItem
+from crawler.limits import clean_body, clean_summary, clean_title, is_http_url
 from crawler.worker import WorkerDied
 from store import StoryIn
 
@@ -32,6 +33,8 @@ class StorePipeline:
         except WorkerDied as exc:
             spider.worker_died(exc)
             raise DropItem(f"not stored: {exc}") from None
+        except Exception as exc:  # a full disk, a locked or broken store, a value it refuses
+            spider.store_failed(getattr(item, "url", None), exc)
         return item
 
     async def _store(self, spider: DefwatchSpider, item: Any) -> None:
@@ -39,14 +42,19 @@ class StorePipeline:
         assert stats is not None
         if isinstance(item, StoryItem):
             a = ItemAdapter(item)
-            summary = a["summary"] or summarize(a["body"])
+            if not is_http_url(a["url"]):
+                # javascript:, data:, mailto: ... never reach a feed or an alert (crawler.limits)
+                spider.count("not_http_link")
+                return
+            body = clean_body(a["body"])
+            summary = clean_summary(a["summary"] or summarize(body))
             result = await spider.worker.save_story(
                 StoryIn(
-                    url=a["url"],
+                    url=a["url"].strip(),
                     source=spider.source.name,
-                    title=a["title"],
+                    title=clean_title(a["title"]),
                     published=a["published"],
-                    body=a["body"],
+                    body=body,
                     summary=summary,
                     kind=a["kind"],
                     section=a["section"],
@@ -59,10 +67,17 @@ class StorePipeline:
             )
             stats.inc_value(f"defwatch/stories_{result.status}")
         elif isinstance(item, RankingItem):
+            entries = [
+                {**e, "title": clean_title(e.get("title") or "")}
+                for e in item.entries
+                if is_http_url(e["url"])
+            ]
+            if len(entries) < len(item.entries):
+                spider.count("not_http_link", len(item.entries) - len(entries))
             await spider.worker.save_ranking_snapshot(
                 spider.source.name,
                 item.window,
-                item.entries,
+                entries,
                 valid=item.valid,
                 reason=item.reason,
                 run_id=spider.run_id,

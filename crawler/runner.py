@@ -76,6 +76,9 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> Settings:
             "DOWNLOAD_DELAY": c.download_delay,
             "CLOSESPIDER_TIMEOUT": config.scheduler.crawl_timeout,
             "LOG_LEVEL": log_level,
+            "DEFWATCH_ALLOW_PRIVATE": list(c.allow_private)
+            if isinstance(c.allow_private, tuple)
+            else c.allow_private,
         },
         priority="cmdline",
     )

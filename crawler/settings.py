@@ -19,6 +19,9 @@ DOWNLOAD_MAXSIZE = 10 * 1000 * 1000
 DOWNLOAD_WARNSIZE = 0
 RETRY_ENABLED = True
 RETRY_TIMES = 1
+# Scrapy's list without 429: a source that says "too many requests" is not asked again at once
+# (its Retry-After is named in the run's reason; the next scheduled run asks again).
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 REDIRECT_MAX_TIMES = 5
 # What one response yields is handed on this many at a time. Scrapy 2.19 (asyncio) starts
 # this many tasks for every response that yields anything (default 100: measured at 13% of
@@ -30,9 +33,11 @@ LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.addresses.PrivateAddressMiddleware": 60,  # before robots.txt: every request, every redirect
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # after Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
 }
+DEFWATCH_ALLOW_PRIVATE = False  # [crawl] allow_private
 REMOTE_CONTROL_ENABLED = False
 LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (core.logs) stays in charge

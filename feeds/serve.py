@@ -9,6 +9,7 @@ last crawled successfully, with 503 when the store is unreachable or a source is
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -272,9 +273,35 @@ class Health:
 # --------------------------------------------------------------------------------------
 
 
+# What one client can hold: a connection idle this long is closed, and beyond this many open
+# connections a new one is answered 503 at once (each connection is a thread). The listen
+# backlog holds a burst of new connections while the threads take them.
+IDLE_TIMEOUT = 10.0  # seconds without a byte from the client
+MAX_CONNECTIONS = 256
+LISTEN_BACKLOG = 128
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
+
+
 class FeedServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def __init__(
         self, address: tuple[str, int], root: Path, health: Health, app: WSGIApp | None = None
@@ -285,12 +312,14 @@ class FeedServer(ThreadingHTTPServer):
         self.health = health
         self.app = app  # the web page (web.create_app): every path that is not a feed file
         self.files = FileCache()
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, FeedHandler)
 
 
 class FeedHandler(BaseHTTPRequestHandler):
     server: FeedServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # socket timeout: an idle (or slow-loris) connection is closed
 
     def version_string(self) -> str:
         return "defwatch"

@@ -49,11 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        from sqlalchemy.exc import DatabaseError
+
         from store import StoreError
 
         if isinstance(exc, StoreError):
             return _fail(str(exc), EXIT_USAGE)
+        if isinstance(exc, DatabaseError):  # e.g. a store damaged while in use
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            return _fail(f"store: {detail} ({config_store(args)})", EXIT_USAGE)
         raise
+
+
+def config_store(args: argparse.Namespace) -> str:
+    """The store URL, for an error message (its password hidden)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(load(args.config).store.url).render_as_string(hide_password=True)
+    except Exception:
+        return "the configured store"
 
 
 def _fail(message: str, code: int) -> int:

@@ -139,6 +139,7 @@ timezone = "UTC"
 url = {q("sqlite:///" + str(folder / "defwatch.db"))}
 
 [crawl]
+allow_private = true  # the imitation sites are on 127.0.0.1
 user_agent = "defwatch-demo (+http://127.0.0.1/)"
 autothrottle = false
 concurrency_per_domain = 4

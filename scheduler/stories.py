@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from core.errors import CommandError
 from core.model import JST
+from crawler.limits import without_controls
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -71,7 +72,9 @@ def render(store: Store, story_id: int, out: IO[str]) -> None:
             lines.append(f"  {'':10}  {row['title']}")
     lines.append("")
     lines.extend(_revision_lines(store.revisions(story_id), story))
-    out.write("\n".join(lines) + "\n")
+    # What a source wrote never reaches the terminal as control codes (an ANSI escape in a
+    # title stored before crawler.limits existed, say).
+    out.write("\n".join(without_controls(line) for line in lines) + "\n")
 
 
 def _revision_lines(revisions: list[dict[str, Any]], story: dict[str, Any]) -> list[str]:

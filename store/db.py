@@ -3,6 +3,7 @@ opened. Every query in defwatch lives in this package."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,13 +18,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 
 from core.text import content_hash, normalize
 from store import schema as t
 from store.urls import canonical_url, url_key
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -126,6 +128,14 @@ class Store:
         db_path = _sqlite_path(url)
         if db_path is not None and not create and not db_path.exists():
             raise StoreMissing(str(db_path))
+        created = migrate and db_path is not None and not db_path.exists()
+        # Traces of an earlier store next to a missing one (the lock file of its migrations,
+        # its WAL files): it was deleted. (The run's own lock file is taken before this.)
+        traces = (
+            created
+            and db_path is not None
+            and any(Path(f"{db_path}{suffix}").exists() for suffix in (".migrate-lock", "-wal", "-shm"))
+        )
         if db_path is not None:
             try:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +169,17 @@ class Store:
                     store.migrate(revision)
             else:
                 store.migrate(revision)
+        if created and db_path is not None:
+            # A deleted store, or a relative store.url read from another working folder, would
+            # otherwise be replaced silently and every story found again alerted as new: a
+            # warning where an earlier store left its files, else a debug line (-vv).
+            log.log(
+                logging.WARNING if traces else logging.DEBUG,
+                "store %s did not exist%s: created a new, empty store; every story found will be "
+                "new (and alerted). If you have a store, check [store] url and the working folder.",
+                db_path.resolve(),
+                " (though an earlier store left its files there)" if traces else "",
+            )
         return store
 
     def migrate(self, revision: str = "heads") -> None:
@@ -166,7 +187,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), revision)
-        except OperationalError as exc:
+        except DatabaseError as exc:  # locked, unreadable, or not a database at all (corrupt)
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
     def _has_schema(self) -> bool:
@@ -174,7 +195,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return inspect(conn).has_table("alembic_version")
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
     def current_revisions(self) -> set[str]:

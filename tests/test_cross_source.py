@@ -32,6 +32,7 @@ def write_config(defwatch: Defwatch, sites: SiteServer) -> None:
         url = "sqlite:///defwatch.db"
 
         [crawl]
+        allow_private = true  # the imitation sites are on 127.0.0.1
         autothrottle = false
 
         [[sources]]

@@ -12,7 +12,7 @@ from functools import cached_property
 from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from core.logs import mask
+from core.logs import mask, secret_forms
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -170,8 +170,8 @@ class Channel:
         return self.scrub(text)
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
+        forms = {f for secret in self.secrets() if secret and len(secret) >= 4 for f in secret_forms(secret)}
+        for form in sorted(forms, key=len, reverse=True):  # raw, percent-encoded, base64
+            text = text.replace(form, "***")
         text = mask(text)
         return text if len(text) <= 500 else text[:499] + "…"

@@ -14,10 +14,12 @@ from datetime import UTC, datetime, time
 from time import struct_time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXException
 
 import scrapy
 from scrapy.exceptions import (
     CannotResolveHostError,
+    CloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
@@ -28,9 +30,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from core.config import format_size
 from core.text import fold_whitespace, summarize
+from crawler.addresses import PrivateAddressRefused
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.encoding import Decoded, looks_like_mojibake
-from crawler.extract import Article, extract_article, html_to_text, parse_datetime
+from crawler.extract import Article, extract_article, html_to_text, parse_datetime, plausible
 from crawler.feed_dates import YEARS, DateOutOfRange, parse_feed_date
 from crawler.feed_entries import (
     FeedDocument,
@@ -41,6 +44,7 @@ from crawler.feed_entries import (
     parse_feed_document,
 )
 from crawler.items import StoryItem
+from crawler.limits import is_http_url
 from store.urls import url_key
 
 if TYPE_CHECKING:
@@ -101,6 +105,9 @@ class ListingSpider(DefwatchSpider):
         requests for their article pages. Known ones are counted as skipped."""
         fresh = []
         for story in stories:
+            if not is_http_url(story.url):  # javascript:, data:, mailto: (crawler.limits)
+                self.count("not_http_link")
+                continue
             if story.url not in self.seen:
                 self.seen.add(story.url)
                 fresh.append(story)
@@ -169,13 +176,20 @@ class ListingSpider(DefwatchSpider):
             # Read in the worker process (crawler.worker) while the crawl goes on fetching.
             # The page's own title, date and author are looked for only when the listing
             # lacks a title or a date: that half of trafilatura's work is otherwise wasted.
-            article = await self.offload(
-                extract_article,
-                response.body,
-                response.url,
-                metadata=not story.title or story.published is None,
-                title=story.title,
-            )
+            try:
+                article = await self.offload(
+                    extract_article,
+                    response.body,
+                    response.url,
+                    metadata=not story.title or story.published is None,
+                    title=story.title,
+                )
+            except CloseSpider:
+                raise
+            except Exception as exc:  # a reader's bug or a page that breaks it: keep the story
+                self.read_failed(response.url, exc)
+                yield story
+                return
         if article is None:
             self.error("article_unreadable", response.url, "no main text found; kept what the listing said")
             yield story
@@ -194,9 +208,11 @@ class ListingSpider(DefwatchSpider):
         extra = dict(story.extra)
         published = story.published
         if published is None and article.published is not None:
-            published = datetime.combine(article.published, time(0, 0), tzinfo=self.source.tz)
-            extra["published_tz_assumed"] = True
-            extra["published_from"] = "article"
+            from_page = datetime.combine(article.published, time(0, 0), tzinfo=self.source.tz)
+            if plausible(from_page):  # a page dated 9999-12-31 is no date (crawler.extract)
+                published = from_page
+                extra["published_tz_assumed"] = True
+                extra["published_from"] = "article"
         if article.author and "author" not in extra:
             extra["author"] = article.author
         return replace(
@@ -216,9 +232,25 @@ def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tup
         status = failure.value.response.status
         if status == 410:
             return "http_410", "gone (HTTP 410): the server says it was removed for good"
+        wait = failure.value.response.headers.get(b"Retry-After")
+        if status == 429 and wait:
+            # Not retried in this run (crawler.settings RETRY_HTTP_CODES): the next scheduled run asks again.
+            asks = wait.decode("latin-1").strip()[:40]
+            asks = f"{asks} s" if asks.isdigit() else asks
+            return (
+                f"http_{status}",
+                f"HTTP {status}: the source asks to wait {asks} (Retry-After); not retried",
+            )
         return f"http_{status}", f"HTTP {status}"
     if failure.check(IgnoreRequest) and "redirection" in str(failure.value):
         return "redirect_loop", f"more than {max_redirects} redirects (a redirect loop?)"
+    if failure.check(PrivateAddressRefused):
+        return "private_address", str(failure.value)
+    if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(failure.value):
+        return (
+            "too_large",
+            f"response larger than the {format_size(max_size)} limit once decompressed, stopped",
+        )
     if failure.check(DownloadCancelledError):
         # Scrapy cancels a download for one reason only: it outgrew DOWNLOAD_MAXSIZE.
         return "too_large", f"response larger than the {format_size(max_size)} limit, download stopped"
@@ -257,6 +289,12 @@ class FeedSpider(ListingSpider, kind="feed"):
         self.decoding_reported(document, response.url)
         if parsed.get("bozo"):
             self.count("feed_not_well_formed")
+            problem = parsed.get("bozo_exception")
+            if isinstance(problem, SAXException):  # broken XML, not a charset quibble
+                where = f"line {problem.getLineNumber()}: " if hasattr(problem, "getLineNumber") else ""
+                self.degrade(
+                    f"the feed is not well-formed XML ({where}{problem.getMessage()}); read leniently"
+                )
         limit = int(self.options.get("max_items") or MAX_ITEMS)
         if len(entries) > limit:
             self.count("items_over_limit", len(entries) - limit)

@@ -34,6 +34,7 @@ def write_config(defwatch: Defwatch, sites: SiteServer, receiver: Receiver, stor
         url = "{store}"
 
         [crawl]
+        allow_private = true
         autothrottle = false
 
         [alerts]

@@ -87,6 +87,9 @@ def test_a_daemon_on_another_host_holds_the_store(defwatch: Defwatch, sites: Sit
         [store]
         url = "{pg_url}"
 
+        [crawl]
+        allow_private = true
+
         [[sources]]
         name = "mod"
         kind = "mod"

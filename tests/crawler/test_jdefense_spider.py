@@ -93,6 +93,7 @@ class Harness:
             url = "sqlite:///{self.db}"
 
             [crawl]
+            allow_private = true
             autothrottle = false
             timeout = "{timeout}"
             user_agent = "{USER_AGENT}"

@@ -48,6 +48,7 @@ def zoo_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooCrawl]:
             url = "sqlite:///{db}"
 
             [crawl]
+            allow_private = true
             autothrottle = false
             timeout = "10s"
             """

@@ -73,6 +73,7 @@ class Ministry:
             url = "sqlite:///{self.db}"
 
             [crawl]
+            allow_private = true  # the imitation is on 127.0.0.1
             autothrottle = false  # the imitation answers at once: no need to pace
 
             [[sources]]

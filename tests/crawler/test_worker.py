@@ -180,6 +180,7 @@ def test_a_crawl_whose_worker_dies_fails_and_says_why(defwatch: Defwatch, tmp_pa
             url = "sqlite:///{db}"
 
             [crawl]
+            allow_private = true
             autothrottle = false
 
             [[sources]]

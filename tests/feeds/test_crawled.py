@@ -60,6 +60,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
             url = "sqlite:///{folder / "defwatch.db"}"
 
             [crawl]
+            allow_private = true  # the test site is on 127.0.0.1
             autothrottle = false
 
             [[sources]]

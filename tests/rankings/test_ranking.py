@@ -727,6 +727,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
                 url = "sqlite:///{db}"
 
                 [crawl]
+                allow_private = true
                 autothrottle = false
                 timeout = "10s"
 

@@ -166,7 +166,8 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ),
         pytest.param(
             "[crawl]\nconcurrency = 4\n",
-            "crawl.concurrency: unknown key; allowed keys are: autothrottle, concurrency_per_domain, download_delay, "
+            "crawl.concurrency: unknown key; allowed keys are: allow_private, autothrottle, concurrency_per_domain, "
+            "download_delay, "
             "max_response_size, obey_robots, timeout, user_agent",
             id="unknown-key",
         ),

@@ -105,6 +105,7 @@ def write_config(
         "[store]",
         'url = "sqlite:///data/defwatch.db"',
         "[crawl]",
+        "allow_private = true",
         "autothrottle = false",
         'timeout = "30s"',
         "[scheduler]",

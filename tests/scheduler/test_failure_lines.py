@@ -20,6 +20,7 @@ def _config(defwatch: Defwatch) -> int:
     defwatch.write_config(
         f"""
         [crawl]
+        allow_private = true
         timeout = "10s"
         [[sources]]
         name = "nowhere"

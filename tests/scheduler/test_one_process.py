@@ -47,6 +47,7 @@ def write_sources(defwatch: Defwatch, sources: list[tuple[str, str, str]], crawl
         "[store]",
         'url = "sqlite:///data/defwatch.db"',
         "[crawl]",
+        "allow_private = true",
         "autothrottle = false",
         'timeout = "60s"',  # per request: longer than the crawl's own limit
         "[scheduler]",

@@ -35,6 +35,7 @@ def config(store: str, server: SiteServer) -> str:
         url = "{store}"
 
         [crawl]
+        allow_private = true
         autothrottle = false
         timeout = "20s"
 

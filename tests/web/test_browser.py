@@ -75,6 +75,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             url = "sqlite:///{folder / "defwatch.db"}"
 
             [crawl]
+            allow_private = true  # the imitation sites are on 127.0.0.1
             autothrottle = false
 
             [[sources]]

@@ -67,7 +67,7 @@ def source_toml(**keys: Any) -> str:
 
 def config_toml(*sources: str) -> str:
     """A configuration for tests: the store in the working directory, no throttling."""
-    head = '[store]\nurl = "sqlite:///defwatch.db"\n\n[crawl]\nautothrottle = false\ntimeout = "10s"\n'
+    head = '[store]\nurl = "sqlite:///defwatch.db"\n\n[crawl]\nallow_private = true\nautothrottle = false\ntimeout = "10s"\n'
     return "\n".join([head, *sources])
 
 
