@@ -292,6 +292,7 @@ def daemon_config(
         url = "sqlite:///defwatch.db"
 
         [crawl]
+        allow_private = true  # the feed server is on 127.0.0.1
         autothrottle = false
         timeout = "10s"
 
