@@ -66,8 +66,9 @@ ITEMS = 10  # items in every feed at the start
 class Feeds:
     """N RSS feeds at /feed/<i>.xml; ``publish()`` adds one item to every feed."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, items: int = ITEMS) -> None:
         self.n = n
+        self.items = items
         self.extra = 0  # items published after the first ITEMS
         self.lock = threading.Lock()
         self.requests = 0
@@ -80,7 +81,7 @@ class Feeds:
         if key not in self._cache:
             start = datetime(2026, 1, 1, tzinfo=UTC)
             items = []
-            for k in range(ITEMS + self.extra, 0, -1):
+            for k in range(self.items + self.extra, 0, -1):
                 when = format_datetime(start + timedelta(hours=k))
                 items.append(
                     f"<item><title>Feed {i} item {k}: 防衛装備の調達について</title>"
@@ -94,7 +95,7 @@ class Feeds:
                 + "".join(items)
                 + "</channel></rss>"
             )
-            self._cache[key] = (xml.encode("utf-8"), f'"f{i}-{ITEMS + self.extra}"')
+            self._cache[key] = (xml.encode("utf-8"), f'"f{i}-{self.items + self.extra}"')
         return self._cache[key]
 
     def publish(self) -> None:
@@ -315,7 +316,7 @@ class Urlwatch:
 class Defwatch:
     name = "defwatch"
 
-    def __init__(self, folder: Path, feeds: Feeds, schedule: str = "0 0 1 1 *") -> None:
+    def __init__(self, folder: Path, feeds: Feeds, schedule: str = "0 0 1 1 *", rule: bool = False) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
         lines = [
@@ -328,6 +329,16 @@ class Defwatch:
             "[scheduler]",
             'jitter = "0s"',
         ]
+        if rule:  # every item matches: each becomes a delivery in the outbox
+            lines += [
+                "[[rules]]",
+                'name = "procurement"',
+                'keywords = ["防衛装備"]',
+                'notify = ["file"]',
+                "[channels.file]",
+                'type = "file"',
+                f'path = "{folder / "alerts.jsonl"}"',
+            ]
         for i in range(feeds.n):
             lines += [
                 "[[sources]]",
@@ -563,6 +574,44 @@ def daemon_run(n: int, minutes: float, work: Path) -> dict[str, Any]:
     }
 
 
+def items_cycle(n: int, items: int, work: Path) -> dict[str, Any]:
+    """One first cycle of ``run --once`` over n feeds of ``items`` items, one rule matching
+    every item: how long storing, matching and queueing them all takes (the crawl process,
+    from the daemon's log line for the batch) and the whole cycle (with delivery and feeds)."""
+    import sqlite3
+
+    feeds = Feeds(n, items)
+    server = serve(feeds)
+    try:
+        tool = Defwatch(work / f"items{n}", feeds, rule=True)
+        m = measure(
+            [sys.executable, "-m", "scheduler", "-v", "run", "--once"], tool.folder, tool.env, timeout=1800
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    crawl = BATCH_DONE.search(m.stderr)
+    with sqlite3.connect(tool.folder / "data" / "defwatch.db") as conn:
+        stories = int(conn.execute("select count(*) from stories").fetchone()[0])
+        queued = int(conn.execute("select count(*) from deliveries").fetchone()[0])
+    alerted = 0
+    if (tool.folder / "alerts.jsonl").exists():
+        alerted = sum(1 for _ in (tool.folder / "alerts.jsonl").open(encoding="utf-8"))
+    shutil.rmtree(tool.folder, ignore_errors=True)
+    return {
+        "feeds": n,
+        "items": n * items,
+        "stories": stories,
+        "deliveries_queued": queued,
+        "alerted_in_cycle": alerted,
+        "crawl_s": float(crawl.group(2)) if crawl else None,
+        "cycle_wall_s": round(m.wall, 1),
+        "cycle_cpu_s": round(m.cpu, 1),
+        "pss_mb": round(m.pss_mb, 1),
+        "exit": m.code,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 50, one round")
@@ -571,12 +620,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daemon", action="store_true", help="the daemon run instead")
     parser.add_argument("--feeds", type=int, default=1000, help="feeds of the daemon run")
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the daemon run")
+    parser.add_argument(
+        "--items-cycle", action="store_true", help="one first cycle of --feeds feeds x --items items"
+    )
+    parser.add_argument("--items", type=int, default=30, help="items per feed of --items-cycle")
+    parser.add_argument("--out", help="the JSON file's name under bench/ (default by mode)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="defwatch-peers-"))
     load_before = os.getloadavg()
     began = time.monotonic()
     try:
-        if args.daemon:
+        if args.items_cycle:
+            print(f"defwatch run --once, {args.feeds} feeds x {args.items} new items ...", flush=True)
+            doc = {"bench": "peers-items", "items_cycle": items_cycle(args.feeds, args.items, work)}
+            print(json.dumps(doc["items_cycle"], indent=2))
+            name = "peers.items.json"
+        elif args.daemon:
             print(f"defwatch run, {args.feeds} feeds on '* * * * *' for {args.minutes:g} min ...", flush=True)
             doc: dict[str, Any] = {
                 "bench": "peers-daemon",
@@ -619,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
             "self_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
         }
     )
+    name = args.out or name
     (HERE / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote bench/{name}; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0

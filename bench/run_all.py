@@ -177,9 +177,35 @@ def rankings_rows(doc: dict[str, Any]) -> list[Row]:
     ]
 
 
+def peers_rows(doc: dict[str, Any]) -> list[Row]:
+    rows = []
+    for e in doc.get("summary", []):
+        if e["cycle"] != "unchanged":
+            continue
+        cpu = e.get("ratio_cpu_s") or [None, None, None]
+        rows.append(
+            _row(
+                f"unchanged run --once, {e['feeds']} feeds: CPU defwatch / urlwatch",
+                f"{e['defwatch_cpu_s']:.2f} / {e['urlwatch_cpu_s']:.2f} s (x{cpu[1]})",
+                "<= 2x",
+                cpu[1] is not None and cpu[1] <= 2,
+            )
+        )
+        rows.append(
+            _row(
+                f"requests, unchanged cycle, {e['feeds']} feeds",
+                f"{e['defwatch_requests']:g}",
+                "one per feed",
+                e["defwatch_requests"] == e["feeds"],
+            )
+        )
+    return rows
+
+
 ADAPTERS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "synthetic_site": synthetic_site_rows,
     "crawl": crawl_rows,
+    "peers": peers_rows,
     "latency": latency_rows,
     "memory": memory_rows,
     "links": links_rows,

@@ -1,4 +1,6 @@
-"""Conditional requests: send back the ETag / Last-Modified a URL answered with last time.
+"""Downloader middlewares and the throttle of defwatch's crawls.
+
+Conditional requests: send back the ETag / Last-Modified a URL answered with last time.
 
 A request opts in with ``meta["defwatch_conditional"] = True``; its callback then sees a
 304 (the meta also lets 304 through) and calls ``spider.remember_validators(response)``
@@ -7,11 +9,20 @@ once it has processed a 200, so validators are only kept for content that was st
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.extensions.throttle import AutoThrottle
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+
+from crawler.hostcache import HOSTS
 
 
 class ConditionalRequestMiddleware:
@@ -72,3 +83,63 @@ class CrawlDeadlineMiddleware:
         if current is None or float(current) > left:
             request.meta["download_timeout"] = left
         return None
+
+
+class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt handling, asking each host once per cycle and not again while
+    the answer is fresh (crawler.hostcache: its HTTP caching, at most 24 hours). The sources
+    of one host in one crawl process wait for the first one's answer."""
+
+    async def robot_parser(self, request: Request) -> Any:
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            body = HOSTS.robots(netloc)
+            if body is None and netloc in HOSTS.pending:  # another spider is asking
+                await asyncio.shield(HOSTS.pending[netloc])
+                body = HOSTS.robots(netloc)
+            if body is not None:
+                self._stats.inc_value("robotstxt/cached")
+                self._parsers[netloc] = build_from_crawler(self._parserimpl, self.crawler, body)
+                return self._parsers[netloc]
+            first = netloc not in HOSTS.pending
+            if first:
+                HOSTS.pending[netloc] = asyncio.get_running_loop().create_future()
+            try:
+                return await super().robot_parser(request)
+            finally:
+                if first:
+                    done = HOSTS.pending.pop(netloc)
+                    if not done.done():
+                        done.set_result(None)
+        return await super().robot_parser(request)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in ((k, response.headers.get(k)) for k in response.headers)
+            if v is not None
+        }
+        HOSTS.remember_robots(netloc, response.status, response.body, headers)
+        await super()._parse_robots(response, netloc, request)
+
+
+class KnownLatencyAutoThrottle(AutoThrottle):
+    """AutoThrottle starting from the delay the host's last answer called for (its latency,
+    remembered by crawler.hostcache) instead of AUTOTHROTTLE_START_DELAY: a host answering in
+    50 ms is not made to wait a second between the first requests of every cycle."""
+
+    def _start_delay(self) -> float:
+        spider = self.crawler.spider
+        url = getattr(spider, "base_url", None) or ""
+        latency = HOSTS.latency(urlsplit(url).netloc) if url else None
+        start = super()._start_delay()
+        if latency is None:
+            return start
+        # never longer than without it: AutoThrottle takes it up from there if need be
+        return max(self.mindelay, min(start, latency / self.target_concurrency))
+
+    def _response_downloaded(self, response: Response, request: Request, spider: Any) -> None:
+        super()._response_downloaded(response, request, spider)
+        latency = request.meta.get("download_latency")
+        if latency is not None:
+            HOSTS.remember_latency(urlparse_cached(request).netloc, float(latency))

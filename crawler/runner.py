@@ -6,6 +6,7 @@ cycle in a child process for that reason (and to bound memory).
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from core.config import Config, SourceConfig
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
 from crawler.hooks import install_hooks
-from crawler.spiders import feed, jdefense, mod, page  # noqa: F401  (each registers its kind)
+from crawler.hostcache import HOSTS, cache_path
 from crawler.worker import PageWorker
 from store import RunCounts, Store
 
@@ -41,7 +42,14 @@ class RunSummary:
     reason: str | None
 
 
+SPIDER_KINDS = ("feed", "jdefense", "mod", "page")  # crawler/spiders/<kind>.py
+
+
 def spider_class(kind: str) -> type[DefwatchSpider]:
+    """The spider of a source kind, importing its module only (the ``mod`` spider's pypdf
+    is not loaded by a cycle of feeds)."""
+    if kind not in DefwatchSpider.kinds and kind in SPIDER_KINDS:
+        importlib.import_module(f"crawler.spiders.{kind}")
     if kind not in DefwatchSpider.kinds:
         raise CrawlSetupError(f"source kind {kind!r}: no spider for it")
     return DefwatchSpider.kinds[kind]
@@ -79,6 +87,9 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> Settings:
             "DEFWATCH_ALLOW_PRIVATE": list(c.allow_private)
             if isinstance(c.allow_private, tuple)
             else c.allow_private,
+            # The runner hands Scrapy the spider classes it needs: the spider loader does not
+            # import every spider (pypdf, PIL and all) to find them.
+            "SPIDER_MODULES": [],
         },
         priority="cmdline",
     )
@@ -99,16 +110,20 @@ def crawl(
     classes = {s.name: spider_class(s.kind) for s in sources}
     own_store = store is None
     store = store or Store.open(config.store.url)
-    install_hooks(store, config)
     # Pages are read and stories stored in a worker process (crawler.worker), started before
-    # the reactor. A store handed in is used here, as given (with its own hooks).
+    # the reactor. A store handed in is used here, as given (with its own hooks). The hooks
+    # (link detection: datasketch, numpy) are only loaded where stories are stored.
     worker = PageWorker(config) if own_store and not _in_memory(store) else None
+    if worker is None:
+        install_hooks(store, config)
     # Each source's run is recorded before its spider is built, so a spider that cannot even
     # start (it raises while it is made) still ends its own run, and no other.
     run_ids = {src.name: store.start_run(src.name) for src in sources}
+    HOSTS.load(cache_path(config.store.url) if not _in_memory(store) else None)
     try:
         crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress, run_ids)
     finally:
+        HOSTS.save()
         if worker is not None:
             worker.close()
     summaries = []

@@ -37,7 +37,28 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # after Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
+    # what defwatch does not use is not loaded (each crawler of a cycle would build it)
+    # robots.txt asked once per host and cycle, then kept while fresh (crawler.hostcache)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.CachedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
 }
 DEFWATCH_ALLOW_PRIVATE = False  # [crawl] allow_private
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.memusage.MemoryUsage": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "scrapy.extensions.logstats.LogStats": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    # AutoThrottle starting from the host's last latency (crawler.hostcache)
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.middlewares.KnownLatencyAutoThrottle": 0,
+}
+# http and https only: the data:, file:, s3: and ftp: handlers are never built
+DOWNLOAD_HANDLERS = {"data": None, "file": None, "s3": None, "ftp": None}
 REMOTE_CONTROL_ENABLED = False
 LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (core.logs) stays in charge

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
+BATCH = 200  # stories at most in one transaction of the page worker
+GATHER = 0.02  # seconds a story waits for others to share its transaction
+
 
 class WorkerDied(RuntimeError):
     """The worker process ended in the middle of a crawl (killed, or out of memory)."""
@@ -105,6 +108,8 @@ class PageWorker(Worker):
         # Start it now, before the reactor and its threads exist, and fail here if it cannot.
         self.pid: int = self._pool.submit(_ready).result()
         self.closed = False
+        self._batch: list[tuple[StoryIn, asyncio.Future[SaveResult]]] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
@@ -118,6 +123,45 @@ class PageWorker(Worker):
 
     async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return await self.run(_call_store, method, args, kwargs)
+
+    async def save_story(self, story: StoryIn) -> SaveResult:
+        """Stored with the stories handed in about the same time (by any spider of the
+        process), many to one transaction (:data:`BATCH` at most, gathered for
+        :data:`GATHER` seconds): committing each story alone was most of the time a large
+        first cycle took. A result comes back only once its transaction has committed, so
+        a story counted as stored is stored; one story's error is its own (the batch is
+        stored again one by one)."""
+        future: asyncio.Future[SaveResult] = asyncio.get_running_loop().create_future()
+        self._batch.append((story, future))
+        if len(self._batch) >= BATCH:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(GATHER, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        batch, self._batch = self._batch, []
+        if batch:
+            asyncio.ensure_future(self._save_batch(batch))
+
+    async def _save_batch(self, batch: list[tuple[StoryIn, asyncio.Future[SaveResult]]]) -> None:
+        try:
+            results = await self.run(_save_stories, [story for story, _ in batch])
+        except BaseException as exc:  # the worker died: every story of the batch hears it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     def close(self) -> None:
         """Wait for the queued work to be done, then end the process."""
@@ -172,3 +216,22 @@ def _worker_store() -> Store:
 
 def _call_store(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return getattr(_worker_store(), method)(*args, **kwargs)
+
+
+def _save_stories(stories: list[StoryIn]) -> list[SaveResult | Exception]:
+    """Each story saved (with the hooks) in one transaction; if any fails, the transaction
+    is rolled back and each is saved again on its own, its error returned in its place."""
+    store = _worker_store()
+    try:
+        with store.engine.begin() as conn:
+            return [store.save_story(story, conn) for story in stories]
+    except Exception:
+        if len(stories) == 1:
+            raise
+    out: list[SaveResult | Exception] = []
+    for story in stories:
+        try:
+            out.append(store.save_story(story))
+        except Exception as exc:
+            out.append(exc)
+    return out

@@ -8,8 +8,9 @@ The lock is an OS-level ``flock`` on an open file: it goes away with the last pr
 holds that open file, so a crashed daemon never leaves a stale lock behind. The crawl
 children of ``run`` inherit it (:func:`child_lock_env`): a child that outlives its daemon
 (killed with SIGKILL) keeps the store locked until it has stopped too, so a new run never
-crawls beside it. Children also ask the kernel to send them SIGTERM when their parent dies
-(:func:`die_with_parent`), so they do not outlive it by more than the time they take to close.
+crawls beside it. Children also ask the kernel to kill them when their parent dies
+(:func:`die_with_parent`); their page worker follows within half a second (crawler.worker),
+and the runs they leave ``running`` are closed as ``interrupted`` by the next run or crawl.
 """
 
 from __future__ import annotations

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 
 from core.text import content_hash, normalize
 from store import schema as t
 from store.urls import canonical_url, url_key
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class RunCounts:
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -89,9 +91,47 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 def head_revisions() -> set[str]:
     """The newest migration of every branch. Areas of the store (links, outbox, rankings)
     may add their migrations on separate branches from 0002; all heads are applied."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return set(ScriptDirectory.from_config(cfg).get_heads())
+
+
+_REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=\s*(.+)$", re.M)
+
+
+def _script_heads() -> set[str] | None:
+    """The heads of the migration scripts, read from their files without importing alembic
+    (half a second a process); None when a file says it in a way this does not read."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        found = dict((bool(m[1]), m[2].strip()) for m in _REVISION.finditer(path.read_text("utf-8")))
+        rev, down = found.get(False), found.get(True)
+        if rev is None or down is None or not re.fullmatch(r"[\"'][\w-]+[\"']", rev):
+            return None
+        revisions.add(rev[1:-1])
+        if down != "None":
+            names = re.findall(r"[\"']([\w-]+)[\"']", down)
+            if not names:
+                return None
+            parents.update(names)
+    return revisions - parents or None
+
+
+def _at_heads(engine: Engine) -> bool:
+    """Whether the database is already at every head (nothing to migrate), cheaply."""
+    heads = _script_heads()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except SQLAlchemyError:
+        return False
+    return current == heads
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -159,7 +199,7 @@ class Store:
         if not create and db_path is None and not store._has_schema():
             engine.dispose()
             raise StoreMissing(parsed.render_as_string(hide_password=True))
-        if migrate:
+        if migrate and not (revision == "heads" and _at_heads(engine)):
             if db_path is not None:
                 # Two processes opening a new store at once would both create the tables:
                 # migrations run one process at a time.
@@ -184,6 +224,8 @@ class Store:
 
     def migrate(self, revision: str = "heads") -> None:
         """Bring the schema to ``revision``; a no-op when already there."""
+        from alembic import command
+
         try:
             with self.engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), revision)
@@ -199,6 +241,8 @@ class Store:
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
     def current_revisions(self) -> set[str]:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return set(MigrationContext.configure(conn).get_current_heads())
 

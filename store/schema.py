@@ -66,7 +66,7 @@ stories = Table(
     Column("title", Text, nullable=False),
     Column("published", UTCDateTime, index=True),
     Column("fetched", UTCDateTime, nullable=False),
-    Column("updated", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False, index=True),  # ix_stories_updated (0007_indexes)
     Column("summary", Text, nullable=False, default=""),
     Column("body", Text, nullable=False, default=""),
     Column("text_norm", Text, nullable=False, default=""),  # NFKC, folded: what matching reads
@@ -128,7 +128,7 @@ story_links = Table(
     Column("origin_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("copy_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False, unique=True),
     Column("similarity", Float, nullable=False),
-    Column("linked_at", UTCDateTime, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False, index=True),  # ix_story_links_linked_at (0007_indexes)
 )
 
 ranking_snapshots = Table(
