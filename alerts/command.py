@@ -23,7 +23,18 @@ if TYPE_CHECKING:
     from core.config import Config
     from store import Store
 
-__all__ = ["deliver", "main", "requeue_failed", "test_channel"]
+__all__ = ["check_channels", "deliver", "main", "requeue_failed", "test_channel"]
+
+
+def check_channels(config: Config) -> None:
+    """Build every configured channel once: a template that does not compile or render, an
+    Apprise URL it cannot use, is a one-line configuration error at start-up (exit 2)."""
+    for channel in config.channels.values():
+        try:
+            build_channel(channel)
+        except ValueError as exc:  # TemplateConfigError is one
+            where = config.path or "the configuration"
+            raise CommandError(f"{where}: {exc}") from None
 
 
 def requeue_failed(store: Store) -> int:
@@ -56,6 +67,7 @@ def test_channel(config: Config, name: str | None, out: IO[str] | None = None) -
 
 def main(args: argparse.Namespace, config: Config, out: IO[str] | None = None) -> int:
     """What ``scheduler.commands.alerts`` runs."""
+    check_channels(config)
     if args.action == "test":
         return test_channel(config, args.channel, out)
     if args.channel:

@@ -67,10 +67,13 @@ def _iso_jst(value: datetime | None) -> str | None:
     return value.astimezone(JST).isoformat() if value is not None else None
 
 
-def story_document(story: Mapping[str, Any], also: Sequence[str] = ()) -> dict[str, Any]:
-    """The ``story`` object of a delivery, from a stored story row."""
+def story_document(
+    story: Mapping[str, Any], also: Sequence[str] = (), sources: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The ``story`` object of a delivery, from a stored story row. ``sources``: the source
+    name of each ``also`` URL, when known (``copies`` names them)."""
     summary = story.get("summary") or summarize(story.get("body") or "", SUMMARY_LIMIT)
-    return {
+    doc = {
         "url": story.get("link") or story["url"],  # the link as the site gave it
         "title": story["title"],
         "source": story["source"],
@@ -78,17 +81,25 @@ def story_document(story: Mapping[str, Any], also: Sequence[str] = ()) -> dict[s
         "summary": summary,
         "also": list(also),
     }
+    if sources:
+        doc["copies"] = [{"url": u, "source": sources.get(u)} for u in also]
+    return doc
 
 
 def story_payload(
-    rule: str, matched: Sequence[str], story: Mapping[str, Any], also: Sequence[str], event: str
+    rule: str,
+    matched: Sequence[str],
+    story: Mapping[str, Any],
+    also: Sequence[str],
+    event: str,
+    sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     return bounded(
         {
             "rule": rule,
             "matched": list(matched),
             "event": event,  # new | revised
-            "story": story_document(story, also),
+            "story": story_document(story, also, sources),
         }
     )
 

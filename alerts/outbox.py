@@ -74,12 +74,13 @@ class Outbox:
         story_id = int(story["id"])
         group = links.group_ids(conn, story_id)
         also = links.also_urls(conn, story_id) if len(group) > 1 else []
+        sources = db.sources_of(conn, also) if also else {}
         now = self.clock()
         added: list[str] = []
         announced: set[tuple[str, str]] = set()
 
         def queue(did: str, match: RuleMatch, channel: str, event: str) -> bool:
-            payload = story_payload(match.rule, match.matched, story, also, event)
+            payload = story_payload(match.rule, match.matched, story, also, event, sources)
             queued = db.insert_delivery(
                 conn,
                 id=did,

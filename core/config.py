@@ -222,6 +222,9 @@ CHANNEL_COMMON: dict[str, tuple[str, Any]] = {
     "timeout": ("duration", 10.0),
     "min_interval": ("duration", 0.0),
     "digest": ("duration", None),
+    "language": ("choice:en,ja", "en"),  # the default templates (alerts.templates)
+    "title_template": ("str", None),  # Jinja2, sandboxed
+    "body_template": ("str", None),
 }
 
 CHANNEL_TYPES: dict[str, dict[str, tuple[str, Any]]] = {
@@ -232,8 +235,10 @@ CHANNEL_TYPES: dict[str, dict[str, tuple[str, Any]]] = {
         "from": ("str", REQUIRED),
         "to": ("list", REQUIRED),
         "require_tls": ("bool", False),
+        "list_unsubscribe": ("str", None),  # a List-Unsubscribe value (mailto: or https: URL)
     },
     "file": {"path": ("str", REQUIRED)},
+    "apprise": {"urls": ("list", REQUIRED)},  # Apprise URLs, secrets through ${VAR}
 }
 
 RULE_FIELDS = ("title", "summary", "body")

@@ -646,6 +646,15 @@ def start_delivery_loop(config: Config, store: Store) -> Any:
     return DeliveryLoop(config, store).start()
 
 
+def check_alert_channels(config: Config) -> None:
+    """Build every channel once (alerts.command.check_channels): CommandError on a mistake."""
+    try:
+        from alerts.command import check_channels
+    except ImportError:
+        return
+    check_channels(config)
+
+
 def stop_deliveries(stop: bool = True) -> None:
     """Cut delivery attempts in flight (SIGTERM): they stay due for the next start. With
     ``stop=False``: the stop is over."""
@@ -689,6 +698,7 @@ def run(
     if not any(s.enabled for s in config.sources):
         where = config.path or "the configuration"
         raise CommandError(f"{where}: no enabled source to run")
+    check_alert_channels(config)  # a broken template or Apprise URL: one line, before anything runs
     logging.captureWarnings(True)  # a warning is a log event too (one line, JSON if asked)
     if not log.isEnabledFor(logging.DEBUG):  # -v: our own line per crawl says it all
         logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -43,6 +43,7 @@ __all__ = [
     "requeue_failed",
     "set_ops_state",
     "set_targets_done",
+    "sources_of",
     "story_row",
 ]
 
@@ -96,6 +97,12 @@ class DeliveryRow:
 def story_row(conn: Connection, story_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(t.stories).where(t.stories.c.id == story_id)).mappings().first()
     return dict(row) if row else None
+
+
+def sources_of(conn: Connection, urls: Sequence[str]) -> dict[str, str]:
+    """The source name of each stored story among ``urls``."""
+    rows = conn.execute(select(t.stories.c.url, t.stories.c.source).where(t.stories.c.url.in_(list(urls))))
+    return {url: source for url, source in rows}
 
 
 # -- enqueueing (inside the transaction that saved the story or the ranking snapshot) -----------

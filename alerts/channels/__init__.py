@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from alerts.channels import email, file, slack, webhook
+from alerts.channels import apprise, email, file, slack, webhook
 from alerts.channels.base import CHANNELS, Channel, ChannelError, Digest, Message, Receipt
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ __all__ = [
     "Digest",
     "Message",
     "Receipt",
+    "apprise",
     "build_channel",
     "build_channels",
     "email",

@@ -110,12 +110,33 @@ class Channel:
             CHANNELS[type] = cls
 
     def __init__(
-        self, name: str, *, timeout: float = 10.0, min_interval: float = 0.0, digest: float | None = None
+        self,
+        name: str,
+        *,
+        timeout: float = 10.0,
+        min_interval: float = 0.0,
+        digest: float | None = None,
+        language: str = "en",
+        title_template: str | None = None,
+        body_template: str | None = None,
     ) -> None:
+        from alerts.templates import Templates
+
         self.name = name
-        self.timeout = timeout
+        self.timeout = timeout  # seconds for a whole attempt: connect, send and read
         self.min_interval = min_interval
         self.digest = digest  # seconds: deliveries of one window go out as one message
+        # Compiled and tried on a sample now: a broken template fails at start-up.
+        self.templates = Templates(name, language, title_template, body_template)
+
+    @property
+    def templated(self) -> bool:
+        """A template or a language other than today's English wording was chosen."""
+        return self.templates.custom or self.templates.language != "en"
+
+    def render(self, payload: Mapping[str, Any]) -> Any:
+        """Title and body by the channel's templates (alerts.templates.Rendered)."""
+        return self.templates.render(payload)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -133,6 +154,9 @@ class Channel:
             "timeout": o.get("timeout", 10.0),
             "min_interval": o.get("min_interval", 0.0),
             "digest": o.get("digest"),
+            "language": o.get("language") or "en",
+            "title_template": o.get("title_template"),
+            "body_template": o.get("body_template"),
         }
 
     @classmethod

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from alerts.channels.base import Channel, ChannelError, Digest, Message, Receipt
 from alerts.channels.deadline import watch
 from alerts.message import JST, cut, facts, headline
+from alerts.templates import Rendered
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -38,9 +39,11 @@ class EmailChannel(Channel, type="email"):
         *,
         require_tls: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        list_unsubscribe: str | None = None,
         **common: Any,
     ) -> None:
         super().__init__(name, **common)
+        self.list_unsubscribe = list_unsubscribe
         parts = urlsplit(smtp_url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise ValueError(f"channel {name}: smtp_url must be smtp://host[:port] or smtps://host[:port]")
@@ -65,6 +68,7 @@ class EmailChannel(Channel, type="email"):
             o["from"],
             o["to"],
             require_tls=bool(o.get("require_tls", False)),
+            list_unsubscribe=o.get("list_unsubscribe"),
             **cls.common_options(config),
         )
 
@@ -78,12 +82,49 @@ class EmailChannel(Channel, type="email"):
         return tuple(v for v in values if v)
 
     # -- sending -----------------------------------------------------------------------------
+
     def send(self, message: Message) -> Receipt:
-        return self._send(compose(message.id, self.sender, self.to, [message.payload], subject_for(message)))
+        if self.templated:
+            rendered = self.render(message.payload)
+            subject = rendered.title if self.templates.custom else f"[defwatch] {rendered.title}"
+            msg = compose(
+                message.id,
+                self.sender,
+                self.to,
+                [message.payload],
+                cut(subject, SUBJECT_LIMIT + 50),
+                rendered=[rendered],
+                channel=self.name,
+                unsubscribe=self.list_unsubscribe or "",
+            )
+        else:
+            msg = compose(
+                message.id,
+                self.sender,
+                self.to,
+                [message.payload],
+                subject_for(message),
+                channel=self.name,
+                unsubscribe=self.list_unsubscribe or "",
+            )
+        return self._send(msg)
 
     def send_digest(self, digest: Digest) -> Receipt:
         payloads = [m.payload for m in digest.messages]
-        return self._send(compose(digest.id, self.sender, self.to, payloads, digest_subject(payloads)))
+        rendered = [self.render(p) for p in payloads] if self.templated else None
+        subject = digest_subject(payloads)
+        return self._send(
+            compose(
+                digest.id,
+                self.sender,
+                self.to,
+                payloads,
+                subject,
+                rendered=rendered,
+                channel=self.name,
+                unsubscribe=self.list_unsubscribe or "",
+            )
+        )
 
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
@@ -214,17 +255,52 @@ def compose(
     payloads: Sequence[Mapping[str, Any]],
     subject: str,
     now: datetime | None = None,
+    *,
+    channel: str = "alerts",
+    unsubscribe: str = "",
+    rendered: Sequence[Rendered] | None = None,
 ) -> EmailMessage:
+    """The message. It says it is automatic (``Auto-Submitted``, so auto-responders stay
+    quiet, RFC 3834), which list it comes from (``List-Id``, for filters) and, when
+    configured, how to leave it (``List-Unsubscribe``). With ``rendered`` (templates) the
+    bodies are those texts; otherwise today's English layout."""
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime((now or datetime.now(JST)).astimezone(JST))
     msg["Message-ID"] = f"<{delivery_id}@{_domain(sender)}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["List-Id"] = f"defwatch {channel} <{channel}.defwatch.{_domain(sender)}>"
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["X-Defwatch-Delivery"] = delivery_id
-    msg.set_content(text_body(payloads, delivery_id), charset="utf-8")
-    msg.add_alternative(html_body(payloads, delivery_id), subtype="html", charset="utf-8")
+    if rendered is not None:
+        text = "\n\n----\n\n".join(r.body for r in rendered) + f"\n-- \ndefwatch delivery {delivery_id}\n"
+        markup = rendered_html(payloads, rendered, delivery_id)
+    else:
+        text, markup = text_body(payloads, delivery_id), html_body(payloads, delivery_id)
+    msg.set_content(text, charset="utf-8")
+    msg.add_alternative(markup, subtype="html", charset="utf-8")
     return msg
+
+
+def rendered_html(
+    payloads: Sequence[Mapping[str, Any]], rendered: Sequence[Rendered], delivery_id: str
+) -> str:
+    e = html.escape
+    items = []
+    for payload, r in zip(payloads, rendered, strict=True):
+        url = (payload.get("story") or {}).get("url")
+        title = e(r.title)
+        if url:
+            title = f'<a href="{e(url)}">{title}</a>'
+        items.append(f"<h3>{title}</h3>\n<p>{e(r.body).replace(chr(10), '<br>')}</p>")
+    body = "\n<hr>\n".join(items)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
+        f'{body}\n<p style="color:#888">defwatch delivery {e(delivery_id)}</p>\n</body></html>\n'
+    )
 
 
 def text_body(payloads: Sequence[Mapping[str, Any]], delivery_id: str) -> str:

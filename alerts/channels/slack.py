@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from alerts.channels.base import Digest, Message, Receipt
 from alerts.channels.webhook import HttpChannel
 from alerts.message import facts, headline
+from alerts.templates import Rendered
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -74,7 +75,8 @@ def message_blocks(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
     also = story.get("also") or []
     if also:
-        links = ", ".join(link(u, u.split("://", 1)[-1].split("/", 1)[0]) for u in also[:10])
+        named = {c.get("url"): c.get("source") for c in story.get("copies") or [] if isinstance(c, dict)}
+        links = ", ".join(link(u, named.get(u) or u.split("://", 1)[-1].split("/", 1)[0]) for u in also[:10])
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"also: {links}"}]})
     return blocks
 
@@ -96,6 +98,18 @@ def digest_document(digest: Digest) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
+def rendered_document(payload: Mapping[str, Any], rendered: Rendered) -> dict[str, Any]:
+    """A message from the channel's templates: the title (linked to the story) and the body,
+    both escaped for Slack."""
+    url = (payload.get("story") or {}).get("url")
+    title = f"*{link(url, rendered.title)}*" if url else f"*{escape(_cut(rendered.title, TITLE_LIMIT))}*"
+    text = _cut(f"{title}\n{escape(rendered.body)}", SECTION_LIMIT)
+    return {
+        "text": escape(_cut(rendered.title, SECTION_LIMIT)),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
 class SlackChannel(HttpChannel, type="slack"):
     def __init__(self, name: str, url: str, **common: Any) -> None:
         common.setdefault("min_interval", 1.0)
@@ -114,6 +128,8 @@ class SlackChannel(HttpChannel, type="slack"):
         return self.post(body, {})
 
     def send(self, message: Message) -> Receipt:
+        if self.templated:
+            return self._post(rendered_document(message.payload, self.render(message.payload)))
         return self._post(self.document(message))
 
     def send_digest(self, digest: Digest) -> Receipt:
