@@ -76,14 +76,8 @@ class Receiver:
                         answer = receiver.script.popleft() if receiver.script else receiver.default
                 if answer.delay:
                     time.sleep(answer.delay)
-                payload = answer.body.encode("utf-8")
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                # Recorded before the answer goes out, so a client that has its answer
+                # finds the request recorded.
                 with receiver._changed:
                     receiver.requests.append(
                         Received(
@@ -96,6 +90,14 @@ class Receiver:
                         )
                     )
                     receiver._changed.notify_all()
+                payload = answer.body.encode("utf-8")
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

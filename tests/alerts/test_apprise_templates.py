@@ -5,6 +5,7 @@ caught at start-up in one line."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from alerts.dispatcher import Dispatcher
 from tests.conftest import Defwatch
@@ -197,3 +198,42 @@ to = ["desk@example.org"]
     (msg,) = server.inbox.messages
     assert str(msg["Subject"]) == "[defwatch] asean: 日ASEAN会合"
     assert "matched: ASEAN" in msg.get_body(("plain",)).get_content()
+
+
+def test_rules_test_lists_what_a_rule_would_match_and_backfill_queues_once(
+    pipeline: Callable[..., Pipeline], defwatch: Defwatch, tmp_path: Path
+) -> None:
+    out = tmp_path / "alerts.jsonl"
+    p = pipeline()  # stories stored before the rule existed: nothing queued
+    p.save(MOD.format(n=1), "mod", "日ASEAN会合", "本文")
+    p.save(MOD.format(n=2), "mod", "人事発令", "本文")
+    p.save(MOD.format(n=3), "mod", "ＡＳＥＡＮ拡大国防相会議", "本文")
+    assert p.deliveries() == []
+    write_config(
+        tmp_path,
+        f"""
+[[rules]]
+name = "asean"
+keywords = ["ASEAN"]
+notify = ["file"]
+
+[channels.file]
+type = "file"
+path = "{out.as_posix()}"
+""",
+    )
+    dry = defwatch("rules", "test", "asean", "--since", "3650d")
+    assert dry.returncode == 0, dry.stderr
+    assert "日ASEAN会合" in dry.stdout and "ＡＳＥＡＮ拡大国防相会議" in dry.stdout
+    assert "人事発令" not in dry.stdout
+    assert "2 stories since 3650d match rule asean" in dry.stdout
+    assert p.deliveries() == []  # a dry run
+    for _ in range(2):
+        filled = defwatch("rules", "test", "asean", "--since", "3650d", "--backfill")
+        assert filled.returncode == 0, filled.stderr
+    assert "0 deliveries queued" in filled.stdout  # the second backfill adds nothing
+    assert len(p.deliveries()) == 2
+    assert defwatch("alerts").returncode == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    missing = defwatch("rules", "test", "nosuch")
+    assert missing.returncode == 2 and "no rule named 'nosuch'" in missing.stderr

@@ -22,6 +22,9 @@ ENV = {
     "ALERT_WEBHOOK_URL": "https://example.org/hooks/defwatch",
     "ALERT_WEBHOOK_SECRET": "signing-secret",
     "SMTP_URL": "smtp://user:password@mail.example.org:587",
+    "TELEGRAM_BOT_TOKEN": "123456789:ABCdefGHIjklMNO",
+    "TELEGRAM_CHAT_ID": "-100123",
+    "TEAMS_WORKFLOW_URL": "workflows://example.azure.com:443/abc/def",
 }
 
 
@@ -55,3 +58,22 @@ def test_the_example_document_has_the_delivered_keys() -> None:
     real = Message("id", story_payload("asean", ["ASEAN"], story, [], "new")).body()
     assert list(doc) == list(real)
     assert list(doc["story"]) == list(real["story"])
+
+
+def test_both_standard_webhooks_checks_accept_what_defwatch_signs() -> None:
+    import base64
+
+    from alerts.channels.webhook import WebhookChannel
+
+    secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    body, headers = WebhookChannel("w", "http://127.0.0.1:9/", secret=secret).encode(
+        {"id": "x" * 64, "rule": "r"}
+    )
+    lower = {k.lower(): v for k, v in headers.items()}
+    for i, name in ((1, "verify_standard"), (2, "verify_by_hand")):
+        namespace: dict[str, object] = {}
+        exec(PYTHON[i], namespace)
+        assert namespace[name](secret, body, lower)  # type: ignore[operator]
+    namespace = {}
+    exec(PYTHON[2], namespace)
+    assert not namespace["verify_by_hand"](secret, body + b" ", lower)  # type: ignore[operator]
