@@ -19,23 +19,18 @@ __all__ = ["test_rule"]
 
 
 def _duration(text: str) -> float:
-    try:
-        from core.config import parse_duration
-    except ImportError:  # before the layers move
-        from scheduler.config import parse_duration  # type: ignore[no-redef,attr-defined]
+    from core.config import parse_duration
+
     return float(parse_duration(text))
 
 
 def test_rule(config: Config, name: str, since: str, backfill: bool, out: IO[str]) -> int:
     from sqlalchemy import func, select
 
+    from core.errors import CommandError
     from store import Store
     from store import schema as t
 
-    try:
-        from core.errors import CommandError
-    except ImportError:  # before the layers move
-        from scheduler.errors import CommandError  # type: ignore[no-redef]
     rules = {r.name: r for r in config.rules}
     if name not in rules:
         known = ", ".join(sorted(rules)) or "none"

@@ -21,7 +21,7 @@ from alerts.channels.base import Channel, Digest, Message, Receipt
 from alerts.channels.deadline import STOPPING
 
 if TYPE_CHECKING:
-    from scheduler.config import ChannelConfig
+    from core.config import ChannelConfig
 
 __all__ = ["AppriseChannel", "masked_url", "target_key"]
 
