@@ -110,10 +110,11 @@ def ranking_payload(
     event: Mapping[str, Any],
     story: Mapping[str, Any] | None,
     also: Sequence[str] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A ranking movement; ``story`` is the stored story behind the ranked URL, if any."""
     if story is not None:
-        doc = story_document(story, also)
+        doc = story_document(story, also, sources)
     else:
         doc = {
             "url": event["url"],

@@ -130,12 +130,13 @@ class Outbox:
         if story_id is not None:
             story = db.story_row(conn, story_id)
             also = links.also_urls(conn, story_id)
+        sources = db.sources_of(conn, also) if also else {}
         now = self.clock()
         added: list[str] = []
         for match in matches:
             for channel in self.rules.rule(match.rule).notify:
                 did = delivery_id("ranking", event["id"], match.rule, channel)
-                payload = ranking_payload(match.rule, match.matched, event, story, also)
+                payload = ranking_payload(match.rule, match.matched, event, story, also, sources)
                 if db.insert_delivery(
                     conn,
                     id=did,
