@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, abort, render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from core.cron import cron_trigger
 from core.model import JST
@@ -44,6 +44,7 @@ __all__ = ["PER_PAGE", "WebApp", "create_app"]
 log = logging.getLogger(__name__)
 
 PER_PAGE = 50
+MAX_ID = 2**63 - 1  # the largest id a database stores
 MAX_PAGE = 1000  # past this a page number is a mistake, not a wish to read 50,000 stories back
 WINDOWS = ("24h", "1w", "1m")
 WINDOW_LABELS = {"24h": "24時間 (24h)", "1w": "1週間 (1 week)", "1m": "1か月 (1 month)"}
@@ -199,6 +200,10 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
         titles = {400: "入力が正しくありません", 404: "見つかりません", 405: "この操作はできません"}
         code = exc.code or 500
         message = exc.description if code in (400, 404) else exc.name
+        if code == 404 and message == NotFound.description:  # no route: not one of ours
+            message = "このページはありません (no such page). 最新記事・検索・ランキング・稼働状況・フィードからどうぞ"
+        elif code == 405:
+            message = "このページは読み取り専用です (read-only: GET only)"
         page = render_template(
             "error.html", code=code, title=titles.get(code, exc.name), message=message, feeds=feed_links()
         )
@@ -326,6 +331,8 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
 
     @app.get("/stories/<int:story_id>")
     def story(story_id: int) -> Any:
+        if story_id > MAX_ID:
+            abort(404, f"記事 {story_id} はありません (no story {story_id})")
         with web.connect() as conn:
             row = browse.story(conn, story_id)
             if row is None:

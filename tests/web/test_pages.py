@@ -176,3 +176,21 @@ def test_pages_are_gzipped_when_asked_and_utf8_paths_reach_the_app(server: tuple
     assert "日豪".encode() in gzip.decompress(body)
     status, _, body = get(server, "/%E8%A8%98%E4%BA%8B/..%2f..%2fetc", Accept="text/html")
     assert status == 404 and b"Traceback" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "says"),
+    [
+        ("/stories/99999999999999999999999", 404, "ありません"),
+        ("/stories/-1", 404, "このページはありません"),
+        ("/nowhere/../x", 404, "このページはありません"),
+        ("/search?q=%ED%A0%80", 200, "一致する記事はありません"),
+        ("/?page=%EF%BC%91", 400, "ページ番号"),
+        ("/?rule=%FF", 400, "ありません"),
+    ],
+)
+def test_odd_requests_get_a_page_not_a_traceback(
+    client: FlaskClient, path: str, status: int, says: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == status and says in response.get_data(as_text=True)
