@@ -22,7 +22,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/defwatch run
 
-demo: $(TEST_STAMP)
+demo: $(STAMP)
 	$(BIN)/defwatch demo
 
 lint: $(TEST_STAMP)

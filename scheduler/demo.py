@@ -10,6 +10,9 @@ ends with what came of it: stories, copies linked, ranking movements, feeds, ale
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -221,14 +224,39 @@ def run_demo(verbosity: int = 0, log_format: str = "text", out: IO[str] | None =
             _print_ranking(config, out)
         finally:
             store.close()
-        say(f"\ndone in {time.monotonic() - began:.0f}s. Look around:")
-        say(f"  defwatch --config {path} status")
-        say(f"  defwatch --config {path} ranking")
-        say(f"  defwatch --config {path} serve      # the feeds on http://127.0.0.1:8080/")
+        say(f"\ndone in {time.monotonic() - began:.0f}s. Look around (from this folder):")
+        me = f"{self_command()} --config {shlex.quote(str(path))}"
+        say(f"  {me} status")
+        say(f"  {me} ranking --chart {shlex.quote(str(folder / 'ranking.png'))}")
+        say(f"  {me} stories list")
+        say(f"  {me} serve      # the feeds and the web page on http://127.0.0.1:8080/")
         return EXIT_FAILED if failed else EXIT_OK
     finally:
         receiver.stop()
         server.stop()
+
+
+def self_command() -> str:
+    """How to run defwatch again as it was run now, from the current folder: `defwatch`
+    when that is on PATH, else the script's path (`.venv/bin/defwatch` after `make demo`),
+    or the interpreter with `-m scheduler`."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "defwatch":
+        found = shutil.which("defwatch")
+        if found and Path(found).absolute() == argv0.absolute():
+            return "defwatch"
+        return shlex.quote(_relative(argv0))
+    return f"{shlex.quote(_relative(Path(sys.executable)))} -m scheduler"
+
+
+def _relative(path: Path) -> str:
+    """``path`` as typed from the current folder (no symlinks resolved: a venv's python is one)."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+    return relative if "/" in relative else f"./{relative}"
 
 
 def _printer(out: IO[str]) -> Any:

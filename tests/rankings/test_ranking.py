@@ -657,6 +657,7 @@ def test_chart_is_a_png_of_sensible_size(defwatch: Defwatch) -> None:
 
 
 def test_chart_with_nothing_to_draw(defwatch: Defwatch) -> None:
+    defwatch.create_store()
     result = defwatch("ranking", "--chart", "c.png")
     assert result.returncode == 2
     assert (
