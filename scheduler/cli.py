@@ -20,18 +20,68 @@ from scheduler.commands.options import common_options
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
+EXAMPLES = """\
+  defwatch check                      # what your configuration makes defwatch do
+  defwatch crawl                      # crawl every source once, a table at the end
+  defwatch run                        # the daemon, until Ctrl-C or SIGTERM
+  defwatch COMMAND --help             # a command's options, defaults and examples
+docs: README.md and docs/ (operations, feeds, alerts, rankings, sources)"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every option's default said, unless its help says it
+    already or there is none to say (a flag, an option that is off unless given)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or default == []:
+            return text
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from scheduler.overview import version
+
     parser = argparse.ArgumentParser(
         prog="defwatch",
         description="Watch Japanese and Asian defence news: crawl, deduplicate, rank, publish feeds and alert.",
         parents=[common_options(top=True)],
+        epilog=f"examples:\n{EXAMPLES}",
+        formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"defwatch {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
-        p = sub.add_parser(name, parents=[common_options(top=False)], help=command.HELP)
+        p = sub.add_parser(
+            name,
+            parents=[common_options(top=False)],
+            help=command.HELP,
+            description=command.HELP,
+            epilog=f"examples:\n{command.EXAMPLES}",
+            formatter_class=HelpFormatter,
+        )
         command.add_arguments(p)
         p.set_defaults(handler=command.run)
+    _describe_nested(parser)
     return parser
+
+
+def _describe_nested(parser: argparse.ArgumentParser) -> None:
+    """Sub-commands of a command (`stories list`): their help line as their description,
+    and the same formatter."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.formatter_class = HelpFormatter
+                if sub.description is None:
+                    sub.description = helps.get(name)
+                if sub.epilog is None:
+                    sub.epilog = parser.epilog
+                _describe_nested(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

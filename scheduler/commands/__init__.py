@@ -13,6 +13,7 @@ from types import ModuleType
 
 from scheduler.commands import (
     alerts,
+    check,
     crawl,
     demo,
     feeds,
@@ -33,6 +34,7 @@ COMMANDS: dict[str, ModuleType] = {
     "rules": rules,
     "ranking": ranking,
     "status": status,
+    "check": check,
     "serve": serve,
     "stories": stories,
     "inspect": inspect,

@@ -9,10 +9,19 @@ from core.config import Config
 from core.model import FAILED_OUTCOMES
 
 HELP = "crawl now (all sources, or those named) and print a summary"
+EXAMPLES = """\
+  defwatch crawl                      # every enabled source, a table at the end
+  defwatch crawl jdefense             # one source
+  defwatch -v crawl mod               # with each failed request and Scrapy's own lines"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="a source's name from the configuration (default: every enabled source)",
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

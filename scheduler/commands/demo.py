@@ -7,6 +7,9 @@ import argparse
 from core.config import Config
 
 HELP = "the offline demo: imitation sites on 127.0.0.1, two cycles, a summary"
+EXAMPLES = """\
+  make demo                           # installs the package, then runs this
+  .venv/bin/defwatch demo"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

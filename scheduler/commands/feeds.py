@@ -7,13 +7,17 @@ import argparse
 from core.config import Config
 
 HELP = "rebuild every feed from the store"
+EXAMPLES = """\
+  defwatch feeds                      # public/*.rss, *.atom and index.opml (RSS links)
+  defwatch feeds --format atom        # index.opml lists the .atom files
+see docs/feeds.md"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--format",
         choices=("rss", "atom"),
-        help="which file of each feed index.opml lists (default: [feeds] opml_format, rss)",
+        help="which file of each feed index.opml lists (default: [feeds] opml_format, which is rss)",
     )
 
 

@@ -12,6 +12,9 @@ from core.model import JST
 
 HELP = "what the readers extract from one page, by which route, and their checks"
 KINDS = ("jdefense", "mod", "page", "feed")
+EXAMPLES = """\
+  defwatch inspect https://j-defense.ikaros.jp/docs/mod/004400.html
+  defwatch inspect --file saved.html --kind page https://example.org/news/1"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -17,7 +17,16 @@ def common_options(top: bool) -> argparse.ArgumentParser:
         help="configuration file (default: $DEFWATCH_CONFIG, ./defwatch.toml, built-in defaults)",
     )
     common.add_argument(
-        "-v", "--verbose", action="count", default=d(0), help="more log output (-vv for debug)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=d(0),
+        help="more log output: -v each step and failed request, -vv debug (default: warnings only)",
     )
-    common.add_argument("--log-format", choices=("text", "json"), default=d("text"), help="log line format")
+    common.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=d("text"),
+        help="log lines as text, or one JSON document each (default: text)",
+    )
     return common

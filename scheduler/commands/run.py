@@ -7,6 +7,11 @@ import argparse
 from core.config import Config
 
 HELP = "the daemon: every source on its schedule, then ranking, alerts, feeds"
+EXAMPLES = """\
+  defwatch run                        # until Ctrl-C or SIGTERM (exit 0)
+  defwatch run --once                 # one cycle, for system cron (silent when all is well)
+  defwatch --log-format json run      # one JSON document per log line, for a log shipper
+see docs/operations.md (systemd, cron, Docker)"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,11 +7,15 @@ import argparse
 from core.config import Config
 
 HELP = "serve the feed folder over HTTP (ETag, Last-Modified, 304)"
+EXAMPLES = """\
+  defwatch serve                      # http://127.0.0.1:8080/ (feeds, web page, /healthz)
+  defwatch serve --host 0.0.0.0 --port 8081   # set [feeds] base_url to match
+see docs/feeds.md"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="TCP port to listen on (0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -14,6 +14,10 @@ from core.config import Config
 from core.logs import mask
 
 HELP = "per source: last run, outcome, next run; pending and failed alerts"
+EXAMPLES = """\
+  defwatch status
+  defwatch status --json | jq '.sources[] | {name, outcome: .last_run.outcome}'
+see docs/operations.md"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,10 @@ from core.config import Config
 from scheduler.commands.options import common_options
 
 HELP = "'stories show URL', 'stories list', 'stories search TEXT': stories in the store"
+EXAMPLES = """\
+  defwatch stories list --since 7d --source mod
+  defwatch stories search ASEAN 防衛
+  defwatch stories show https://www.mod.go.jp/j/press/news/2025/10/01a.html"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
