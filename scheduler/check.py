@@ -54,7 +54,8 @@ def check(config: Config, connect: bool, out: IO[str]) -> int:
     probes: list[Probe] = []
     ua = config.crawl.user_agent
     steps: list[Callable[[], Probe]] = [partial(probe_store, config)]
-    steps += [partial(probe_source, s, ua, timeout) for s in config.sources]
+    allow = config.crawl.allow_private
+    steps += [partial(probe_source, s, ua, timeout, allow) for s in config.sources]
     steps += [partial(probe_channel, c, ua, timeout) for c in config.channels.values()]
     for step in steps:
         probes.append(step())
@@ -119,10 +120,37 @@ def _http(url: str, user_agent: str, timeout: float) -> tuple[int | None, str]:
         return None, f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-def probe_source(source: SourceConfig, user_agent: str, timeout: float) -> Probe:
+def _private(url: str, allow: bool | tuple[str, ...]) -> str | None:
+    """Why a crawl would refuse ``url``'s host as private (crawler.addresses), or None."""
+    import socket
+
+    from crawler.addresses import is_public
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if allow is True or (allow and (host in allow or f"{host}:{port}" in allow)):
+        return None
+    try:
+        addresses = [str(i[4][0]) for i in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    except (OSError, UnicodeError):
+        return None  # not resolvable: the request says so
+    refused = next((a for a in addresses if not is_public(a)), None)
+    if refused is None:
+        return None
+    shown = host if refused == host.strip("[]") else f"{host} ({refused})"
+    return f"{shown} is a private address, not fetched ([crawl] allow_private = true allows it)"
+
+
+def probe_source(
+    source: SourceConfig, user_agent: str, timeout: float, allow_private: bool | tuple[str, ...] = False
+) -> Probe:
     what = f"source {source.name}"
     if not source.enabled:
         return Probe(what, True, "disabled, not tried")
+    refused = _private(source.url, allow_private)
+    if refused:
+        return Probe(what, False, refused)
     status, said = _http(source.url, user_agent, timeout)
     return Probe(what, status is not None and status < 400, f"{said} ({source.url})")
 

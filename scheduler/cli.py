@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             parents=[common_options(top=False)],
             help=command.HELP,
             description=command.HELP,
-            epilog=f"examples:\n{command.EXAMPLES}",
+            epilog=f"examples:\n{command.EXAMPLES}" if hasattr(command, "EXAMPLES") else None,
             formatter_class=HelpFormatter,
         )
         command.add_arguments(p)

@@ -7,6 +7,10 @@ import argparse
 from core.config import Config
 
 HELP = "'rules test NAME [--since 7d] [--backfill]': the stored stories a rule would alert on"
+EXAMPLES = """\
+  defwatch rules test asean                 # what the rule "asean" matched in the last 7 days
+  defwatch rules test jinji --since 30d --backfill
+see docs/alerts.md"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -49,10 +49,12 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(defwatch: Defwatch, port: int, extra: str = "") -> None:
+def _config(defwatch: Defwatch, port: int, extra: str = "", allow: str = "true") -> None:
     (defwatch.cwd / ".env").write_text(f"HOOK_URL=http://127.0.0.1:{port}/hooks/{SECRET}\n")
     defwatch.write_config(
         f"""
+        [crawl]
+        allow_private = {allow}
         [[sources]]
         name = "local"
         kind = "feed"
@@ -126,6 +128,19 @@ def test_check_connect_exits_1_naming_what_failed(defwatch: Defwatch, endpoint: 
         in out
     )
     assert out.rstrip().endswith("1 of 4 failed: source down")
+
+
+def test_check_connect_names_a_private_address_the_crawl_would_refuse(
+    defwatch: Defwatch, endpoint: int
+) -> None:
+    _config(defwatch, endpoint, allow="false")
+    result = defwatch("check", "--connect")
+    assert result.returncode == 1
+    assert (
+        "  FAIL  source local: 127.0.0.1 is a private address, not fetched "
+        "([crawl] allow_private = true allows it)" in result.stdout
+    )
+    assert "HEAD /feed.xml" not in Endpoint.seen
 
 
 def test_version(defwatch: Defwatch) -> None:
