@@ -648,10 +648,8 @@ def start_delivery_loop(config: Config, store: Store) -> Any:
 
 def check_alert_channels(config: Config) -> None:
     """Build every channel once (alerts.command.check_channels): CommandError on a mistake."""
-    try:
-        from alerts.command import check_channels
-    except ImportError:
-        return
+    from alerts.command import check_channels
+
     check_channels(config)
 
 
