@@ -203,6 +203,8 @@ SOURCE_KINDS: dict[str, dict[str, tuple[str, Any]]] = {
     },
     "feed": {
         "fetch_articles": ("bool", False),
+        "max_items": ("int", 1000),  # items read per fetch; the rest counted (crawler.spiders.feed)
+        "language": ("str", None),  # ja, zh, ko: titles that read as mojibake degrade the run
     },
     "page": {
         "selector_type": ("choice:css,xpath", "css"),

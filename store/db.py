@@ -388,7 +388,10 @@ class Store:
                 )
             )
         values["published"] = story.published or row["published"]
-        values["extra"] = {**(row["extra"] or {}), **story.extra}
+        extra = {**(row["extra"] or {}), **story.extra}
+        if extra.get("text_damaged") and not story.extra.get("text_damaged"):
+            extra["text_damaged"] = False  # read right this time: repaired
+        values["extra"] = extra
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
         return self._after_save(conn, SaveResult(row["id"], status))
 

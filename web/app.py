@@ -241,7 +241,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
                 continue
             item = {
                 "id": i,
-                "url": row["url"],
+                "url": row.get("link") or row["url"],  # as the site gave it
                 "title": row["title"],
                 "source": row["source"],
                 "published": row["published"] or row["fetched"],

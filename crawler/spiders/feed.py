@@ -277,7 +277,8 @@ class FeedSpider(ListingSpider, kind="feed"):
             self.count("not_modified")
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        document = parse_feed_document(response.body, content_type, response.url)
+        limit = int(self.options.get("max_items") or MAX_ITEMS)
+        document = parse_feed_document(response.body, content_type, response.url, limit)
         parsed, decoded = document.parsed, document.decoded
         entries = parsed.get("entries", [])
         if not parsed.get("version") and not entries:
@@ -295,11 +296,12 @@ class FeedSpider(ListingSpider, kind="feed"):
                 self.degrade(
                     f"the feed is not well-formed XML ({where}{problem.getMessage()}); read leniently"
                 )
-        limit = int(self.options.get("max_items") or MAX_ITEMS)
-        if len(entries) > limit:
-            self.count("items_over_limit", len(entries) - limit)
-            self.degrade(f"the feed lists {len(entries)} items; read the first {limit} (max_items)")
-            entries = entries[:limit]
+        if document.items_cut:
+            self.count("items_over_limit", document.items_cut)
+            self.degrade(
+                f"the feed lists {limit + document.items_cut} items; read the first {limit} "
+                "(max_items; more would take minutes to parse)"
+            )
         stories = [s for s in (self.story(e, response.url, decoded) for e in entries) if s is not None]
         stories = identify(stories, self.source.keep_params)
         if not entries:
@@ -387,7 +389,7 @@ class FeedSpider(ListingSpider, kind="feed"):
 _ISO_START = re.compile(r"\s*\d{4}-")
 
 # A feed listing more is read up to this many items (``max_items``), the rest counted.
-MAX_ITEMS = 5000
+MAX_ITEMS = 1000
 
 
 def identify(stories: list[StoryItem], keep_params: tuple[str, ...] = ()) -> list[StoryItem]:
