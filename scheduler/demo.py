@@ -100,7 +100,11 @@ class WebhookReceiver:
 
 def _sites() -> tuple[Any, dict[str, str]]:
     """Start the imitations; return the server and each source's URL."""
-    sites: dict[str, Any] = {"jdefense": JDefenseSite(), "mod": ModSite(), "navalnews": FeedSite()}
+    sites: dict[str, Any] = {
+        "jdefense": JDefenseSite(),
+        "mod": ModSite(open_pages=True),
+        "navalnews": FeedSite(),
+    }
     server = SiteServer(sites).start()
     urls = {
         "jdefense": server.url("jdefense"),

@@ -43,6 +43,11 @@ def collect_status(config: Config, store: Any, now: datetime | None = None) -> d
                 "reason": run["reason"],
                 "stats": run["stats"],
             }
+            # Routes the site answers with a bot challenge (crawler.spiders.mod): a known
+            # limit of reading the site, shown here rather than degrading every run.
+            entry["limits"] = sorted(
+                k.split(":", 1)[1] for k in (run["stats"] or {}) if k.startswith("challenged_route:")
+            )
         sources.append(entry)
     url = make_url(config.store.url)
     return {
@@ -136,6 +141,8 @@ def render_status(report: dict[str, Any], out: IO[str]) -> None:
         )
         if run["reason"]:
             reasons.append(f"{s['name']}: {run['reason']}")
+        for route in s.get("limits") or []:
+            reasons.append(f"{s['name']}: known limit: {route} answers a bot challenge (kept from the feeds)")
     console.print(table)
     for line in reasons:
         console.print(f"  {line}", markup=False, highlight=False)

@@ -14,6 +14,7 @@ never stored as content), anything else stored as the listings gave it.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -80,6 +81,8 @@ class Listed:
     date_only: bool = False  # ``published`` is a day (midnight JST), not a time
     section: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    link: str | None = None  # as the listing gave it, when ``url`` carries an identity fragment
+    fragment_key: bool = False
 
 
 class ModSpider(DefwatchSpider, kind="mod"):
@@ -94,6 +97,8 @@ class ModSpider(DefwatchSpider, kind="mod"):
         self.indexes: set[str] = set()  # 人事発令 indexes requested in this run
         self.index_links: list[tuple[str, JinjiLink]] = []  # (index URL, link) of indexes read
         self.batches: list[Listed] = []  # update.xml items announcing a batch of orders
+        self.unread_indexes: set[str] = set()  # url_keys of indexes challenged or failed
+        self.known_challenged = self.previously_challenged()
 
     # -- the listings --------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -144,7 +149,40 @@ class ModSpider(DefwatchSpider, kind="mod"):
         self.indexes.add(url_key(url))
         request = self.listing_request(url, self.parse_index)
         request.meta["defwatch_optional"] = optional
+        request.meta["defwatch_index"] = True
         return request
+
+    # -- routes that answer with a bot challenge -----------------------------------------
+    def previously_challenged(self) -> set[str]:
+        """The listing routes the last finished run found challenged (``challenged_route:``
+        counts): challenged again, they are a known limit, not a new problem."""
+        for run in self.store.runs(self.source.name, limit=3):
+            if run["id"] != self.run_id and run["outcome"] != "running":
+                prefix = CHALLENGED_ROUTE
+                return {k.removeprefix(prefix) for k in (run["stats"] or {}) if k.startswith(prefix)}
+        return set()
+
+    def listing_challenged(self, request: scrapy.Request | None, why: str) -> None:
+        """A listing answered with a bot challenge. The real site challenges every HTML
+        page, the 人事発令 index included: that is a documented limit (``defwatch status``
+        shows it), degraded only when the route answered in the last run and now does not.
+        The notices that link an unreadable index are kept from the feed (match_batches)."""
+        self.count("challenged")
+        if request is None:
+            return
+        path = request.meta[LISTING]
+        if request.meta.get("defwatch_index"):
+            self.unread_indexes.add(url_key(request.url))
+        was_read = self.had_run_before and path not in self.known_challenged
+        self.count(CHALLENGED_ROUTE + path)
+        if request.meta.get("defwatch_essential") or was_read:
+            self.listing_broken(request, why + (" (it answered before)" if was_read else ""))
+        else:
+            self.logger.info("%s: a known limit (see defwatch status)", why)
+
+    @property
+    def had_run_before(self) -> bool:
+        return any(r["id"] != self.run_id for r in self.store.runs(self.source.name, limit=2))
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         yield from self.listing_answered(response, self.read_feed)
@@ -163,8 +201,9 @@ class ModSpider(DefwatchSpider, kind="mod"):
         if response.status == 304:
             self.count("not_modified")
         elif self.challenged_answer(response):
-            self.count("challenged")
-            self.listing_broken(response.request, f"{response.meta[LISTING]} answered with a bot challenge")
+            self.listing_challenged(
+                response.request, f"{response.meta[LISTING]} answered with a bot challenge"
+            )
         else:
             try:
                 for thing in read(response):  # one by one: what came before an error still goes
@@ -183,9 +222,10 @@ class ModSpider(DefwatchSpider, kind="mod"):
             self.count("jinji_index_missing")
             self.logger.info("no 人事発令 index yet at %s", request.url)
         elif response is not None and self.challenged_answer(response):
-            self.count("challenged")
-            self.listing_broken(request, f"{path} answered with a bot challenge (HTTP {response.status})")
+            self.listing_challenged(request, f"{path} answered with a bot challenge (HTTP {response.status})")
         else:
+            if request.meta.get("defwatch_index"):
+                self.unread_indexes.add(url_key(request.url))
             reason = "too_large" if failure.check(DownloadCancelledError) else classify_failure(failure)
             self.error(reason, request.url, failure.getErrorMessage()[:200])
             why = (
@@ -385,6 +425,11 @@ class ModSpider(DefwatchSpider, kind="mod"):
                 by_batch.setdefault((url_key(index), key), []).append(link)
         for notice in self.batches:
             index = url_key(notice.url)
+            if index in self.unread_indexes:
+                # The real site challenges the index: the notice is all there is. Kept as
+                # the feed gave it, one story per notice, so a 人事発令 rule still fires.
+                self.add(as_notice(notice, challenged=True))
+                continue
             if index not in read:
                 continue
             key = personnel_key(notice.title)
@@ -392,13 +437,15 @@ class ModSpider(DefwatchSpider, kind="mod"):
             if not links:
                 self.count("personnel_notice_unmatched")
                 self.logger.info("update.xml notice %r matches no PDF on %s", notice.title, notice.url)
+                self.add(as_notice(notice, challenged=False))
                 continue
             for link in links:
                 self.add(replace(notice, url=link.url, extra={**notice.extra, "personnel": True}))
 
     # -- merging and following -----------------------------------------------------------
     def add(self, listed: Listed) -> None:
-        self.listed.setdefault(url_key(listed.url, self.source.keep_params), []).append(listed)
+        key = url_key(listed.url, self.source.keep_params, listed.fragment_key)
+        self.listed.setdefault(key, []).append(listed)
 
     def follow_new(self) -> Iterator[Any]:
         """One story per URL from everything the listings said; the new ones followed."""
@@ -406,7 +453,8 @@ class ModSpider(DefwatchSpider, kind="mod"):
         groups = sorted(self.listed.values(), key=lambda said: min(s.order for s in said))
         stories = [self.merge(said) for said in groups]
         self.listed.clear()
-        known = self.known([s.url for s in stories])
+        known = self.known([s.url for s in stories if not s.fragment_key])
+        known |= self.known([s.url for s in stories if s.fragment_key], fragment=True)
         self.skip_known(len(known))
         for story in stories:
             if story.url not in known:
@@ -444,9 +492,13 @@ class ModSpider(DefwatchSpider, kind="mod"):
             section=next((s.section for s in by_rank if s.section), None),
             complete=False,
             extra=extra,
+            link=first.link,
+            fragment_key=first.fragment_key,
         )
 
     def follow(self, story: StoryItem) -> StoryItem | scrapy.Request:
+        if story.fragment_key:
+            return story  # a notice kept from the feed: its page is the (challenged) index
         if story.kind == "pdf":
             return self.pdf_request(story)
         if self.fetch_html and _is_html(story.url):
@@ -574,6 +626,25 @@ class ModSpider(DefwatchSpider, kind="mod"):
         if story.kind == "pdf":
             extra["pdf_reason"] = f"answered with a bot challenge (HTTP {response.status})"
         return replace(story, extra=extra)
+
+
+CHALLENGED_ROUTE = "challenged_route:"  # + a listing's path, counted in the run's stats
+
+
+def as_notice(notice: Listed, challenged: bool) -> Listed:
+    """An update.xml 人事発令 notice as a story of its own: the index URL as the link, and
+    the notice's subject as the fragment of its identity (every notice links one index)."""
+    digest = hashlib.sha1(normalize(notice.title).encode()).hexdigest()[:16]
+    extra = {**notice.extra, "personnel": True, "notice": True}
+    if challenged:
+        extra["challenged"] = True
+    return replace(
+        notice,
+        url=f"{notice.url.split('#', 1)[0]}#notice-{digest}",
+        link=notice.url,
+        fragment_key=True,
+        extra=extra,
+    )
 
 
 def without_text(story: StoryItem, reason: str) -> StoryItem:

@@ -6,11 +6,12 @@ afresh on every request. What it serves is in data.py; this module only routes.
 
 What answers how:
 - /j/rss/news.xml, /j/rss/update.xml, /j/press/kisha/kisha_ja.js, every PDF, /robots.txt
-  and the 人事発令 index: 200 with ETag and Last-Modified, 304 to a matching
+  (and with ``open_pages`` the 人事発令 index): 200 with ETag and Last-Modified, 304 to a matching
   If-None-Match or a not-older If-Modified-Since.
-- Other HTML pages named in data.HTML_PAGES: the Cloudflare challenge (403 with
-  ``cf-mitigated: challenge``, or 200 without that header for the variant), or, for a few
-  releases, the real page.
+- Every HTML page named in data.HTML_PAGES, the 人事発令 index included: the Cloudflare
+  challenge (403 with ``cf-mitigated: challenge``, or 200 without that header for the
+  variant), as the real site answers non-browser clients. ``ModSite(open_pages=True)`` is
+  the older imitation in which the 人事発令 index and a few releases answer with the page.
 - Anything else, or anything not yet published at the current epoch: 404.
 """
 
@@ -54,9 +55,10 @@ def _when(rfc822: str, faulty: bool = False) -> datetime:
 class ModSite:
     """WSGI app: the ministry site at ``epoch`` with ``faults`` switched on."""
 
-    def __init__(self) -> None:
+    def __init__(self, open_pages: bool = False) -> None:
         self.epoch: int = 0
         self.faults: set[str] = set()
+        self.open_pages = open_pages
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -67,11 +69,12 @@ class ModSite:
             message = f"unknown fault(s) {sorted(unknown)}; known: {sorted(data.KNOWN_FAULTS)}\n"
             response = _Response(500, message.encode(), _TEXT, validators=False)
         else:
-            response = _route(environ.get("PATH_INFO", "/"), self.epoch, frozenset(self.faults))
+            path = environ.get("PATH_INFO", "/")
+            response = _route(path, self.epoch, frozenset(self.faults), self.open_pages)
         return _send(response, environ, start_response, head=method == "HEAD")
 
 
-def _route(path: str, epoch: int, faults: frozenset[str]) -> _Response:
+def _route(path: str, epoch: int, faults: frozenset[str], open_pages: bool = False) -> _Response:
     if path == data.ROBOTS_PATH:
         return _Response(200, data.ROBOTS_TXT.encode(), _TEXT, _when(data.ROBOTS_LAST_MODIFIED))
     if path == data.NEWS_FEED_PATH:
@@ -85,7 +88,7 @@ def _route(path: str, epoch: int, faults: frozenset[str]) -> _Response:
         return _pdf(doc, faults)
     page = data.HTML_PAGES.get(path)
     if page is not None and page.epoch <= epoch:
-        return _html(page, epoch)
+        return _html(page, epoch) if open_pages else _challenge(page)
     return _Response(404, render.NOT_FOUND.encode(), _HTML, validators=False)
 
 
@@ -137,15 +140,20 @@ def _html(page: data.HtmlPage, epoch: int) -> _Response:
         )
     if page.answer == data.PAGE:
         return _Response(200, render.release_page(page).encode(), _HTML, _when(page.last_modified))
+    return _challenge(page)
+
+
+def _challenge(page: data.HtmlPage) -> _Response:
+    """What the real site answers a non-browser client for any HTML page."""
     body = render.challenge(page.path).encode()
     response = _Response(
-        403 if page.answer == data.CHALLENGE_403 else 200,
+        200 if page.answer == data.CHALLENGE_200 else 403,
         body,
         _HTML,
         validators=False,
         headers=render.challenge_headers(page.path),
     )
-    if page.answer == data.CHALLENGE_403:
+    if page.answer != data.CHALLENGE_200:
         response.headers.append(("cf-mitigated", "challenge"))
     return response
 

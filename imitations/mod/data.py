@@ -735,8 +735,9 @@ def _html_pages() -> dict[str, HtmlPage]:
             pages[item.path] = HtmlPage(item.path, CHALLENGE_403, epoch=item.epoch)
     for page in _RELEASE_PAGES:
         pages[page.path] = page
-    # Decision: the 人事発令 index answers normally (200, real HTML) although the real site
-    # may challenge it like any HTML page: it is the only list of the personnel PDFs.
+    # With ModSite(open_pages=True) the 人事発令 index answers with its page (the only list
+    # of the personnel PDFs); by default it is challenged like every HTML page, as on the
+    # real site, and the notices of update.xml are all there is.
     pages[JINJI_INDEX_PATH] = HtmlPage(JINJI_INDEX_PATH, PAGE, title="人事発令（令和7年）")
     return pages
 

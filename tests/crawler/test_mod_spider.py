@@ -33,7 +33,7 @@ LISTINGS = [data.NEWS_FEED_PATH, data.UPDATE_FEED_PATH, data.KISHA_JS_PATH, data
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite()}) as srv:
+    with SiteServer({"mod": ModSite(open_pages=True)}) as srv:
         yield srv
 
 

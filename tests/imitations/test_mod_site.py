@@ -43,7 +43,7 @@ class Answer:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite()}) as srv:
+    with SiteServer({"mod": ModSite(open_pages=True)}) as srv:
         yield srv
 
 
