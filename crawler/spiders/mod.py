@@ -17,7 +17,7 @@ import calendar
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -29,35 +29,31 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from core.config import format_size
 from core.dates import JST, parse_era_date_string
-from core.text import normalize, summarize
-from crawler.base import DefwatchSpider, classify_failure, failure_reason
+from core.text import normalize
+from crawler.base import classify_failure, failure_reason
 from crawler.feed_entries import entry_categories, entry_link
 from crawler.items import StoryItem
 from crawler.mod_parse import (
     JinjiLink,
-    is_challenge,
     is_jinji_index,
     is_kisha_url,
     is_personnel,
     jinji_links,
     parse_kisha_js,
-    parse_release_page,
     parse_update_title,
     personnel_key,
     squash,
     strip_markup,
     url_date,
 )
-from crawler.pdf import read_pdf
+from crawler.spiders.mod_pages import ModPages, _content_type, _is_html, _is_pdf, _midnight
 from store import url_key
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 LISTING = "defwatch_mod_listing"  # meta: the listing's path, as the story's extra["feed"]
-STORY = "defwatch_mod_story"  # meta: the story a PDF or page request reads for
 
 # Which listing's title wins when several list one URL (lower first). A date with a time
 # always beats a date alone, whatever the rank.
@@ -66,7 +62,6 @@ NEWS, KISHA, JINJI, UPDATE = 0, 1, 1, 2
 NEWS_SECTION = "お知らせ・報道資料"
 KISHA_SECTION = "大臣の記者会見"
 JINJI_SECTION = "人事発令"
-CHALLENGE_STATUSES = [403, 503]  # let a challenge reach the callback, to be told apart
 
 
 @dataclass
@@ -85,7 +80,7 @@ class Listed:
     fragment_key: bool = False
 
 
-class ModSpider(DefwatchSpider, kind="mod"):
+class ModSpider(ModPages, kind="mod"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # PDFs have their own limit, max_pdf_size; other requests take the source's.
@@ -505,128 +500,6 @@ class ModSpider(DefwatchSpider, kind="mod"):
             return self.page_request(story)
         return story
 
-    # -- PDFs ----------------------------------------------------------------------------
-    def pdf_request(self, story: StoryItem) -> scrapy.Request:
-        meta: dict[str, Any] = {
-            STORY: story,
-            "defwatch_conditional": True,
-            "handle_httpstatus_list": CHALLENGE_STATUSES,
-            "allow_offsite": True,
-        }
-        if self.max_pdf_size:
-            meta["download_maxsize"] = self.max_pdf_size
-        return scrapy.Request(story.url, callback=self.parse_pdf, errback=self.on_pdf_error, meta=meta)
-
-    async def parse_pdf(self, response: Response) -> AsyncIterator[StoryItem]:
-        story: StoryItem = response.meta[STORY]
-        if response.status == 304:
-            # Validators are kept only for PDFs that were read and stored; the story is not
-            # in the store (removed?), so it gets what the listings said.
-            self.count("pdf_not_modified")
-            yield without_text(story, "not downloaded again: the server says it is unchanged")
-            return
-        if self.challenged_answer(response):
-            yield self.challenged(story, response)
-            return
-        if response.status != 200:
-            self.error(f"http_{response.status}", response.url)
-            yield without_text(story, f"HTTP {response.status}")
-            return
-        pdf = await self.offload(read_pdf, response.body, _content_type(response))  # crawler.worker
-        if pdf.text is None:
-            assert pdf.problem is not None
-            self.count(pdf.problem)
-            self.logger.warning("%s at %s: %s; stored with its title", pdf.problem, response.url, pdf.reason)
-            yield without_text(story, pdf.reason or pdf.problem)
-            return
-        yield replace(
-            story,
-            body=pdf.text,
-            summary=summary_after_title(pdf.text, story.title),
-            complete=True,
-            extra={**story.extra, "pdf_pages": pdf.pages},
-        )
-        self.remember_validators(response)
-
-    def on_pdf_error(self, failure: Failure) -> Iterator[StoryItem]:
-        request = failure.request  # type: ignore[attr-defined]
-        story: StoryItem = request.meta[STORY]
-        if failure.check(DownloadCancelledError):
-            # Scrapy cancels a download for one reason only: it outgrew download_maxsize.
-            self.count("pdf_too_large")
-            reason = f"larger than the {format_size(self.max_pdf_size or 0)} limit for PDFs (max_pdf_size): not downloaded"
-            self.logger.warning("PDF at %s skipped: %s", request.url, reason)
-        else:
-            error = classify_failure(failure)
-            self.error(error, request.url, failure.getErrorMessage()[:200])
-            reason = f"not downloaded: {error}"
-        yield without_text(story, reason)
-
-    # -- HTML pages ----------------------------------------------------------------------
-    def page_request(self, story: StoryItem) -> scrapy.Request:
-        meta = {
-            STORY: story,
-            "handle_httpstatus_list": CHALLENGE_STATUSES,
-            "allow_offsite": True,
-            **self.size_meta(),
-        }
-        return scrapy.Request(story.url, callback=self.parse_page, errback=self.on_page_error, meta=meta)
-
-    async def parse_page(self, response: Response) -> AsyncIterator[StoryItem]:
-        story: StoryItem = response.meta[STORY]
-        if self.challenged_answer(response):
-            yield self.challenged(story, response)
-            return
-        if response.status != 200:
-            self.error(f"http_{response.status}", response.url)
-            yield replace(story, extra={**story.extra, "page_error": f"HTTP {response.status}"})
-            return
-        page = None
-        if isinstance(response, TextResponse):
-            page = await self.offload(parse_release_page, response.text)  # crawler.worker
-        if page is None:
-            self.count("page_unreadable")
-            self.logger.warning("no release text found at %s; kept what the listings said", response.url)
-            yield story
-            return
-        extra = dict(story.extra)
-        published = story.published
-        if page.date is not None:
-            extra["page_date"] = page.date.isoformat()
-            if published is None:
-                published = _midnight(page.date)
-                extra.update(published_date_only=True, published_from="page")
-        yield replace(
-            story,
-            title=story.title or page.title,
-            published=published,
-            body=page.text,
-            kind="article",
-            complete=True,
-            extra=extra,
-        )
-
-    def on_page_error(self, failure: Failure) -> Iterator[StoryItem]:
-        request = failure.request  # type: ignore[attr-defined]
-        story: StoryItem = request.meta[STORY]
-        error = classify_failure(failure)
-        self.error(error, request.url, failure.getErrorMessage()[:200])
-        yield replace(story, extra={**story.extra, "page_error": error})
-
-    # -- the bot challenge ---------------------------------------------------------------
-    def challenged_answer(self, response: Response) -> bool:
-        headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
-        return is_challenge(response.status, headers, response.body)
-
-    def challenged(self, story: StoryItem, response: Response) -> StoryItem:
-        """The story as the listings gave it (title, date): a challenge page is never content."""
-        self.count("challenged")
-        self.logger.info("bot challenge (HTTP %d) at %s", response.status, response.url)
-        extra = {**story.extra, "challenged": True, "challenge_status": response.status}
-        if story.kind == "pdf":
-            extra["pdf_reason"] = f"answered with a bot challenge (HTTP {response.status})"
-        return replace(story, extra=extra)
-
 
 CHALLENGED_ROUTE = "challenged_route:"  # + a listing's path, counted in the run's stats
 
@@ -647,40 +520,7 @@ def as_notice(notice: Listed, challenged: bool) -> Listed:
     )
 
 
-def without_text(story: StoryItem, reason: str) -> StoryItem:
-    """A PDF story kept with its title and date, and why it has no text."""
-    return replace(story, complete=False, extra={**story.extra, "pdf_reason": reason})
-
-
-def summary_after_title(text: str, title: str) -> str:
-    """A summary that starts after the letterhead (date, issuer, title) when the title is
-    one of the first lines, as in every ministry release."""
-    lines = text.split("\n")
-    wanted = normalize(title)
-    for number, line in enumerate(lines[:6]):
-        if wanted and normalize(line) == wanted and number + 1 < len(lines):
-            return summarize("\n".join(lines[number + 1 :]))
-    return summarize(text)
-
-
-def _content_type(response: Response) -> str:
-    return (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-
-
 def _text(response: Response) -> str:
     if isinstance(response, TextResponse):
         return response.text
     return response.body.decode("utf-8", errors="replace")
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=JST)
-
-
-def _is_pdf(url: str) -> bool:
-    return urlsplit(url).path.lower().endswith(".pdf")
-
-
-def _is_html(url: str) -> bool:
-    name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
-    return not name or name.endswith((".html", ".htm", ".shtml")) or "." not in name
