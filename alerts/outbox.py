@@ -102,7 +102,7 @@ class Outbox:
             for channel in self.rules.rule(match.rule).notify:
                 existing = db.group_delivery(conn, group, match.rule, channel)
                 if existing is not None:
-                    db.add_also(conn, existing, story["url"])
+                    db.add_also(conn, existing, story.get("link") or story["url"])
                     continue
                 if queue(delivery_id("story", story["url_key"], match.rule, channel), match, channel, "new"):
                     announced.add((match.rule, channel))

@@ -330,7 +330,7 @@ class _Builder:
             published=(row["published"] or row["fetched"]).astimezone(zone),
             updated=updated.astimezone(zone),
             summary=clean_text(summary),
-            also=tuple((c["url"], c["source"]) for c in copies),
+            also=tuple((c.get("link") or c["url"], c["source"]) for c in copies),
             categories=tuple(categories),
         )
 

@@ -80,9 +80,8 @@ def also_urls(conn: Connection, story_id: int) -> list[str]:
     members = [i for i in group_ids(conn, story_id) if i != story_id]
     if not members:
         return []
-    urls = dict(
-        conn.execute(select(t.stories.c.id, t.stories.c.url).where(t.stories.c.id.in_(members))).all()
-    )
+    link = func.coalesce(t.stories.c.link, t.stories.c.url)  # as published
+    urls = dict(conn.execute(select(t.stories.c.id, link).where(t.stories.c.id.in_(members))).all())
     return [urls[i] for i in members if i in urls]
 
 
@@ -95,6 +94,7 @@ def group_rows(conn: Connection, story_id: int) -> list[dict[str, Any]]:
         select(
             s.c.id,
             s.c.url,
+            func.coalesce(s.c.link, s.c.url).label("link"),  # as published
             s.c.source,
             s.c.title,
             s.c.published,

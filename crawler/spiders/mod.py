@@ -18,11 +18,9 @@ import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import scrapy
 from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 from scrapy.exceptions import DownloadCancelledError
@@ -32,7 +30,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from core.dates import JST, parse_era_date_string
 from core.text import normalize
 from crawler.base import classify_failure, failure_reason
-from crawler.feed_entries import entry_categories, entry_link
+from crawler.feed_dates import DateOutOfRange, parse_feed_date
+from crawler.feed_entries import entry_categories, entry_link, parse_feed_document
 from crawler.items import StoryItem
 from crawler.mod_parse import (
     JinjiLink,
@@ -148,14 +147,17 @@ class ModSpider(ModPages, kind="mod"):
         return request
 
     # -- routes that answer with a bot challenge -----------------------------------------
-    def previously_challenged(self) -> set[str]:
-        """The listing routes the last finished run found challenged (``challenged_route:``
-        counts): challenged again, they are a known limit, not a new problem."""
+    def previously_challenged(self) -> set[str] | None:
+        """The listing routes the last finished run found challenged (its
+        ``challenged_route:`` counts), or None without such a run (or when it failed, and
+        may not have asked): challenged again, a route is a known limit, not news."""
         for run in self.store.runs(self.source.name, limit=3):
             if run["id"] != self.run_id and run["outcome"] != "running":
+                if run["outcome"] not in ("ok", "degraded"):
+                    return None
                 prefix = CHALLENGED_ROUTE
                 return {k.removeprefix(prefix) for k in (run["stats"] or {}) if k.startswith(prefix)}
-        return set()
+        return None
 
     def listing_challenged(self, request: scrapy.Request | None, why: str) -> None:
         """A listing answered with a bot challenge. The real site challenges every HTML
@@ -168,16 +170,12 @@ class ModSpider(ModPages, kind="mod"):
         path = request.meta[LISTING]
         if request.meta.get("defwatch_index"):
             self.unread_indexes.add(url_key(request.url))
-        was_read = self.had_run_before and path not in self.known_challenged
+        was_read = self.known_challenged is not None and path not in self.known_challenged
         self.count(CHALLENGED_ROUTE + path)
         if request.meta.get("defwatch_essential") or was_read:
             self.listing_broken(request, why + (" (it answered before)" if was_read else ""))
         else:
             self.logger.info("%s: a known limit (see defwatch status)", why)
-
-    @property
-    def had_run_before(self) -> bool:
-        return any(r["id"] != self.run_id for r in self.store.runs(self.source.name, limit=2))
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         yield from self.listing_answered(response, self.read_feed)
@@ -248,10 +246,15 @@ class ModSpider(ModPages, kind="mod"):
         content_type = _content_type(response)
         # Item links are relative: resolve them against the URL the feed came from (never
         # the channel <link>, which names the real site).
-        parsed = feedparser.parse(
-            response.body,
-            response_headers={"content-location": response.url, "content-type": content_type},
-        )
+        # Decoded as a browser does (crawler.encoding): a Shift_JIS feed keeps its 﨑.
+        document = parse_feed_document(response.body, content_type, response.url)
+        parsed = document.parsed
+        for reason in document.decoded.problems:
+            self.count(reason)
+        if document.controls:
+            self.count("control_characters", document.controls)
+        if document.decoded.damaged:
+            self.degrade(f"{path} has bytes that are not valid {document.decoded.encoding}")
         entries = parsed.get("entries") or []
         problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
         if not parsed.get("version") and not entries:
@@ -328,9 +331,16 @@ class ModSpider(ModPages, kind="mod"):
             self.count("no_date")
             return None
         try:
-            value: datetime | None = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            value = None
+            found = parse_feed_date(raw, self.source.tz)  # an explicit zone wins
+        except DateOutOfRange:
+            self.count("date_out_of_range")
+            extra["published_raw"] = raw[:100]
+            return None
+        value = found.value if found is not None else None
+        if found is not None and found.zone_assumed:
+            extra["published_tz_assumed"] = True
+        if found is not None and found.date_only:
+            extra["published_date_only"] = True
         if value is None:
             parsed = entry.get("published_parsed") or entry.get("updated_parsed")
             if not parsed:
@@ -338,9 +348,6 @@ class ModSpider(ModPages, kind="mod"):
                 extra["published_raw"] = raw[:100]
                 return None
             value = datetime.fromtimestamp(calendar.timegm(parsed), JST)  # feedparser's UTC
-        if value.tzinfo is None:  # RFC 822 "-0000": no zone given; the source's is JST
-            value = value.replace(tzinfo=self.source.tz)
-            extra["published_tz_assumed"] = True
         return value.astimezone(JST)
 
     # -- kisha_ja.js ---------------------------------------------------------------------
