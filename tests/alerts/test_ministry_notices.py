@@ -1,4 +1,4 @@
-"""The ministry as the real site answers (tests/sites/mod: every HTML page, the 人事発令 index
+"""The ministry as the real site answers (imitations/mod: every HTML page, the 人事発令 index
 included, is a bot challenge): each 人事発令 notice of update.xml is kept from the feed as a
 title-only story and a rule on 人事発令 fires once per notice, through the rule's feed, a
 webhook, Slack and mail. The challenged index is a known limit: not `degraded` run after run,
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from store import Store
-from tests.conftest import Defwatch
 from imitations.mod import ModSite, data
 from imitations.server import SiteServer
+from store import Store
+from tests.conftest import Defwatch
 
 from .conftest import Receiver, SmtpServer
 

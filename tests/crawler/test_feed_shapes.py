@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from imitations.server import SiteServer
 from store import Store
 from tests.conftest import Defwatch
 from tests.crawler.feedsite import config_toml, source_toml
-from tests.sites.server import SiteServer
 
 JST = ZoneInfo("Asia/Tokyo")
 CP932_TITLE = "宮﨑防衛副大臣の訪問について　①髙橋～令和８年度"  # U+3000 and CP932-only characters
