@@ -35,6 +35,7 @@ def _config(defwatch: Defwatch, mod_url: str, hook: str, slack: str, smtp: str) 
 
         [crawl]
         autothrottle = false
+        allow_private = true  # the imitation is on 127.0.0.1
 
         [alerts]
         retry_initial = "100ms"
