@@ -62,6 +62,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Pages larger than this (characters) are not read a second time by trafilatura.
+COMPARE_MAX = 2_000_000
 # How far above the date line the title heading may sit (date line's parent, grandparent, ...).
 _TITLE_REACH = 3
 _clean = clean
@@ -381,6 +383,13 @@ def _metadata_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo) -> No
 def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_body: str = "") -> None:
     from crawler.extract import extract_article  # trafilatura: slow to import
 
+    if page.size > COMPARE_MAX and fields.paragraphs and fields.title is not None:
+        # A page this large is no plain article (real ones are well under 1 MB); reading it
+        # twice would cost seconds. What was read stands, and the check says so.
+        fields.checks.append(
+            Check("body-agreement", True, f"not compared: the page has {page.size:,} characters")
+        )
+        return
     html = lxml.html.tostring(page.doc, encoding="unicode")
     found = extract_article(html, page.url, metadata=fields.title is None, title=fields.title)
     if found is not None and fields.title is None and found.title:

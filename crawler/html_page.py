@@ -53,6 +53,7 @@ class HtmlPage:
     head_title: str | None  # <title>
     canonical: str | None  # <link rel=canonical>, absolute
     truncated: bool  # the HTML stops before its closing tags
+    size: int = 0  # characters of HTML
 
     @cached_property
     def _absolute(self) -> dict[str, str]:
@@ -142,6 +143,7 @@ def parse_page(html: str, url: str) -> HtmlPage | None:
         head_title=head_title or None,
         canonical=canonical,
         truncated=looks_truncated(html),
+        size=len(html),
     )
 
 

@@ -111,3 +111,45 @@ def test_inspect_file_prints_what_each_reader_read(tmp_path: Path) -> None:
     assert f"title: {ARTICLE.title!r} (by visible)" in out
     assert "body: 5 paragraphs (by visible)" in out
     assert "ok ranks: 1..6 shown" in out and "24h: 6 entries" in out
+
+
+# ---- bad input: the readers answer with a reason, fast --------------------------------------------
+
+BASE_PAGE = zoo.render_article(zoo.BY_NAME["classic"], ARTICLE, zoo.ZOO_RANKING)
+OTHER = zoo.ranking_block(zoo.BY_NAME["classic"], {w: ids[::-1] for w, ids in zoo.ZOO_RANKING.items()})
+MANY_LINKS = "".join(f'<li><a href="/docs/mod/{i:06d}.html">記事{i}</a></li>' for i in range(10000))
+BIG = "<p>" + "防衛" * 50 + "</p>\n"
+
+BAD_PAGES = [
+    ("three-blocks", BASE_PAGE.replace("<footer", OTHER + OTHER + "<footer"), "list different articles"),
+    ("10000-links", BASE_PAGE.replace("<footer", f"<div><ul>{MANY_LINKS}</ul></div><footer"), None),
+    (
+        "nesting-5000",
+        BASE_PAGE.replace("<footer", "<div>" * 5000 + "<p>深い</p>" + "</div>" * 5000 + "<footer"),
+        None,
+    ),
+    ("20MB", BASE_PAGE.replace("<footer", BIG * (20_000_000 // len(BIG.encode())) + "<footer"), None),
+    ("duplicated-ids", BASE_PAGE.replace('id="rk-1w"', 'id="rk-24h"'), None),
+]
+
+
+@pytest.mark.parametrize(("html", "problem"), [c[1:] for c in BAD_PAGES], ids=[c[0] for c in BAD_PAGES])
+def test_bad_input_is_answered_with_a_reason(html: str, problem: str | None) -> None:
+    block, fields = read(html)
+    assert fields.title == ARTICLE.title and fields.paragraphs == ARTICLE.body and fields.problem is None
+    if problem is None:  # what is there is still read right
+        assert {w: [e.url for e in entries] for w, entries in block.passing().items()} == {
+            w: [HOST + zoo.article(x).path for x in ids] for w, ids in zoo.ZOO_RANKING.items()
+        }
+    else:
+        assert block.problem is not None and problem in block.problem and block.passing() == {}
+
+
+def test_saved_pages_are_bounded_per_source_and_reason(tmp_path: Path) -> None:
+    from crawler.saved_pages import KEEP, save_page
+
+    for i in range(KEEP + 3):
+        save_page(tmp_path, "jdefense", "ranking_1w", f"http://x/{i}", f"<html>{i}</html>")
+    kept = sorted((tmp_path / "pages" / "jdefense" / "ranking-1w").glob("*.html"))
+    assert len(kept) == KEEP
+    assert "<html>5</html>" in kept[-1].read_text()

@@ -5,7 +5,8 @@ zoo's stories, with their titles, dates and whole bodies, and the three ranking 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +83,55 @@ def test_every_family_is_read_right(zoo_crawl: ZooCrawl, family: zoo.Family) -> 
         entries = snapshots[-1]["entries"]
         assert [e["url"].rsplit("/", 1)[1][:6] for e in entries] == ids
         assert [e["title"] for e in entries] == [zoo.article(x).title for x in ids]
+
+
+def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_stored(tmp_path: Path) -> None:
+    family = replace(zoo.BY_NAME["classic"], name="gap", numbers="text")
+    home = zoo.render_home(family)
+    at = home.index('id="rk-1w"')
+    home = home[:at] + home[at:].replace(
+        '<span class="rank-no">3</span>', '<span class="rank-no">4</span>', 1
+    )
+    site = zoo.ZooSite(family, pages={"/": home})
+    with SiteServer({"gap": site}) as server:
+        dw = Defwatch(tmp_path)
+        dw.write_config(
+            f"""
+            [store]
+            url = "sqlite:///{tmp_path / "defwatch.db"}"
+
+            [crawl]
+            autothrottle = false
+            timeout = "10s"
+
+            [[sources]]
+            name = "gap"
+            kind = "jdefense"
+            url = "{server.url("gap", "/")}"
+            probe_misses = 1
+            sections = ["mod", "gone"]
+            """
+        )
+        result = dw("crawl", "gap", timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    with Store.open(f"sqlite:///{tmp_path / 'defwatch.db'}") as store:
+        run = store.runs("gap")[0]
+        kept = tmp_path / "pages" / "gap" / "ranking-1w" / "1.html"
+        assert run["outcome"] == "degraded"
+        assert (
+            "the 1w ranking on the home page failed its checks (ranks: shown [1, 2, 4, 4, 5, 6, 7])"
+            f" ({server.url('gap', '/')}; page kept as {kept})" in run["reason"]
+        )
+        assert (
+            "section 'gone' is configured but no longer linked from the home page's navigation"
+            in run["reason"]
+        )
+        assert kept.read_text(encoding="utf-8").endswith(home)
+        assert store.ranking_snapshots("gap", "1w") == []  # refused, not stored half-right
+        assert [
+            e["url"][-11:-5] for e in store.ranking_snapshots("gap", "24h")[-1]["entries"]
+        ] == zoo.ZOO_RANKING["24h"]
+        # The crawl went on: every article the restricted sections, the home list and the
+        # ranking lead to is stored (the world article only its section page links is not).
+        stored = {s["url"][-11:-5] for s in store.stories("gap")}
+        assert stored == set(zoo.ZOO_IDS) - {zoo.SECTION_ONLY}
