@@ -456,9 +456,12 @@ def _read_selected(
     block = found[0]
     tab_elements = selectors.tabs(block) if selectors.tabs else []
     tabs = []
-    for el in tab_elements:
+    order = list(dict.fromkeys(labels.values()))  # the windows, shortest first
+    for i, el in enumerate(tab_elements):
         key = _short_key(el)
         window = labels.get(key) if key else None
+        if window is None and len(tab_elements) == len(order):
+            window = order[i]  # labels of the site's own: the selector's tabs in window order
         if window is None:
             return RankingBlock(
                 element=block,

@@ -135,3 +135,57 @@ def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_s
         # ranking lead to is stored (the world article only its section page links is not).
         stored = {s["url"][-11:-5] for s in store.stories("gap")}
         assert stored == set(zoo.ZOO_IDS) - {zoo.SECTION_ONLY}
+
+
+class RelabelledZoo(zoo.ZooSite):
+    """The ranking tabs in words of the site's own, which no reader knows."""
+
+    def route(self, path: str, host: str) -> tuple[int, str]:
+        status, html = super().route(path, host)
+        for label, new in (("24時間", "今日"), ("1週間", "今週"), ("1ヶ月", "今月")):
+            html = html.replace(f">{label}<", f">{new}<")
+        return status, html
+
+
+def test_selectors_read_what_the_structure_cannot(tmp_path: Path) -> None:
+    family = replace(zoo.BY_NAME["classic"], name="relabelled", tabs="span")
+    with SiteServer({"site": RelabelledZoo(family)}) as server:
+        source = f"""
+            kind = "jdefense"
+            url = "{server.url("site", "/")}"
+            probe_misses = 1
+            """
+        dw = Defwatch(tmp_path)
+        dw.write_config(
+            f"""
+            [store]
+            url = "sqlite:///{tmp_path / "defwatch.db"}"
+
+            [crawl]
+            autothrottle = false
+            timeout = "10s"
+
+            [[sources]]
+            name = "plain"
+            {source}
+
+            [[sources]]
+            name = "chosen"
+            {source}
+            [sources.selectors]
+            ranking = "aside .ranking"
+            tabs = ".tabs > span"
+            lists = "ol.rank-list"
+            """
+        )
+        result = dw("crawl", "plain", "chosen", timeout=180)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    with Store.open(f"sqlite:///{tmp_path / 'defwatch.db'}") as store:
+        plain, chosen = store.runs("plain")[0], store.runs("chosen")[0]
+        assert plain["outcome"] == "degraded"
+        assert "ranking block has no tabs with known labels" in plain["reason"]
+        assert (chosen["outcome"], chosen["reason"]) == ("ok", None)
+        for window, ids in zoo.ZOO_RANKING.items():
+            assert [e["url"][-11:-5] for e in store.ranking_snapshots("chosen", window)[-1]["entries"]] == ids
+        # One site under two names: each story is stored once, by whichever came first.
+        assert len(store.stories()) == len(zoo.ZOO_IDS)

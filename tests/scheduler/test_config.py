@@ -217,6 +217,23 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             'sources[0].item: "div[[" is not a valid CSS selector in source "a"',
             id="bad-selector",
         ),
+        pytest.param(
+            '[[sources]]\nname="j"\nkind="jdefense"\nurl="https://x.org/"\n[sources.selectors]\nranking="div[["\n',
+            'sources[0].selectors.ranking: "div[[" is not a valid CSS selector',
+            id="bad-jdefense-selector",
+        ),
+        pytest.param(
+            '[[sources]]\nname="j"\nkind="jdefense"\nurl="https://x.org/"\n[sources.selectors]\ntype="xpath"\n'
+            'body="//div[@class=\'x\'"\n',
+            'sources[0].selectors.body: "//div[@class=\'x\'" is not a valid XPath selector',
+            id="bad-jdefense-xpath",
+        ),
+        pytest.param(
+            '[[sources]]\nname="j"\nkind="jdefense"\nurl="https://x.org/"\n[sources.selectors]\nheadline="h1"\n',
+            "sources[0].selectors.headline: unknown key; expected one of: type, article_links, title, date, body, "
+            "ranking, tabs, lists",
+            id="unknown-jdefense-selector",
+        ),
         pytest.param('[[sources]]\nname="a"\nkind="feed"\n', "sources[0].url: required", id="missing-url"),
         pytest.param(
             '[[rules]]\nname="r"\n',
