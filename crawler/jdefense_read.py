@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from urllib.parse import urlsplit
 
@@ -24,6 +24,8 @@ from crawler.selectors import article_selectors, ranking_selectors
 
 __all__ = [
     "ARTICLE_PATH",
+    "ROUTES",
+    "ArticleRef",
     "RANKING_HEADING",
     "RANKING_TABS",
     "SECTION_PATH",
@@ -58,6 +60,24 @@ RANKING_TABS = {
     "monthly": "1m",
 }
 WINDOWS = ("24h", "1w", "1m")
+
+# Discovery routes, most telling first: an article both on the home page and ranked was
+# "discovered by" the home page.
+ROUTES = ("home", "section", "ranking", "probe")
+
+
+@dataclass
+class ArticleRef:
+    """An article URL on the site, and how this run came to request it."""
+
+    url: str
+    section: str
+    id: str
+    routes: set[str] = field(default_factory=set)
+
+    @property
+    def discovered_by(self) -> str:
+        return next(r for r in ROUTES if r in self.routes)
 
 
 @dataclass(frozen=True)

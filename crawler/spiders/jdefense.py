@@ -53,24 +53,23 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, DownloadTimeoutError
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 
 from core.dates import parse_era_dates
 from core.text import summarize
-from crawler.base import DefwatchSpider, classify_failure, failure_reason
+from crawler.base import classify_failure, failure_reason
 from crawler.extract_article import ArticleFields, HtmlPage, RankingBlock, links, parse_page
-from crawler.items import RankingItem, StoryItem
+from crawler.items import StoryItem
+from crawler.jdefense_ranking import RankingSteps
 from crawler.jdefense_read import (
     ARTICLE_PATH,
     SECTION_PATH,
-    WINDOWS,
+    ArticleRef,
     ArticleUrls,
-    ranking_block,
     read_article_page,
-    title_check,
 )
-from crawler.saved_pages import data_folder, save_page
+from crawler.saved_pages import data_folder
 from crawler.selectors import select_links
 
 if TYPE_CHECKING:
@@ -79,26 +78,9 @@ if TYPE_CHECKING:
 SECTION_NAME = re.compile(r"^[a-z0-9_-]+$")
 ID_DIGITS = 6
 
-# Discovery routes, most telling first: an article both on the home page and ranked was
-# "discovered by" the home page.
-ROUTES = ("home", "section", "ranking", "probe")
 
 REDIRECTS = [301, 302, 303, 307, 308]
 ARTICLE_META = "defwatch_article"
-
-
-@dataclass
-class ArticleRef:
-    """An article URL on the site, and how this run came to request it."""
-
-    url: str
-    section: str
-    id: str
-    routes: set[str] = field(default_factory=set)
-
-    @property
-    def discovered_by(self) -> str:
-        return next(r for r in ROUTES if r in self.routes)
 
 
 @dataclass
@@ -114,7 +96,7 @@ class Probe:
     failed: set[int] = field(default_factory=set)  # ids with an error and no hit
 
 
-class JDefenseSpider(DefwatchSpider, kind="jdefense"):
+class JDefenseSpider(RankingSteps, kind="jdefense"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # None: every section the home page's navigation links (known once it is read).
@@ -510,113 +492,6 @@ class JDefenseSpider(DefwatchSpider, kind="jdefense"):
         elif probe_id not in probe.failed:
             probe.missed.add(probe_id)
             self.count("probe_miss")
-
-    # -- rankings ------------------------------------------------------------------------------------
-    def ranking_block(self, page: HtmlPage) -> RankingBlock:
-        return ranking_block(page, self.is_article_url, self.selectors)
-
-    def refuse(self, response: Response, reason: str, message: str) -> None:
-        """A page a reader could not read whole: the run is degraded with the exact reason,
-        and the page is kept (a few per reason) for the user to look at or send in."""
-        saved = save_page(self.pages_folder, self.source.name, reason, response.url, response.body)
-        where = f"; page kept as {saved}" if saved else ""
-        self.degrade(f"{message} ({response.url}{where})")
-
-    def take_ranking(self, block: RankingBlock, where: str, response: Response) -> Iterator[Any]:
-        """One snapshot per window that passes its checks, and requests for the ranked
-        articles not stored yet. A window that fails is not stored: the run says why."""
-        url = response.url
-        if block.problem is not None:
-            self.ranking_problem = (
-                f"the ranking block on the {where} page cannot be read: {block.problem} ({url})"
-            )
-            if where == "home":
-                self.refuse(response, "ranking_unreadable", self.ranking_problem.rsplit(" (", 1)[0])
-            return
-        for window, ranked in block.windows.items():
-            shown = []
-            for rank, link in enumerate(ranked, start=1):
-                stored = self.store.get_story(link.url) if self.is_article_url(link.url) else None
-                shown.append((rank, link.text, stored["title"] if stored else None))
-            block.checks.setdefault(window, []).append(title_check(shown))
-        failed = {w: block.failed(w) for w in block.windows if block.failed(w)}
-        for window, checks in failed.items():
-            detail = "; ".join(f"{c.name}: {c.detail}" for c in checks)
-            self.count(f"ranking_check_failed_{window}")
-            self.refuse(
-                response,
-                f"ranking_{window}",
-                f"the {window} ranking on the {where} page failed its checks ({detail})",
-            )
-        longest = max((len(v) for v in block.windows.values()), default=0)
-        for window in WINDOWS:
-            if window in failed:
-                continue
-            entries = block.windows.get(window)
-            if entries is None:
-                self.degrade(f"the ranking block on the {where} page has no {window} tab ({url})")
-                continue
-            refs = [self.see(link.url, "ranking") for link in entries]
-            rows = [
-                {"rank": rank, "url": ref.url, "title": link.text}
-                for rank, (ref, link) in enumerate(zip(refs, entries, strict=True), start=1)
-                if ref is not None
-            ]
-            if not rows:
-                self.degrade(f"the {window} ranking list is empty on the {where} page ({url})")
-            elif len(rows) * 2 < longest:
-                # Stored as read: whether the snapshot is valid is for the ranking history to
-                # judge; the run says what it saw.
-                self.count(f"ranking_short_{window}")
-                self.logger.warning(
-                    "the %s ranking lists %d entries where another window lists %d (%s)",
-                    window,
-                    len(rows),
-                    longest,
-                    url,
-                )
-            yield RankingItem(window=window, entries=rows)
-        self.ranking_stored = True
-        self.count(f"ranking_from_{where}")
-        if self.listings_pending == 0 or where == "article":
-            yield from self.request_new(a for a in self.articles.values() if "ranking" in a.routes)
-
-    def _on_idle(self, spider: scrapy.Spider) -> None:
-        """With nothing left to do and no snapshot yet (no ranking on the home page and no
-        new article page read), read one known article page for its ranking block."""
-        if (
-            spider is not self
-            or self.ranking_stored
-            or self.ranking_fallback_tried
-            or self.listings_pending
-            or self.article_pages_read
-        ):
-            return
-        self.ranking_fallback_tried = True
-        candidates = sorted(self.articles.values(), key=lambda r: (r.routes != {"probe"}, r.id), reverse=True)
-        candidates = [r for r in candidates if r.routes - {"probe"}] or candidates
-        if not candidates:
-            return
-        assert self.crawler.engine is not None
-        self.crawler.engine.crawl(
-            scrapy.Request(
-                candidates[0].url,
-                callback=self.parse_ranking_page,
-                errback=self.on_request_error,
-                dont_filter=True,
-                meta={"dont_redirect": True, **self.size_meta()},
-            )
-        )
-        raise DontCloseSpider
-
-    def parse_ranking_page(self, response: Response) -> Iterator[Any]:
-        self.count("ranking_fallback_page")
-        page = self.page(response)
-        if page is None:
-            return
-        block = self.ranking_block(page)
-        if block.found:
-            yield from self.take_ranking(block, "article", response)
 
     # -- helpers and the end of the run ------------------------------------------------------------
     def page(self, response: Response) -> HtmlPage | None:

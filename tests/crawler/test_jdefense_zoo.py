@@ -14,7 +14,7 @@ import pytest
 from imitations.jdefense import zoo
 from imitations.server import SiteServer
 from store import Store
-from tests.conftest import Defwatch
+from tests.conftest import REPO, Defwatch
 
 
 @dataclass
@@ -147,6 +147,15 @@ class RelabelledZoo(zoo.ZooSite):
         return status, html
 
 
+def documented_selectors() -> str:
+    """The ``[sources.selectors]`` table of the recipe in docs/sources.md."""
+    text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    recipe = (
+        text.split("### When the structure is not enough", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    )
+    return "[sources.selectors]" + recipe.split("[sources.selectors]", 1)[1]
+
+
 def test_selectors_read_what_the_structure_cannot(tmp_path: Path) -> None:
     family = replace(zoo.BY_NAME["classic"], name="relabelled", tabs="span")
     with SiteServer({"site": RelabelledZoo(family)}) as server:
@@ -172,10 +181,7 @@ def test_selectors_read_what_the_structure_cannot(tmp_path: Path) -> None:
             [[sources]]
             name = "chosen"
             {source}
-            [sources.selectors]
-            ranking = "aside .ranking"
-            tabs = ".tabs > span"
-            lists = "ol.rank-list"
+            {documented_selectors()}
             """
         )
         result = dw("crawl", "plain", "chosen", timeout=180)

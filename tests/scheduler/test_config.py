@@ -224,8 +224,8 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ),
         pytest.param(
             '[[sources]]\nname="j"\nkind="jdefense"\nurl="https://x.org/"\n[sources.selectors]\ntype="xpath"\n'
-            'body="//div[@class=\'x\'"\n',
-            'sources[0].selectors.body: "//div[@class=\'x\'" is not a valid XPath selector',
+            "body=\"//div[@class='x'\"\n",
+            "sources[0].selectors.body: \"//div[@class='x'\" is not a valid XPath selector",
             id="bad-jdefense-xpath",
         ),
         pytest.param(
