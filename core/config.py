@@ -433,7 +433,7 @@ class _Loader:
     def selectors_table(self, value: Any, key: str) -> dict[str, str]:
         """``[sources.selectors]``: known keys, each a valid CSS (or, with ``type =
         "xpath"``, XPath) expression."""
-        from crawler.selectors import SELECTOR_KEYS, compile_selector
+        from core.selectors import SELECTOR_KEYS, compile_selector
 
         table = self.table(value, key)
         allowed = ("type", *SELECTOR_KEYS)

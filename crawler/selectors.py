@@ -10,12 +10,11 @@ configuration calls to validate an expression at load).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 
-import lxml.etree
 from lxml.html import HtmlElement
 
+from core.selectors import SELECTOR_KEYS, Selector, compile_selector
 from crawler.extract_article import ArticleSelectors, RankingSelectors
 
 __all__ = [
@@ -26,38 +25,6 @@ __all__ = [
     "ranking_selectors",
     "select_links",
 ]
-
-SELECTOR_KEYS = ("article_links", "title", "date", "body", "ranking", "tabs", "lists")
-Selector = Callable[[HtmlElement], list[HtmlElement]]
-
-
-@lru_cache(maxsize=64)
-def compile_selector(expression: str, kind: str = "css") -> Selector:
-    """``expression`` (``kind`` css or xpath) as a function; ValueError when it is invalid."""
-    if kind == "css":
-        from cssselect import HTMLTranslator, SelectorError
-
-        try:
-            xpath = HTMLTranslator().css_to_xpath(expression)
-        except SelectorError as exc:
-            raise ValueError(str(exc).splitlines()[0] if str(exc) else "invalid CSS") from None
-    elif kind == "xpath":
-        xpath = expression
-    else:
-        raise ValueError(f"unknown selector type {kind!r} (expected css or xpath)")
-    try:
-        compiled = lxml.etree.XPath(xpath)
-    except lxml.etree.XPathSyntaxError as exc:
-        raise ValueError(str(exc)) from None
-
-    def select(el: HtmlElement) -> list[HtmlElement]:
-        try:
-            found = compiled(el)
-        except lxml.etree.XPathEvalError:
-            return []
-        return [x for x in found if isinstance(x, lxml.etree._Element)] if isinstance(found, list) else []
-
-    return select
 
 
 def _get(selectors: Mapping[str, str] | None, key: str) -> Selector | None:
