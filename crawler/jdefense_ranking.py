@@ -63,7 +63,15 @@ class RankingSteps(DefwatchSpider):
                 f"the ranking block on the {where} page cannot be read: {block.problem} ({url})"
             )
             if where == "home":
-                self.refuse(response, "ranking_unreadable", self.ranking_problem.rsplit(" (", 1)[0])
+                # Article pages carry the block too (a home widget may be drawn by script):
+                # the run is degraded only if none gives a snapshot (see closed()).
+                saved = save_page(
+                    self.pages_folder, self.source.name, "ranking_unreadable", url, response.body
+                )
+                if saved is not None:
+                    self.ranking_problem = self.ranking_problem[:-1] + f"; page kept as {saved})"
+                self.count("home_ranking_unreadable")
+                self.logger.warning("%s", self.ranking_problem)
             return
         for window, ranked in block.windows.items():
             shown = []

@@ -66,7 +66,9 @@ class RankingBlock:
         return self.element is not None
 
     def elements(self) -> set[HtmlElement]:
-        return descendants(self.element) if self.element is not None else set()
+        """What to leave out of lists and bodies: the block, when it was read. An unreadable
+        block's bounds are a guess, and a guess too wide would hide the page's own list."""
+        return descendants(self.element) if self.element is not None and self.problem is None else set()
 
     def failed(self, window: str) -> list[Check]:
         return failures(self.checks.get(window, []))
@@ -231,6 +233,8 @@ def _read_group(
         parent = block.getparent()
         if block.tag in _BOUNDARIES or parent is None or parent.tag in ("body", "html"):
             break
+        if any(True for _ in parent.iter("main", "article", "h1")):
+            break  # never up into the page's own content
         block = parent
     found = _entry_links(page, block, tab_inside, accept)
     if not found:

@@ -107,6 +107,7 @@ class Family:
     category: str = "between"  # before | between | after-date
     home: str = "list"  # list | cards | script
     meta: bool = False  # og: tags and JSON-LD
+    home_widget: str = "full"  # full | empty (the home page's tabs drawn, its lists left to a script)
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -136,6 +137,8 @@ FAMILIES: tuple[Family, ...] = (
            numbers="css", body="p", figure=True, boxes=("related",), home="script", meta=True),
     Family("blog", tabs="li", panels="ol", numbers="image", thumbs=True, body="p-direct", quote="box",
            boxes=("share",), date_form="kanji", category="after-date"),
+    Family("lazy-widget", tabs="button", aria=True, panels="ul", wrapper=True, home_widget="empty",
+           body="p", quote="blockquote", boxes=("author", "related"), home="cards", date_form="kanji"),
     Family("magazine", tabs="a", aria=True, panels="ol", wrapper=True, extras=True, place="aside-after",
            body="br", figure=True, boxes=("related", "author"), home="cards", category="between"),
 )  # fmt: skip
@@ -443,7 +446,7 @@ def render_home(f: Family, host: str = "", st: Style = PLAIN) -> str:
                 f'<div class="{st.cls("pagination")}"><span>1</span> <a href="/page/2/">2</a> '
                 '<a href="/page/3/">3</a> <a href="/page/2/">次へ</a></div>\n'
             )
-        block = ranking_block(f, ZOO_RANKING, host, st)
+        block = ranking_block(f, ZOO_RANKING if f.home_widget == "full" else {}, host, st)
     main = f'<section class="{st.cls("top-news")}">\n<h2>新着記事</h2>\n{latest}</section>\n'
     return _head(f"{D.SITE_NAME} | {D.TAGLINE}") + _layout(f, st, main, block)
 

@@ -153,3 +153,34 @@ def test_saved_pages_are_bounded_per_source_and_reason(tmp_path: Path) -> None:
     kept = sorted((tmp_path / "pages" / "jdefense" / "ranking-1w").glob("*.html"))
     assert len(kept) == KEEP
     assert "<html>5</html>" in kept[-1].read_text()
+
+
+def test_an_empty_widget_beside_the_home_list_does_not_hide_it() -> None:
+    # The widget's lists are filled by script; it sits in plain divs next to the list.
+    tabs = "".join(f'<button role="tab">{label}</button>' for label in ("24時間", "1週間", "1ヶ月"))
+    listing = "".join(
+        f'<li><a href="{zoo.article(x).path}">{zoo.article(x).title}</a></li>' for x in zoo.ZOO_HOME
+    )
+    html = (
+        f'<html><body><div class="wrap"><div class="col"><h1>新着</h1><ul>{listing}</ul></div>'
+        f'<div class="side"><div class="w"><h3>Ranking</h3><div role="tablist">{tabs}</div>'
+        '<div class="p"><ul></ul><ul></ul><ul></ul></div></div></div></div></body></html>'
+    )
+    page = parse_page(html, HOST + "/")
+    assert page is not None
+    block = ranking_block(page, ACCEPT)
+    assert block.problem == "ranking block has 3 tabs and no article links (lists built by script?)"
+    from crawler.extract_article import links
+
+    listed = [link.url for link in links(page, ACCEPT, exclude=block.elements())]
+    assert listed == [HOST + zoo.article(x).path for x in zoo.ZOO_HOME]
+
+
+def test_ranking_titles_are_checked_against_the_articles_own() -> None:
+    from crawler.jdefense_read import title_check
+
+    assert title_check(
+        [(1, "防衛省が日ASEAN防衛当局次官級会合の開催…", ARTICLE.title), (2, "x", None)]
+    ).passed
+    failed = title_check([(1, ARTICLE.title, ARTICLE.title), (2, "別の記事の見出しです", ARTICLE.title)])
+    assert not failed.passed and "rank 2 reads '別の記事の見出しです'" in failed.detail
