@@ -103,6 +103,7 @@ def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_s
             [crawl]
             autothrottle = false
             timeout = "10s"
+            allow_private = true
 
             [[sources]]
             name = "gap"
@@ -173,6 +174,7 @@ def test_selectors_read_what_the_structure_cannot(tmp_path: Path) -> None:
             [crawl]
             autothrottle = false
             timeout = "10s"
+            allow_private = true
 
             [[sources]]
             name = "plain"
