@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PASS_BUDGET = 30.0  # seconds of one daemon pass; the loop goes on at once when some are left
 ONCE_BUDGET = 600.0  # seconds run --once and `defwatch alerts` may spend delivering
 IDLE = 60.0  # the daemon looks at the outbox at least this often
+STUCK_PAUSE = 5.0  # after a pass that could do nothing with what is due
 
 
 def _now() -> datetime:
@@ -128,16 +129,19 @@ class DeliveryLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            unfinished = False
+            unfinished = idle_pass = False
             try:
                 report = self._deliver(self.config, self.store, self.budget)
                 log_report(report)
                 unfinished = report.unfinished
+                idle_pass = not (report.sent or report.retrying or report.failed)
                 wait = seconds_to_next_due(self.store, _now())
             except Exception as exc:  # a broken store or channel never ends the loop
                 log.error("alerts: %s: %s", type(exc).__name__, exc)
                 wait = self.idle
             if unfinished:
                 continue
+            if wait is not None and wait <= 0 and idle_pass:
+                wait = STUCK_PAUSE  # due, yet nothing came of it (an error): do not spin
             pause = self.idle if wait is None else min(max(wait, 0.05), self.idle)
             self._wake.wait(pause)
