@@ -163,6 +163,6 @@ def _ruleset(rules: tuple[RuleConfig, ...]) -> RuleSet:
 
 
 def enqueue_ranking_event(conn: Connection, config: Config, event: Mapping[str, Any]) -> list[str]:
-    """Called by the rankings code inside the snapshot transaction, once per movement
+    """One movement, inside the snapshot transaction (the ingest step uses an Outbox)
     (keys: id, source, window, kind, rank, previous_rank, url, title, at)."""
     return Outbox(_ruleset(config.rules)).enqueue_ranking(conn, event)

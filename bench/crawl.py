@@ -335,8 +335,6 @@ def prefill(db: Path, site: SyntheticSite, name: str, count: int, link_index: bo
     port = "jdefense" if name == "jdefense" else "feed"
     store = Store.open(f"sqlite:///{db}")
     detector = CopyDetector.install(store)
-    if link_index:
-        store.save_hooks.append(detector)
     with store.transaction() as conn:
         for n in range(FIRST_ID, FIRST_ID + count):
             a = make_article(n)
@@ -353,7 +351,9 @@ def prefill(db: Path, site: SyntheticSite, name: str, count: int, link_index: bo
                 complete=True,
                 extra={"article_id": a.id} if name == "jdefense" else {},
             )
-            store.save_story(story, conn)
+            result = store.save_story(story, conn)
+            if link_index:  # as the ingest step links a saved story
+                detector(conn, store.story_row(conn, result.story_id), result)
     store.close()
     return time.monotonic() - clock
 
@@ -421,9 +421,9 @@ def stages(count: int, folder: Path) -> dict[str, float]:
     from core.text import summarize
     from crawler.extract import extract_article
     from crawler.extract_article import parse_page, read_article, read_ranking
-    from crawler.hooks import install_hooks
     from crawler.jdefense_read import ARTICLE_PATH, RANKING_HEADING, RANKING_TABS
     from imitations.jdefense import data, render
+    from ingest import Ingest
     from store import Store, StoryIn
 
     base = "http://127.0.0.1:9"
@@ -467,10 +467,9 @@ def stages(count: int, folder: Path) -> dict[str, float]:
     config_path = write_config(folder, folder / "stages.db", "jdefense", base + "/", 2)
     for hooks in (False, True):
         store = Store.open(f"sqlite:///{folder}/stages-{int(hooks)}.db")
-        if hooks:
-            install_hooks(store, load_config(config_path))
+        sink: Any = Ingest(store, load_config(config_path)) if hooks else store
 
-        def save(i: int, store: Any = store) -> Any:
+        def save(i: int, sink: Any = sink) -> Any:
             f = fields[i]
             story = StoryIn(
                 url=base + articles[i].path,
@@ -481,9 +480,9 @@ def stages(count: int, folder: Path) -> dict[str, float]:
                 summary=summarize(f.body),
                 section="mod",
             )
-            return store.save_story(story)
+            return sink.save_story(story)
 
-        timed("store: save_story, " + ("links + outbox hooks" if hooks else "no hooks"), save)
+        timed("store: save_story, " + ("ingest: links + outbox" if hooks else "store only"), save)
         store.close()
     return out
 

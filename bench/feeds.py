@@ -44,10 +44,10 @@ from sqlalchemy import insert
 
 from core.config import Config, load_config
 from core.text import normalize, summarize
-from crawler.hooks import movements_hook
 from feeds.build import build_all, build_changed
 from imitations import shared_story
 from imitations.jdefense.data import ARTICLES
+from ingest import Ingest
 from store import Store, StoryIn, url_key, utcnow
 from store import schema as t
 
@@ -181,8 +181,8 @@ def fill(store: Store, count: int, rng: random.Random) -> None:
 
 
 def rank_lists(store: Store, config: Config, rng: random.Random, count: int) -> None:
-    """A month of hourly ranking lists per window, through the real movement hook."""
-    store.snapshot_hooks.append(movements_hook(config))
+    """A month of hourly ranking lists per window, through the ingest step (movements)."""
+    ingest = Ingest(store, config)
     urls = [SOURCES["jdefense"].format(section="mod", year=2025, n=n) for n in range(count - 200, count)]
     for window in ("24h", "1w", "1m"):
         listed = rng.sample(urls, 10)
@@ -193,7 +193,7 @@ def rank_lists(store: Store, config: Config, rng: random.Random, count: int) -> 
             if rng.random() < 0.2:
                 listed[-1] = rng.choice([u for u in urls if u not in listed])
             entries = [{"rank": r, "url": u, "title": f"記事 {u[-12:-5]}"} for r, u in enumerate(listed, 1)]
-            store.save_ranking_snapshot("jdefense", window, entries, taken_at=START + timedelta(hours=hour))
+            ingest.save_ranking_snapshot("jdefense", window, entries, taken_at=START + timedelta(hours=hour))
 
 
 def crawl(store: Store, rng: random.Random, first: int) -> None:

@@ -34,6 +34,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.config import load_config
+from ingest import Ingest
 from store import SaveResult, Store, StoryIn, links
 from store.copies import BANDS, NUM_PERM, ROWS, SHINGLE, CopyDetector
 
@@ -117,7 +119,6 @@ class TimedDetector:
 def fill(store: Store, detector: CopyDetector, maker: TextMaker, start: int, stop: int) -> list[int]:
     """Store stories start..stop-1, indexed as the hook indexes them (matching skipped:
     what is measured is the cost of a new story against what is stored); their ids."""
-    store.save_hooks[:] = [lambda conn, story, result: detector.index(conn, story, replace=False) and None]
     ids = []
     for chunk in range(start, stop, 1000):
         with store.transaction() as conn:
@@ -132,6 +133,7 @@ def fill(store: Store, detector: CopyDetector, maker: TextMaker, start: int, sto
                     ),
                     conn,
                 )
+                detector.index(conn, store.story_row(conn, result.story_id), replace=False)
                 ids.append(result.story_id)
     return ids
 
@@ -139,7 +141,7 @@ def fill(store: Store, detector: CopyDetector, maker: TextMaker, start: int, sto
 def probe(store: Store, detector: CopyDetector, maker: TextMaker, stored: list[int], count: int) -> Row:
     """Save ``count`` new stories through the real hook, after WARMUP unmeasured ones."""
     timed = TimedDetector(detector)
-    store.save_hooks[:] = [timed]
+    ingest = Ingest(store, load_config(None, environ={}), copies=timed)  # type: ignore[arg-type]
     saves: list[float] = []
     expected: dict[int, int] = {}  # new copy's story id -> the stored story it copies
     fresh: list[int] = []
@@ -165,7 +167,7 @@ def probe(store: Store, detector: CopyDetector, maker: TextMaker, stored: list[i
             body=body,
         )
         start = time.perf_counter()
-        result = store.save_story(story)
+        result = ingest.save_story(story)
         saves.append(time.perf_counter() - start)
         if is_copy:
             expected[result.story_id] = original

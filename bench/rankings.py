@@ -1,8 +1,8 @@
 """Bench: one story's rank history (store.rankings.rank_history) when a window has 10,000
 stored snapshots, i.e. about 104 days of crawling every 15 minutes.
 
-Builds a temporary SQLite store through the real path (Store.save_ranking_snapshot with
-the movement hook installed), with lists that churn like the real ones: stories enter
+Builds a temporary SQLite store through the real path (the ingest step: a snapshot saved,
+its movements recorded), with lists that churn like the real ones: stories enter
 low, climb, fall and leave, one story stays listed throughout (the worst case for the
 query: 10,000 rows). Then times the history query for that story and for a typical one
 (wall clock and CPU), shows SQLite's plan (an index search, not a scan), prints a table
@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import load_config
-from crawler.hooks import install_hooks
+from ingest import Ingest
 from store import Store
 from store import rankings as rk
 
@@ -60,7 +60,7 @@ def story_url(n: int) -> str:
     return f"https://j-defense.example/docs/mod/{n:06d}.html"
 
 
-def build(store: Store, windows: list[str], snapshots: int, seed: int = 7) -> dict[str, int]:
+def build(store: Store | Ingest, windows: list[str], snapshots: int, seed: int = 7) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for window in windows:
         rng = random.Random(f"{seed}-{window}")
@@ -105,9 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        install_hooks(store, load_config(None, environ={}))
         t0 = time.perf_counter()
-        counts = build(store, windows, args.snapshots)
+        counts = build(Ingest(store, load_config(None, environ={})), windows, args.snapshots)
         build_s = time.perf_counter() - t0
         typical_url = sorted(counts.items(), key=lambda kv: kv[1])[len(counts) // 2][0]
         cases = {"story listed in every snapshot": STICKY, "typical story": typical_url}

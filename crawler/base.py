@@ -29,6 +29,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import load_object
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
@@ -36,7 +37,7 @@ from twisted.python.failure import Failure
 from core.config import Config, SourceConfig
 from core.model import Outcome
 from crawler.addresses import PrivateAddressRefused
-from crawler.worker import InlineWorker, Worker, WorkerDied
+from crawler.worker import InlineWorker, SinkFactory, Worker, WorkerDied, make_sink
 from store import RunCounts, Store
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class DefwatchSpider(scrapy.Spider):
         config: Config | str | None = None,
         run_id: int | None = None,
         worker: Worker | None = None,
+        ingest: SinkFactory | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(source, SourceConfig):
@@ -84,19 +86,17 @@ class DefwatchSpider(scrapy.Spider):
                 config = load(config)
             source = _pick_source(config, self.kind, source)
         assert not isinstance(config, str)
+        assert config is not None
         if store is None:
-            from crawler.hooks import install_hooks
-
-            assert config is not None
             store = Store.open(config.store.url)
-            install_hooks(store, config)
         super().__init__(name=source.name, **kwargs)
         self.source = source
         self.config = config
         self.store = store
         # Where pages are read and stories stored: a process of its own when the crawl was
-        # started by crawler.runner (crawler.worker), else here.
-        self.worker: Worker = worker or InlineWorker(store)
+        # started by crawler.runner (crawler.worker), else here, into the ingest step
+        # named by the DEFWATCH_INGEST setting (``scrapy crawl``).
+        self.worker: Worker = worker or InlineWorker(make_sink(store, config, ingest))
         self.worker_gone = False
         self.options = dict(source.options)
         self.base_url = source.url
@@ -118,6 +118,8 @@ class DefwatchSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DefwatchSpider:
+        if kwargs.get("worker") is None and crawler.settings.get("DEFWATCH_INGEST"):
+            kwargs["ingest"] = load_object(crawler.settings["DEFWATCH_INGEST"])
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._on_spider_error, signal=signals.spider_error)
         return spider

@@ -6,10 +6,9 @@ cycle in a child process for that reason (and to bound memory).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -17,15 +16,17 @@ from scrapy.settings import Settings
 from core.config import Config, SourceConfig
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
-from crawler.hooks import install_hooks
 from crawler.hostcache import HOSTS, cache_path
-from crawler.worker import PageWorker
+from crawler.worker import InlineWorker, PageWorker, SinkFactory, Worker, make_sink
 from store import RunCounts, Store
 
-if TYPE_CHECKING:
-    from scheduler.progress import CrawlProgress
-
 log = logging.getLogger(__name__)
+
+
+class CrawlProgress(Protocol):
+    """What follows a crawl while it runs (scheduler.progress, handed in by the caller)."""
+
+    def watch(self, name: str, crawler: Any) -> None: ...
 
 
 class CrawlSetupError(Exception):
@@ -49,10 +50,21 @@ def spider_class(kind: str) -> type[DefwatchSpider]:
     """The spider of a source kind, importing its module only (the ``mod`` spider's pypdf
     is not loaded by a cycle of feeds)."""
     if kind not in DefwatchSpider.kinds and kind in SPIDER_KINDS:
-        importlib.import_module(f"crawler.spiders.{kind}")
+        _import_spider(kind)
     if kind not in DefwatchSpider.kinds:
         raise CrawlSetupError(f"source kind {kind!r}: no spider for it")
     return DefwatchSpider.kinds[kind]
+
+
+def _import_spider(kind: str) -> None:
+    if kind == "feed":
+        from crawler.spiders import feed  # noqa: F401
+    elif kind == "jdefense":
+        from crawler.spiders import jdefense  # noqa: F401
+    elif kind == "mod":
+        from crawler.spiders import mod  # noqa: F401
+    elif kind == "page":
+        from crawler.spiders import page  # noqa: F401
 
 
 def select_sources(config: Config, names: list[str] | None) -> list[SourceConfig]:
@@ -101,21 +113,26 @@ def crawl(
     names: list[str] | None = None,
     store: Store | None = None,
     progress: CrawlProgress | None = None,
+    ingest: SinkFactory | None = None,
 ) -> list[RunSummary]:
     """Crawl the named sources (all enabled ones by default) concurrently; block until done.
 
     ``progress`` (scheduler.progress) follows each source's crawler while it runs.
+    ``ingest`` makes, for a store, what every item goes to (``ingest.Ingest``: save, link
+    copies, movements, alert outbox); without it items are only saved.
     """
     sources = select_sources(config, names)
     classes = {s.name: spider_class(s.kind) for s in sources}
     own_store = store is None
     store = store or Store.open(config.store.url)
     # Pages are read and stories stored in a worker process (crawler.worker), started before
-    # the reactor. A store handed in is used here, as given (with its own hooks). The hooks
-    # (link detection: datasketch, numpy) are only loaded where stories are stored.
-    worker = PageWorker(config) if own_store and not _in_memory(store) else None
-    if worker is None:
-        install_hooks(store, config)
+    # the reactor. A store handed in is used here, in this process. The ingest step (link
+    # detection: datasketch, numpy) is only loaded where stories are stored.
+    worker: Worker
+    if own_store and not _in_memory(store):
+        worker = PageWorker(config, ingest)
+    else:
+        worker = InlineWorker(make_sink(store, config, ingest))
     # Each source's run is recorded before its spider is built, so a spider that cannot even
     # start (it raises while it is made) still ends its own run, and no other.
     run_ids = {src.name: store.start_run(src.name) for src in sources}
@@ -124,7 +141,7 @@ def crawl(
         crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress, run_ids)
     finally:
         HOSTS.save()
-        if worker is not None:
+        if isinstance(worker, PageWorker):
             worker.close()
     summaries = []
     for src in sources:
@@ -148,7 +165,7 @@ def _run_spiders(
     sources: list[SourceConfig],
     classes: dict[str, type[DefwatchSpider]],
     store: Store,
-    worker: PageWorker | None,
+    worker: Worker,
     progress: CrawlProgress | None,
     run_ids: dict[str, int],
 ) -> tuple[dict[str, Any], dict[str, str]]:

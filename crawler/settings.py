@@ -62,3 +62,7 @@ EXTENSIONS = {
 DOWNLOAD_HANDLERS = {"data": None, "file": None, "s3": None, "ftp": None}
 REMOTE_CONTROL_ENABLED = False
 LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (core.logs) stays in charge
+# What a spider started by `scrapy crawl` hands its items to (a crawl started by
+# crawler.runner is handed its own by whoever starts it): save, link copies, movements,
+# alert outbox. Named here, like the pipelines, so that this package does not import it.
+DEFWATCH_INGEST = "ingest.Ingest"

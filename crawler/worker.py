@@ -12,8 +12,11 @@ order they were read, as before, and the store still has one writer for stories.
 Spiders hold it as ``self.worker`` (:class:`Worker`). Callbacks call
 ``await self.offload(fn, ...)`` (crawler.base) for a pure function of the page (its
 arguments and result are pickled: no lxml elements, no spider); the item pipeline calls
-``await spider.worker.save_story(story)`` and ``save_ranking_snapshot(...)``. :class:`InlineWorker` does the same in the crawling process, for spiders started
-by ``scrapy crawl`` and for a crawl given a store of its own.
+``await spider.worker.save_story(story)`` and ``save_ranking_snapshot(...)``, which go to
+the worker's :class:`Sink`: the ingest step (ingest.Ingest: save, link copies, movements,
+alert outbox), which whoever starts the crawl hands over as a factory ``(store, config)``;
+this module does not know the stages. :class:`InlineWorker` does the same in the crawling
+process, for spiders started by ``scrapy crawl`` and for a crawl given a store of its own.
 
 The worker process is forked before the reactor starts (no threads to inherit). It ignores
 SIGINT and SIGTERM, which stop the crawl: the crawling process closes its spiders, and the
@@ -36,7 +39,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -47,6 +50,50 @@ T = TypeVar("T")
 
 BATCH = 200  # stories at most in one transaction of the page worker
 GATHER = 0.02  # seconds a story waits for others to share its transaction
+
+
+class Sink(Protocol):
+    """Where a crawl's items go: the ingest step, or :class:`StoreSink` (saved, nothing else)."""
+
+    def save_story(self, story: StoryIn) -> SaveResult: ...
+
+    def save_stories(self, stories: list[StoryIn]) -> list[SaveResult]: ...
+
+    def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: list[dict[str, Any]],
+        *,
+        valid: bool,
+        reason: str | None,
+        run_id: int | None,
+    ) -> int: ...
+
+
+# Makes the sink for a store: ingest.Ingest, handed down by whoever starts the crawl.
+SinkFactory = Callable[["Store", "Config"], Sink]
+
+
+class StoreSink:
+    """Items only saved (no ingest step handed in)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def save_story(self, story: StoryIn) -> SaveResult:
+        return self.store.save_story(story)
+
+    def save_stories(self, stories: list[StoryIn]) -> list[SaveResult]:
+        with self.store.transaction() as conn:
+            return [self.store.save_story(story, conn) for story in stories]
+
+    def save_ranking_snapshot(self, *args: Any, **kwargs: Any) -> int:
+        return self.store.save_ranking_snapshot(*args, **kwargs)
+
+
+def make_sink(store: Store, config: Config, ingest: SinkFactory | None) -> Sink:
+    return ingest(store, config) if ingest is not None else StoreSink(store)
 
 
 class WorkerDied(RuntimeError):
@@ -62,7 +109,7 @@ class Worker(ABC):
 
     @abstractmethod
     async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``store.<method>(*args, **kwargs)`` on this worker's store."""
+        """``sink.<method>(*args, **kwargs)`` on this worker's sink."""
 
     async def save_story(self, story: StoryIn) -> SaveResult:
         result: SaveResult = await self._call_store("save_story", story)
@@ -84,26 +131,27 @@ class Worker(ABC):
 
 
 class InlineWorker(Worker):
-    """The work done right here, on the reactor's thread, with ``store``."""
+    """The work done right here, on the reactor's thread, into ``sink``."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return fn(*args, **kwargs)
 
     async def _call_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.store, method)(*args, **kwargs)
+        return getattr(self.sink, method)(*args, **kwargs)
 
 
 class PageWorker(Worker):
-    """A worker process with its own connection to the configured store (and its hooks)."""
+    """A worker process with its own connection to the configured store, and its own sink
+    made there by ``ingest`` (None: the store alone)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, ingest: SinkFactory | None = None) -> None:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=_start, initargs=(config, os.getpid())
+            max_workers=1, mp_context=context, initializer=_start, initargs=(config, ingest, os.getpid())
         )
         # Start it now, before the reactor and its threads exist, and fail here if it cannot.
         self.pid: int = self._pool.submit(_ready).result()
@@ -173,12 +221,13 @@ class PageWorker(Worker):
 # -- in the worker process -----------------------------------------------------------------------
 
 _config: Config | None = None
-_store: Store | None = None
+_ingest: SinkFactory | None = None
+_sink: Sink | None = None
 
 
-def _start(config: Config, parent: int) -> None:
-    global _config, _store
-    _config, _store = config, None
+def _start(config: Config, ingest: SinkFactory | None, parent: int) -> None:
+    global _config, _ingest, _sink
+    _config, _ingest, _sink = config, ingest, None
     # Log lines go straight to stderr, not through a live progress display the crawling
     # process may be drawing (its lock and its thread were not inherited).
     for handler in logging.getLogger().handlers:
@@ -201,37 +250,36 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _worker_store() -> Store:
-    """The worker's own store (never a connection inherited from the crawling process)."""
-    global _store
-    if _store is None:
-        from crawler.hooks import install_hooks
+def _worker_sink() -> Sink:
+    """The worker's own store (never a connection inherited from the crawling process),
+    behind the sink it was handed."""
+    global _sink
+    if _sink is None:
         from store import Store
 
         assert _config is not None
-        _store = Store.open(_config.store.url, migrate=False)
-        install_hooks(_store, _config)
-    return _store
+        _sink = make_sink(Store.open(_config.store.url, migrate=False), _config, _ingest)
+    return _sink
 
 
 def _call_store(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return getattr(_worker_store(), method)(*args, **kwargs)
+    return getattr(_worker_sink(), method)(*args, **kwargs)
 
 
 def _save_stories(stories: list[StoryIn]) -> list[SaveResult | Exception]:
-    """Each story saved (with the hooks) in one transaction; if any fails, the transaction
-    is rolled back and each is saved again on its own, its error returned in its place."""
-    store = _worker_store()
+    """Each story saved (through the sink: save, links, outbox) in one transaction; if any
+    fails, the transaction is rolled back and each is saved again on its own, its error
+    returned in its place."""
+    sink = _worker_sink()
     try:
-        with store.engine.begin() as conn:
-            return [store.save_story(story, conn) for story in stories]
+        return list(sink.save_stories(stories))
     except Exception:
         if len(stories) == 1:
             raise
     out: list[SaveResult | Exception] = []
     for story in stories:
         try:
-            out.append(store.save_story(story))
+            out.append(sink.save_story(story))
         except Exception as exc:
             out.append(exc)
     return out

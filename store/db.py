@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,18 +141,9 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-SaveHook = Callable[[Connection, dict[str, Any], "SaveResult"], None]
-SnapshotHook = Callable[[Connection, int], None]
-
-
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Called inside the transaction that saved a story / a ranking snapshot, in order
-        # of registration (link detection first, then the alert outbox), so what they
-        # write commits or rolls back with the story itself.
-        self.save_hooks: list[SaveHook] = []
-        self.snapshot_hooks: list[SnapshotHook] = []
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -365,7 +356,7 @@ class Store:
             result = conn.execute(insert(t.stories).values(url_key=key, fetched=now, updated=now, **values))
             pk = result.inserted_primary_key
             assert pk is not None
-            return self._after_save(conn, SaveResult(int(pk[0]), "new"))
+            return SaveResult(int(pk[0]), "new")
         if row["content_hash"] == digest and (row["complete"] or not story.complete):
             return SaveResult(row["id"], "unchanged")
         if not story.complete and row["complete"]:
@@ -393,16 +384,12 @@ class Store:
             extra["text_damaged"] = False  # read right this time: repaired
         values["extra"] = extra
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
-        return self._after_save(conn, SaveResult(row["id"], status))
+        return SaveResult(row["id"], status)
 
-    def _after_save(self, conn: Connection, result: SaveResult) -> SaveResult:
-        if self.save_hooks:
-            story = dict(
-                conn.execute(select(t.stories).where(t.stories.c.id == result.story_id)).mappings().one()
-            )
-            for hook in self.save_hooks:
-                hook(conn, story, result)
-        return result
+    @staticmethod
+    def story_row(conn: Connection, story_id: int) -> dict[str, Any]:
+        """A stored story's row, read inside the transaction that saved it."""
+        return dict(conn.execute(select(t.stories).where(t.stories.c.id == story_id)).mappings().one())
 
     def get_story(self, url: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -541,36 +528,39 @@ class Store:
         valid: bool = True,
         reason: str | None = None,
         run_id: int | None = None,
+        conn: Connection | None = None,
     ) -> int:
         """Store one ranking list; ``entries`` are {rank, url, title} in rank order."""
-        with self.engine.begin() as conn:
-            pk = conn.execute(
-                insert(t.ranking_snapshots).values(
-                    source=source,
-                    window=window,
-                    taken_at=taken_at or utcnow(),
-                    valid=valid,
-                    reason=reason,
-                    run_id=run_id,
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.save_ranking_snapshot(
+                    source, window, entries, taken_at, valid, reason, run_id, own
                 )
-            ).inserted_primary_key
-            assert pk is not None
-            snapshot_id = int(pk[0])
-            rows = [
-                {
-                    "snapshot_id": snapshot_id,
-                    "rank": e["rank"],
-                    "url": e["url"],
-                    "url_key": url_key(e["url"]),
-                    "title": e["title"],
-                }
-                for e in entries
-            ]
-            if rows:
-                conn.execute(insert(t.ranking_entries), rows)
-            for hook in self.snapshot_hooks:
-                hook(conn, snapshot_id)
-            return snapshot_id
+        pk = conn.execute(
+            insert(t.ranking_snapshots).values(
+                source=source,
+                window=window,
+                taken_at=taken_at or utcnow(),
+                valid=valid,
+                reason=reason,
+                run_id=run_id,
+            )
+        ).inserted_primary_key
+        assert pk is not None
+        snapshot_id = int(pk[0])
+        rows = [
+            {
+                "snapshot_id": snapshot_id,
+                "rank": e["rank"],
+                "url": e["url"],
+                "url_key": url_key(e["url"]),
+                "title": e["title"],
+            }
+            for e in entries
+        ]
+        if rows:
+            conn.execute(insert(t.ranking_entries), rows)
+        return snapshot_id
 
     def ranking_snapshots(self, source: str, window: str) -> list[dict[str, Any]]:
         """Every snapshot of a window, oldest first, each with its entries."""

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from core.errors import CommandError
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
+    from ingest import Ingest
     from scheduler.lock import die_with_parent, inherited_lock, instance_lock
     from scheduler.progress import crawl_progress
     from scheduler.summary import print_crawl_summary
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         with instance_lock(config.store.url), crawl_progress(sys.stderr) as progress:
             if not child:  # the lock is ours: no other crawl of this store is alive
                 close_stale_runs(config)
-            summaries = run_crawl(config, args.sources or None, progress=progress)
+            summaries = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(summaries, sys.stdout)

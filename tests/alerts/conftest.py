@@ -292,7 +292,7 @@ def smtp_server(certificate: Certificate) -> Iterator[Callable[..., SmtpServer]]
         c.stop()
 
 
-# -- configuration and a store with the pipeline's hooks ----------------------------------------
+# -- configuration and a store saving through the ingest step ----------------------------------------
 
 BASE_CONFIG = """
 [store]
@@ -334,7 +334,7 @@ def write_config(
 
 @dataclass
 class Pipeline:
-    """A configuration, its store with the save hooks installed (links, then outbox)."""
+    """A configuration, its store saving through the ingest step (links, then outbox)."""
 
     folder: Path
     config: Any
@@ -368,8 +368,8 @@ class Pipeline:
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
     from core.config import load_config
-    from crawler.hooks import install_hooks
     from store import Store
+    from tests.ingesting import ingesting
 
     opened: list[Any] = []
 
@@ -378,7 +378,7 @@ def pipeline(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
         config = load_config(path, environ={})
         store = Store.open(config.store.url)
         opened.append(store)
-        install_hooks(store, config)
+        ingesting(store, config)
         return Pipeline(tmp_path, config, store)
 
     yield make

@@ -74,7 +74,7 @@ def test_saving_the_same_stories_again_makes_no_new_deliveries(
     p.save(MOD_URL, "mod", MOD_TITLE, RELEASE_TEXT)
     assert len(p.deliveries()) == 2
     p.store.close()
-    again = pipeline(RULES)  # a restart: a new store object, hooks installed afresh
+    again = pipeline(RULES)  # a restart: a new store object, a new ingest step
     again.save(MOD_URL, "mod", MOD_TITLE, RELEASE_TEXT)
     assert len(again.deliveries()) == 2
 

@@ -1,5 +1,5 @@
 """The page worker (crawler.worker): pages read and stories stored in a process of its own,
-with the store's hooks; its death reported, and its parent's death noticed."""
+through the ingest step; its death reported, and its parent's death noticed."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 from core.config import load_config
 from crawler.worker import PageWorker, WorkerDied
 from imitations.server import SiteServer
+from ingest import Ingest
 from store import Store, StoryIn
 from tests.conftest import Defwatch
 
@@ -47,7 +48,7 @@ def config_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def worker(config_path: Path) -> Iterator[PageWorker]:
-    w = PageWorker(load_config(config_path))
+    w = PageWorker(load_config(config_path), Ingest)
     yield w
     if not w.closed:
         w.close()
@@ -76,7 +77,7 @@ def test_an_error_in_the_work_reaches_the_caller_as_itself(worker: PageWorker) -
     assert asyncio.run(worker.run(_pid)) == worker.pid  # the worker goes on
 
 
-def test_stories_are_stored_by_the_worker_with_the_configured_hooks(
+def test_stories_are_stored_by_the_worker_through_the_ingest_step(
     worker: PageWorker, config_path: Path
 ) -> None:
     story = StoryIn(url="https://x.example/a", source="s", title="ASEAN 会合", body="本文")
@@ -88,7 +89,7 @@ def test_stories_are_stored_by_the_worker_with_the_configured_hooks(
     worker.close()
     with Store.open(load_config(config_path).store.url) as store:
         assert store.get_story("https://x.example/a")["title"] == "ASEAN 会合"  # type: ignore[index]
-        assert store.delivery_counts().get("pending") == 1  # the outbox hook ran in the worker
+        assert store.delivery_counts().get("pending") == 1  # the ingest step ran in the worker
 
 
 def test_a_dead_worker_is_reported(worker: PageWorker) -> None:

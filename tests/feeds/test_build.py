@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from crawler.hooks import movements_hook
 from feeds.build import build_all, build_changed, feed_specs, story_id
 from imitations import shared_story
 from store import StoryIn, url_key, utcnow
 from tests.feeds.conftest import Site
 from tests.feeds.data import HOSTILE_SUMMARY, HOSTILE_TITLE, HOSTILE_URL, JDEFENSE_URL, NAVAL_URL, link
+from tests.ingesting import ingesting
 
 FEEDS = [
     "all",
@@ -246,7 +246,7 @@ def test_empty_feeds_are_valid(built: Site, name: str) -> None:
 
 
 def test_ranking_feed_lists_movements(site: Site) -> None:
-    site.store.snapshot_hooks.append(movements_hook(site.config))
+    ingesting(site.store, site.config)
     first = [f"{JDEFENSE_URL}/docs/mod/0044{n:02d}.html" for n in (10, 11, 12, 13)]
     second = [first[1], first[0], first[3], f"{JDEFENSE_URL}/docs/mod/004415.html"]
     for when, urls in (

@@ -26,7 +26,6 @@ import imitations.server as site_server
 from alerts.rules import ranking_rule_matches
 from core.config import RuleConfig, load_config
 from core.errors import CommandError
-from crawler.hooks import install_hooks
 from imitations.jdefense import JDefenseSite
 from imitations.jdefense import data as D
 from imitations.server import SiteServer
@@ -34,6 +33,7 @@ from rankings import chart, movements
 from store import Store
 from store import rankings as rk
 from tests.conftest import Defwatch
+from tests.ingesting import ingesting
 
 SITE = "http://127.0.0.1:8000"
 EPOCH_TIME = {e: datetime(2025, 10, 20, 18, 0, tzinfo=D.JST) + timedelta(days=e) for e in D.EPOCHS}
@@ -166,9 +166,7 @@ def article_id(url: str) -> str:
 
 
 def hooked(url: str) -> Store:
-    store = Store.open(url)
-    install_hooks(store, load_config(None, environ={}))
-    return store
+    return ingesting(Store.open(url), load_config(None, environ={}))
 
 
 def save_epochs(store: Store, epochs: Any, windows: tuple[str, ...] = D.WINDOWS) -> None:
@@ -209,7 +207,7 @@ def table_rows(text: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def imitation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """Epochs 0-4 of every window saved through the store with the real hooks installed."""
+    """Epochs 0-4 of every window saved through the real ingest step."""
     store = hooked(f"sqlite:///{tmp_path_factory.mktemp('imitation') / 'defwatch.db'}")
     save_epochs(store, D.EPOCHS)
     yield store
@@ -389,23 +387,21 @@ def test_a_late_list_is_fitted_into_its_place(tmp_path: Path) -> None:
 
 
 def test_each_new_movement_goes_to_the_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import alerts.outbox
+    from alerts.outbox import Outbox
 
     calls: list[tuple[Any, ...]] = []
 
-    def enqueue_ranking_event(conn: Any, config: Any, event: dict[str, Any]) -> list[str]:
+    def enqueue_ranking(self: Outbox, conn: Any, event: dict[str, Any]) -> list[str]:
         # Inside the transaction that stored the snapshot: the movement is already visible.
         stored = conn.exec_driver_sql("SELECT kind FROM ranking_events WHERE id = ?", (event["id"],)).scalar()
-        calls.append((config, event["kind"], article_id(event["url"]), stored, sorted(event)))
+        calls.append((event["kind"], article_id(event["url"]), stored, sorted(event)))
         return []
 
-    monkeypatch.setattr(alerts.outbox, "enqueue_ranking_event", enqueue_ranking_event)
-    config = load_config(None, environ={})
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    install_hooks(store, config)
+    monkeypatch.setattr(Outbox, "enqueue_ranking", enqueue_ranking)
+    store = ingesting(Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}"), load_config(None, environ={}))
     save_epochs(store, [0, 1], windows=("24h",))
     keys = sorted(["id", "source", "window", "kind", "rank", "previous_rank", "url", "title", "at"])
-    assert calls == [(config, kind, aid, kind, keys) for kind, aid, _, _ in EXPECTED[("24h", 1)]]
+    assert calls == [(kind, aid, kind, keys) for kind, aid, _, _ in EXPECTED[("24h", 1)]]
     store.close()
 
 
@@ -428,8 +424,7 @@ path = "{tmp_path / "alerts.jsonl"}"
 """,
         encoding="utf-8",
     )
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    install_hooks(store, load_config(path, environ={}))
+    store = ingesting(Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}"), load_config(path, environ={}))
     save_epochs(store, [0, 1], windows=("24h", "1w"))
     assert store.delivery_counts()["pending"] == 2
     store.close()
@@ -555,8 +550,7 @@ def test_top_n_rules_on_the_imitations_movements(imitation: Store) -> None:
 def prepared(defwatch: Defwatch, epochs: Any = D.EPOCHS) -> Defwatch:
     """The default store of ``defwatch`` (./data/defwatch.db) holding the imitation's lists."""
     with Store.open(f"sqlite:///{defwatch.cwd / 'data' / 'defwatch.db'}") as store:
-        install_hooks(store, load_config(None, environ={}))
-        save_epochs(store, epochs)
+        save_epochs(ingesting(store, load_config(None, environ={})), epochs)
     return defwatch
 
 

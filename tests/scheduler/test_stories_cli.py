@@ -10,6 +10,7 @@ from imitations import shared_story
 from store import Store
 from store.copies import CopyDetector
 from tests.conftest import Defwatch
+from tests.ingesting import ingesting
 from tests.store.test_copies import ARTICLE, JDEFENSE_SITE, MOD_SITE, jdefense_article, ministry_release
 
 MOD_URL = MOD_SITE + shared_story.MOD_PATH
@@ -22,7 +23,7 @@ def filled(defwatch: Defwatch) -> Iterator[Defwatch]:
     """The default store of ``defwatch`` in its working directory, holding the shared
     story twice (the ministry's title corrected once) and one unrelated story."""
     with Store.open(f"sqlite:///{defwatch.cwd / 'data' / 'defwatch.db'}") as store:
-        store.save_hooks.append(CopyDetector.install(store))
+        ingesting(store, copies=CopyDetector.install(store))
         store.save_story(jdefense_article())
         store.save_story(ministry_release(title=TYPO))
         store.save_story(ministry_release())

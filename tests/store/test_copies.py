@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core.config import load_config
-from crawler.hooks import install_hooks
 from imitations import shared_story
 from imitations.jdefense.data import BY_ID, SHARED_STORY_ID
 from imitations.mod.data import ALL_PDFS, SHARED_TITLE, SHARED_TITLE_PATHS_EPOCH0
@@ -22,6 +21,7 @@ from imitations.mod.layout import wrap
 from store import Store, StoryIn, links
 from store import schema as t
 from store.copies import CopyDetector, CopySettings, matching_text
+from tests.ingesting import ingesting
 
 MOD_SITE = "https://www.mod.go.jp"
 JDEFENSE_SITE = "https://j-defense.ikaros.jp"
@@ -69,8 +69,7 @@ def pdf_release(path: str, published: datetime) -> StoryIn:
 @pytest.fixture
 def store(store_factory: Callable[[], Store]) -> Store:
     s = store_factory()
-    s.save_hooks.append(CopyDetector.install(s))
-    return s
+    return ingesting(s, copies=CopyDetector.install(s))
 
 
 def group(store: Store, story_id: int) -> list[int]:
@@ -207,7 +206,7 @@ def test_copies_are_looked_for_within_seven_days(store: Store, days_later: int, 
 
 def test_the_threshold_is_a_setting(store_factory: Callable[[], Store]) -> None:
     strict = store_factory()
-    strict.save_hooks.append(CopyDetector.install(strict, CopySettings(threshold=0.95)))
+    ingesting(strict, copies=CopyDetector.install(strict, CopySettings(threshold=0.95)))
     strict.save_story(ministry_release())
     strict.save_story(jdefense_article())
     assert link_count(strict) == 0  # the intro paragraph keeps it under 0.95
@@ -237,12 +236,12 @@ def test_the_ministry_item_arriving_last_heads_every_copy(store: Store) -> None:
 def test_the_index_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     with Store.open(url) as first:
-        first.save_hooks.append(CopyDetector.install(first))
+        ingesting(first, copies=CopyDetector.install(first))
         first.save_story(jdefense_article())
         with first.engine.connect() as conn:
             built = conn.execute(select(t.copy_index.c.built_at)).scalar_one()
     with Store.open(url) as second:
-        second.save_hooks.append(CopyDetector.install(second))
+        ingesting(second, copies=CopyDetector.install(second))
         mod = second.save_story(ministry_release()).story_id
         with second.engine.connect() as conn:
             assert conn.execute(select(t.copy_index.c.built_at)).scalar_one() == built  # not rebuilt
@@ -297,11 +296,10 @@ def configured(store_factory: Callable[[], Store], tmp_path: Path) -> Iterator[S
         encoding="utf-8",
     )
     s = store_factory()
-    install_hooks(s, load_config(tmp_path / "defwatch.toml"))
-    yield s
+    yield ingesting(s, load_config(tmp_path / "defwatch.toml"))
 
 
-def test_install_hooks_registers_detection_with_the_configured_ministry(configured: Store) -> None:
+def test_ingest_links_with_the_configured_ministry(configured: Store) -> None:
     """The ministry is whichever source has kind "mod", whatever its name."""
     jd = configured.save_story(jdefense_article(source="jd")).story_id
     mod = configured.save_story(ministry_release(source="ministry")).story_id

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import inspect
 
 from core.config import load_config
-from crawler.hooks import install_hooks
 from rankings.movements import recompute_events
 from store import Store, head_revisions
 from store import rankings as rk
+from tests.ingesting import ingesting
 
 T = [datetime(2025, 10, 20, 0, 0, tzinfo=UTC) + timedelta(hours=12 * i) for i in range(8)]
 
@@ -29,9 +29,7 @@ def listing(*keys: str) -> list[dict[str, Any]]:
 
 
 def hooked(path: Path) -> Store:
-    store = Store.open(f"sqlite:///{path}")
-    install_hooks(store, load_config(None, environ={}))
-    return store
+    return ingesting(Store.open(f"sqlite:///{path}"), load_config(None, environ={}))
 
 
 @pytest.fixture

@@ -1,0 +1,82 @@
+"""What happens when something is saved: one function per event, in the order it happens,
+inside the transaction that saves it (what commits with a story is exactly what will be
+linked and sent; a failure rolls all of it back).
+
+- a story saved:            save -> link copies -> alert outbox
+- a ranking snapshot saved: save -> movements -> alert outbox
+
+The crawl is handed :class:`Ingest` by whoever starts it (``defwatch crawl``:
+scheduler/commands/crawl.py; ``scrapy crawl``: the ``DEFWATCH_INGEST`` setting); the page
+worker (crawler/worker.py) calls it for every item and knows nothing of the stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from alerts.outbox import Outbox
+from core.config import Config
+from rankings.movements import record_movements
+from store import SaveResult, Store, StoryIn
+from store.copies import CopyDetector, CopySettings, official_sources
+
+__all__ = ["CHANGED", "Ingest"]
+
+CHANGED = ("new", "revised", "completed")  # a save that changed what is stored
+
+
+class Ingest:
+    """The ingest step for one store and configuration."""
+
+    def __init__(self, store: Store, config: Config, copies: CopyDetector | None = None) -> None:
+        self.store = store
+        if copies is None:  # the ministry's items head their groups
+            origins = official_sources((s.name, s.kind) for s in config.sources)
+            copies = CopyDetector.install(store, CopySettings(official_sources=origins))
+        self.copies = copies
+        self.outbox = Outbox.from_config(config)
+
+    def save_story(self, story: StoryIn) -> SaveResult:
+        """A story read: save it, link it to its copies, queue the alerts it calls for.
+        Links come first so that a copy of an already-alerted story is known as a copy
+        when the outbox decides."""
+        with self.store.transaction() as conn:
+            return self._story(conn, story)
+
+    def save_stories(self, stories: list[StoryIn]) -> list[SaveResult]:
+        """Stories read about the same time, each through the same steps, in one transaction
+        (the page worker's batches)."""
+        with self.store.transaction() as conn:
+            return [self._story(conn, story) for story in stories]
+
+    def _story(self, conn: Connection, story: StoryIn) -> SaveResult:
+        result = self.store.save_story(story, conn)
+        if result.status in CHANGED:
+            row = self.store.story_row(conn, result.story_id)
+            self.copies(conn, row, result)
+            self.outbox.on_story_saved(conn, row, result)
+        return result
+
+    def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: Iterable[Mapping[str, Any]],
+        taken_at: datetime | None = None,
+        valid: bool = True,
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> int:
+        """A "most read" list read: save it, decide whether it can be trusted and store its
+        movements, queue the alerts each new movement calls for."""
+        with self.store.transaction() as conn:
+            snapshot_id = self.store.save_ranking_snapshot(
+                source, window, entries, taken_at, valid, reason, run_id, conn=conn
+            )
+            for movement in record_movements(conn, snapshot_id):
+                self.outbox.enqueue_ranking(conn, movement)
+        return snapshot_id

@@ -1,0 +1,51 @@
+"""A store whose ``save_story`` and ``save_ranking_snapshot`` go through the ingest step
+(save, link copies, movements, alert outbox), as a crawl's items do: lets the store, rankings
+and alerts tests save things one call at a time and see what a crawl would have done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from core.config import Config, load_config
+from ingest import Ingest
+from store import SaveResult, Store, StoryIn
+from store.copies import CopyDetector
+
+
+class IngestingStore(Store):
+    ingest: Ingest
+
+    def save_story(self, story: StoryIn, conn: Connection | None = None) -> SaveResult:
+        if conn is None:
+            return self.ingest.save_story(story)
+        return super().save_story(story, conn)
+
+    def save_ranking_snapshot(
+        self,
+        source: str,
+        window: str,
+        entries: Iterable[Mapping[str, Any]],
+        taken_at: datetime | None = None,
+        valid: bool = True,
+        reason: str | None = None,
+        run_id: int | None = None,
+        conn: Connection | None = None,
+    ) -> int:
+        if conn is None:
+            return self.ingest.save_ranking_snapshot(source, window, entries, taken_at, valid, reason, run_id)
+        return super().save_ranking_snapshot(source, window, entries, taken_at, valid, reason, run_id, conn)
+
+
+def ingesting(store: Store, config: Config | None = None, copies: CopyDetector | None = None) -> Store:
+    """``store``, from now on saving through an :class:`Ingest` for ``config`` (default: the
+    built-in configuration: no rules, no official source) and ``copies`` (default: the
+    configuration's)."""
+    ingest = Ingest(store, config or load_config(None, environ={}), copies)
+    store.__class__ = IngestingStore
+    assert isinstance(store, IngestingStore)
+    store.ingest = ingest
+    return store
