@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alerts.message import ranking_payload, story_payload
-from alerts.rules import RuleMatch, RuleSet
+from core.rules import RuleMatch, RuleSet
 from store import links
 from store import outbox as db
 from store.urls import url_key

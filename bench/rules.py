@@ -34,8 +34,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from alerts.rules import RuleSet
 from core.config import RuleConfig
+from core.rules import RuleSet
 from core.text import normalize
 
 PROFILES = {"full": (1_000, 10_000), "quick": (100, 1_000)}

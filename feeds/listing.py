@@ -1,5 +1,5 @@
 """Story lists filtered by a rule, newest first (the web page's ``?rule=`` and ``defwatch
-stories list --rule``). What a rule matches is decided in Python (alerts.rules, through
+stories list --rule``). What a rule matches is decided in Python (core.rules, through
 RuleMatcher), so the stories are read newest first in batches until enough matched."""
 
 from __future__ import annotations

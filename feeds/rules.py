@@ -1,4 +1,4 @@
-"""Which stories a rule's feed shows. alerts.rules decides what a rule matches; RuleMatcher
+"""Which stories a rule's feed shows. core.rules decides what a rule matches; RuleMatcher
 spares it the stories that cannot match (one keyword automaton, and a substring every match
 of a regex must contain, run over the stored normalized text), and rule_groups finds each
 rule's newest groups of stories with it.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import ahocorasick
 
-from alerts.rules import RuleSet
+from core.rules import RuleSet
 from core.text import normalize
 from store import feeds as sql
 
@@ -37,7 +37,7 @@ class GroupIndex(Protocol):
 
 
 class RuleMatcher:
-    """alerts.rules decides what a rule matches; this only spares it the stories that
+    """core.rules decides what a rule matches; this only spares it the stories that
     cannot match. Every keyword, normalized as the rules normalize it, sits in one
     automaton run over the stored normalized text (title, summary and body in one); a
     regex is tried there after a plain substring every match of it must contain. Only

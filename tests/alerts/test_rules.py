@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.rules import RuleMatch, RuleSet, required_text
 from core.config import RuleConfig
+from core.rules import RuleMatch, RuleSet, required_text
 from core.text import normalize
 
 

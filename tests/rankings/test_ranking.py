@@ -23,9 +23,9 @@ import pytest
 from PIL import Image
 
 import imitations.server as site_server
-from alerts.rules import ranking_rule_matches
 from core.config import RuleConfig, load_config
 from core.errors import CommandError
+from core.rules import ranking_rule_matches
 from imitations.jdefense import JDefenseSite
 from imitations.jdefense import data as D
 from imitations.server import SiteServer
