@@ -1,5 +1,5 @@
 """What an alert says, independent of the channel: the payload stored with each delivery
-(the webhook document of interface.md, without its id) and the plain lines every channel
+(the webhook document of docs/interface.md, without its id) and the plain lines every channel
 renders from it. Times go out in JST."""
 
 from __future__ import annotations

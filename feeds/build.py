@@ -1,5 +1,5 @@
 """Feed files from the store: ``all``, one per source, per rule and per ranking window, each
-as RSS 2.0 and Atom 1.0 (feedgen), and ``index.opml`` listing them (interface.md "Feeds").
+as RSS 2.0 and Atom 1.0 (feedgen), and ``index.opml`` listing them (docs/interface.md "Feeds").
 
 A feed entry is a group of stories: the origin, with its copies' URLs in the content. Its
 id comes from the origin's url_key, its ``updated`` from the origin's last revision or the

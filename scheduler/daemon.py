@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -34,165 +34,36 @@ from typing import IO, TYPE_CHECKING, Any
 from core.config import Config, SourceConfig
 from core.cron import cron_trigger
 from core.errors import EXIT_FAILED, EXIT_OK, CommandError
-from core.model import FAILED_OUTCOMES, Outcome
+from core.model import FAILED_OUTCOMES
+from scheduler.children import (
+    GATHER,
+    START_ALLOWANCE,
+    STOP_GRACE,
+    Children,
+    CrawlResult,
+    _Child,
+    _duration,
+    _Stop,
+    _utcnow,
+    batch_slots,
+    kill_after,
+)
 from scheduler.lock import HeldLock, child_lock_env
+from scheduler.steps import (
+    build_feeds,
+    check_alert_channels,
+    close_stale_runs,
+    deliver_alerts,
+    start_delivery_loop,
+    stop_deliveries,
+)
 
 if TYPE_CHECKING:
     from store import Store
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
 BAD_OUTCOMES = FAILED_OUTCOMES
-
-
-def kill_after(crawl_timeout: float) -> float:
-    """How long a crawl may take before it is cut. In the crawl process each spider closes
-    itself at CLOSESPIDER_TIMEOUT (the same ``crawl_timeout``), its requests in flight cut
-    then (crawler.middlewares.CrawlDeadlineMiddleware); a little later (5%, 1 to 30 s, plus
-    the time to start the process's spiders, see Daemon._kill_after) the daemon kills a
-    process that could not (a callback that never returns holds its reactor)."""
-    return crawl_timeout + min(30.0, max(1.0, crawl_timeout * 0.05))
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
-@dataclass
-class CrawlResult:
-    """How one source's crawl ended, as recorded in the store."""
-
-    source: str
-    outcome: str
-    run_id: int | None = None
-    requests: int = 0
-    new_stories: int = 0
-    revised: int = 0
-    known_skipped: int = 0
-    errors: int = 0
-    reason: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def counts(self) -> Any:  # what scheduler.summary prints
-        from store import RunCounts
-
-        return RunCounts(self.requests, self.new_stories, self.revised, self.known_skipped, self.errors)
-
-    @classmethod
-    def from_run(cls, run: dict[str, Any], seconds: float) -> CrawlResult:
-        return cls(
-            source=run["source"],
-            outcome=run["outcome"],
-            run_id=run["id"],
-            requests=run["requests"] or 0,
-            new_stories=run["new_stories"] or 0,
-            revised=run["revised"] or 0,
-            known_skipped=run["known_skipped"] or 0,
-            errors=run["errors"] or 0,
-            reason=run["reason"],
-            seconds=seconds,
-        )
-
-
-# --------------------------------------------------------------------------------------
-# Crawl children
-# --------------------------------------------------------------------------------------
-
-
-class _Stop(BaseException):
-    """Raised in the main thread by the SIGTERM/SIGINT handler to leave a blocking wait.
-    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-
-@dataclass
-class _Child:
-    """One crawl process: every source of one cycle (a batch), each its own spider in it."""
-
-    sources: list[str]
-    process: subprocess.Popen[str]
-    started: datetime
-    last_error: str | None = None
-    relay: threading.Thread | None = None
-    killed_for_timeout: bool = False
-
-    @property
-    def label(self) -> str:
-        if len(self.sources) <= 3:
-            return ", ".join(self.sources)
-        return f"{', '.join(self.sources[:2])} and {len(self.sources) - 2} more"
-
-
-class Children:
-    """The running crawl processes, so that a signal can reach all of them."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.RLock())
-        self._running: dict[int, _Child] = {}
-        self._next = 0
-        self.closed = False  # no new children once stopping
-
-    def spawn(
-        self, sources: list[str], argv: Sequence[str], env: dict[str, str], pass_fds: Sequence[int] = ()
-    ) -> tuple[int, _Child] | None:
-        with self._cond:
-            if self.closed:
-                return None
-            process = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # the crawl's summary table; the store has the numbers
-                stderr=subprocess.PIPE,  # relayed line by line (see Daemon._relay)
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                env=env,
-                pass_fds=tuple(pass_fds),  # the store's lock: held by the child too
-                start_new_session=True,  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
-            )
-            self._next += 1
-            child = _Child(list(sources), process, _utcnow())
-            self._running[self._next] = child
-            return self._next, child
-
-    def done(self, key: int) -> None:
-        with self._cond:
-            self._running.pop(key, None)
-            self._cond.notify_all()
-
-    def started(self) -> list[datetime]:
-        with self._cond:
-            return [c.started for c in self._running.values()]
-
-    def signal_all(self, signum: int) -> None:
-        with self._cond:
-            if signum == signal.SIGTERM:
-                self.closed = True
-            for child in list(self._running.values()):
-                with suppress(ProcessLookupError):  # it has just ended
-                    child.process.send_signal(signum)
-
-    def wait_empty(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._running, timeout)
-
-
-def batch_slots() -> int:
-    """How many crawl processes the daemon runs at once: no more than the cores (each
-    has its page worker beside it), at least one."""
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-START_ALLOWANCE = 15.0  # seconds for a crawl process to start (Python, Scrapy, on a busy machine)
-GATHER = 0.5  # seconds the daemon waits for other sources due at the same moment to join a batch
 
 
 # --------------------------------------------------------------------------------------
@@ -605,75 +476,6 @@ class Daemon:
             log.warning("crawls still running %.0fs after SIGTERM: killing them", STOP_GRACE)
             self.children.signal_all(signal.SIGKILL)
             self.children.wait_empty(STOP_GRACE)
-
-
-# --------------------------------------------------------------------------------------
-# The steps after a crawl, from the packages that do them
-# --------------------------------------------------------------------------------------
-
-
-def deliver_alerts(config: Config, store: Store) -> Any:
-    """One cycle's deliveries: operations alerts, then everything due, waiting out a short
-    Retry-After (alerts.loop.deliver_once)."""
-    from alerts.loop import deliver_once, log_report
-
-    try:
-        report = deliver_once(config, store)
-    except Exception as exc:  # a broken channel must not stop the crawls
-        log.error("alerts: %s: %s", type(exc).__name__, exc)
-        return None
-    log_report(report)
-    return report
-
-
-def close_stale_runs(store: Store) -> None:
-    """Every run still ``running``, recorded ``interrupted``: only with the store's lock
-    held (which every crawl holds while it runs), when none of them can be alive."""
-    from store import RunCounts
-
-    why = "the crawl ended without recording its run (its process was killed or crashed)"
-    for run in store.unfinished_runs():
-        store.finish_run(run["id"], Outcome.INTERRUPTED, RunCounts(), why)
-        log.warning(
-            "crawl %s: run %d left running since %s: %s", run["source"], run["id"], run["started"], why
-        )
-
-
-def start_delivery_loop(config: Config, store: Store) -> Any:
-    """The daemon's delivery job, a thread apart from the crawls (alerts.loop.DeliveryLoop)."""
-    from alerts.loop import DeliveryLoop
-
-    return DeliveryLoop(config, store).start()
-
-
-def check_alert_channels(config: Config) -> None:
-    """Build every channel once (alerts.command.check_channels): CommandError on a mistake."""
-    from alerts.command import check_channels
-
-    check_channels(config)
-
-
-def stop_deliveries(stop: bool = True) -> None:
-    """Cut delivery attempts in flight (SIGTERM): they stay due for the next start. With
-    ``stop=False``: the stop is over."""
-    from alerts.channels.deadline import STOPPING
-
-    if stop:
-        STOPPING.set()
-    else:
-        STOPPING.clear()
-
-
-def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:
-    """Rebuild the feeds changed at or after ``since`` (all of them when None)."""
-    from feeds.build import build_all, build_changed
-
-    try:
-        report = build_all(config, store) if since is None else build_changed(config, store, since)
-    except Exception as exc:
-        log.error("feeds: %s: %s", type(exc).__name__, exc)
-        return None
-    return report
 
 
 # --------------------------------------------------------------------------------------

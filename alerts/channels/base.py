@@ -35,7 +35,7 @@ class Message:
     targets_done: tuple[str, ...] = ()  # targets of a many-target channel that already have it
 
     def body(self) -> dict[str, Any]:
-        """The webhook document (interface.md): the id first, then the payload."""
+        """The webhook document (docs/interface.md): the id first, then the payload."""
         return {"id": self.id, **self.payload}
 
 

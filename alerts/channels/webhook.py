@@ -1,4 +1,4 @@
-"""``type = "webhook"``: POST the interface.md JSON document. Headers: the stable delivery id
+"""``type = "webhook"``: POST the docs/interface.md JSON document. Headers: the stable delivery id
 (``X-Defwatch-Delivery`` and Standard Webhooks' ``webhook-id``), this attempt's
 ``webhook-timestamp``, and with a secret both signatures: ``X-Defwatch-Signature`` (HMAC-SHA256
 of the raw body) and ``webhook-signature`` (``v1,`` base64 HMAC-SHA256 of
