@@ -611,6 +611,7 @@ def test_ranking_of_a_window_whose_latest_list_was_broken(defwatch: Defwatch) ->
 
 
 def test_ranking_on_an_empty_store(defwatch: Defwatch) -> None:
+    defwatch.create_store()
     result = defwatch("ranking")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no 24h ranking stored yet: `defwatch crawl` stores the lists"
