@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from alerts.message import JST
 from alerts.outbox import Outbox
-from alerts.rules import RuleSet
+from core.rules import RuleSet
 
 if TYPE_CHECKING:
     from core.config import Config
