@@ -328,8 +328,6 @@ class Defwatch:
             'dir = "public"',
             "[scheduler]",
             'jitter = "0s"',
-            "[crawl]",
-            "allow_private = true",  # the feeds are on 127.0.0.1
         ]
         if rule:  # every item matches: each becomes a delivery in the outbox
             lines += [
