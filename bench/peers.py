@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import resource
 import shutil
@@ -56,6 +57,52 @@ from bench.synthetic_site import machine, print_table  # noqa: E402
 URLWATCH = "urlwatch==2.29"
 VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "defwatch-bench" / "urlwatch-2.29"
 ITEMS = 10  # items in every feed at the start
+WORDS = [
+    "frigate",
+    "destroyer",
+    "exercise",
+    "procurement",
+    "budget",
+    "ministry",
+    "radar",
+    "missile",
+    "submarine",
+    "escort",
+    "alliance",
+    "summit",
+    "treaty",
+    "patrol",
+    "aircraft",
+    "helicopter",
+    "logistics",
+    "satellite",
+    "cyber",
+    "training",
+    "deployment",
+    "agreement",
+    "minister",
+    "delegation",
+    "coast",
+    "guard",
+    "island",
+    "airspace",
+    "reconnaissance",
+    "海上自衛隊",
+    "護衛艦",
+    "演習",
+    "予算",
+    "防衛省",
+    "装備",
+    "調達",
+    "哨戒機",
+    "潜水艦",
+    "同盟",
+    "首脳",
+    "条約",
+    "領空",
+    "警戒",
+    "訓練",
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -83,11 +130,14 @@ class Feeds:
             items = []
             for k in range(self.items + self.extra, 0, -1):
                 when = format_datetime(start + timedelta(hours=k))
+                # Words drawn per item (seeded by feed and item): items as different from each
+                # other as news items are, so link detection finds no copies among them.
+                rng = random.Random(i * 1_000_003 + k)
+                words = " ".join(rng.choice(WORDS) for _ in range(24))
                 items.append(
-                    f"<item><title>Feed {i} item {k}: 防衛装備の調達について</title>"
+                    f"<item><title>防衛装備 {' '.join(rng.choice(WORDS) for _ in range(5))} ({i}-{k})</title>"
                     f"<link>{self.base}/a/{i}/{k}.html</link><guid>{self.base}/a/{i}/{k}.html</guid>"
-                    f"<pubDate>{when}</pubDate><description>Item {k} of feed {i}, a short summary "
-                    f"of the news it links to.</description></item>"
+                    f"<pubDate>{when}</pubDate><description>{words}</description></item>"
                 )
             xml = (
                 '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
