@@ -228,8 +228,13 @@ class _Loader:
                 "autothrottle": ("bool", True),
                 "download_delay": ("duration", 0.0),
                 "allow_private": ("bool-or-list", False),
+                "scrapyd": ("list", ()),
             },
         )
+        for node in crawl["scrapyd"]:
+            if not re.match(r"^https?://[^/\s]+", node):
+                raise self.fail("crawl.scrapyd", f'"{node}" is not an http(s) URL of a Scrapyd node')
+        crawl["scrapyd"] = tuple(crawl["scrapyd"])
         if crawl["concurrency_per_domain"] < 1:
             raise self.fail("crawl.concurrency_per_domain", "expected an integer of at least 1")
         sched = self.section(

@@ -72,6 +72,7 @@ class CrawlConfig:
     # Fetch from loopback, link-local and private addresses: true for any host, or a list of
     # the hosts ("intranet.example", "127.0.0.1:8080") allowed to be private (crawler.addresses).
     allow_private: bool | tuple[str, ...] = False
+    scrapyd: tuple[str, ...] = ()  # Scrapyd nodes to run the crawls on (none: local processes)
 
 
 @dataclass(frozen=True)

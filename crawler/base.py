@@ -109,7 +109,9 @@ class DefwatchSpider(scrapy.Spider):
         self.read_exceptions: list[str] = []
         self.store_exceptions: list[str] = []
         self.validated: list[str] = []  # URLs whose validators this run remembered
-        self.run_id = run_id if run_id is not None else store.start_run(source.name)
+        # A Scrapyd job is handed its run (opened by the `defwatch crawl` that scheduled it) as
+        # the spider argument run_id, a string.
+        self.run_id = int(run_id) if run_id is not None else store.start_run(source.name)
         self.outcome: str | None = None
         self.counts: RunCounts | None = None
         # The source's own size limit goes on each request (meta ``download_maxsize``):

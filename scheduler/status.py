@@ -143,6 +143,9 @@ def render_status(report: dict[str, Any], out: IO[str]) -> None:
             reasons.append(f"{s['name']}: {run['reason']}")
         for route in s.get("limits") or []:
             reasons.append(f"{s['name']}: known limit: {route} answers a bot challenge (kept from the feeds)")
+        node = (run.get("stats") or {}).get("node")
+        if node:  # crawled on a Scrapyd node ([crawl] scrapyd)
+            reasons.append(f"{s['name']}: crawled on {node} (job {run['stats'].get('scrapyd_job', '?')})")
     console.print(table)
     for line in reasons:
         console.print(f"  {line}", markup=False, highlight=False)

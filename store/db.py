@@ -432,8 +432,19 @@ class Store:
             assert pk is not None
             return int(pk[0])
 
+    def set_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
+        """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
+        the run is finished."""
+        with self.engine.begin() as conn:
+            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
+            conn.execute(
+                update(t.crawl_runs).where(t.crawl_runs.c.id == run_id).values(stats={**(old or {}), **stats})
+            )
+
     def finish_run(self, run_id: int, outcome: str, counts: RunCounts, reason: str | None = None) -> None:
         with self.engine.begin() as conn:
+            # What was recorded while it ran (set_run_stats) stays beside the crawl's counters.
+            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
             conn.execute(
                 update(t.crawl_runs)
                 .where(t.crawl_runs.c.id == run_id)
@@ -446,7 +457,7 @@ class Store:
                     known_skipped=counts.known_skipped,
                     errors=counts.errors,
                     reason=reason,
-                    stats=counts.stats,
+                    stats={**(old or {}), **counts.stats},
                 )
             )
 

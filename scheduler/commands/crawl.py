@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from core.config import Config
 from core.model import FAILED_OUTCOMES
@@ -39,11 +40,28 @@ def run(args: argparse.Namespace, config: Config) -> int:
         with instance_lock(config.store.url), crawl_progress(sys.stderr) as progress:
             if not child:  # the lock is ours: no other crawl of this store is alive
                 close_stale_runs(config)
-            summaries = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
+            if config.crawl.scrapyd:
+                summaries = _crawl_on_nodes(config, args.sources or None)
+            else:
+                summaries = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(summaries, sys.stdout)
     return 1 if any(s.outcome in FAILED_OUTCOMES for s in summaries) else 0
+
+
+def _crawl_on_nodes(config: Config, names: list[str] | None) -> list[Any]:
+    """``[crawl] scrapyd``: the sources are crawled as jobs on Scrapyd nodes (crawler.scrapyd)."""
+    import logging
+
+    from core.errors import CommandError
+    from crawler.scrapyd import NodeError, crawl_on_nodes
+
+    log = logging.getLogger("defwatch.scrapyd")
+    try:
+        return crawl_on_nodes(config, names, log=log.warning)
+    except NodeError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def close_stale_runs(config: Config) -> None:

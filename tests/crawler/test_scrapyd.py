@@ -1,0 +1,205 @@
+"""Crawls on Scrapyd nodes: two real Scrapyd processes on 127.0.0.1, started from a folder
+holding the project's scrapy.cfg (no egg deployed), one PostgreSQL store, the imitation
+sites. `defwatch run --once` schedules each source on a node, waits, then alerts and feeds
+from the shared store; `status` says where each crawl ran; a node that is down or does not
+know the project is passed over."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from store import Store
+from tests.conftest import REPO, Defwatch
+from tests.sites.jdefense import JDefenseSite
+from tests.sites.mod import ModSite
+from tests.sites.server import SiteServer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ScrapydNode:
+    def __init__(self, folder: Path, with_project: bool = True) -> None:
+        folder.mkdir(parents=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        (folder / "scrapyd.conf").write_text(
+            "[scrapyd]\nbind_address = 127.0.0.1\n"
+            f"http_port = {self.port}\npoll_interval = 0.2\nmax_proc = 4\n"
+            "logs_dir = logs\neggs_dir = eggs\ndbs_dir = dbs\n",
+            encoding="utf-8",
+        )
+        if with_project:  # the project's own scrapy.cfg: its [settings] names the project
+            shutil.copy(REPO / "scrapy.cfg", folder / "scrapy.cfg")
+        env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scrapyd"],
+            cwd=folder,
+            env=env,
+            stdout=(folder / "scrapyd.log").open("w"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self.folder = folder
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "daemonstatus.json", timeout=5).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.3)
+        raise RuntimeError("scrapyd did not start: " + (folder / "scrapyd.log").read_text()[-2000:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[Callable[..., ScrapydNode]]:
+    started: list[ScrapydNode] = []
+
+    def start(name: str, with_project: bool = True) -> ScrapydNode:
+        node = ScrapydNode(tmp_path / name, with_project)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str | None) -> str:
+    if pg_admin_url is None:
+        pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
+    from tests import pg
+
+    return pg.new_database(pg_admin_url)
+
+
+@pytest.fixture
+def sites() -> Iterator[SiteServer]:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
+        yield server
+
+
+def configure(defwatch: Defwatch, sites: SiteServer, store: str, node_urls: list[str]) -> None:
+    defwatch.write_config(
+        f"""
+        [store]
+        url = "{store}"
+
+        [crawl]
+        autothrottle = false
+        scrapyd = {json.dumps(node_urls)}
+
+        [scheduler]
+        crawl_timeout = "5m"
+
+        [feeds]
+        dir = "{defwatch.cwd / "public"}"
+
+        [[sources]]
+        name = "jdefense"
+        kind = "jdefense"
+        url = "{sites.url("jdefense", "/")}"
+        sections = ["mod", "world"]
+
+        [[sources]]
+        name = "mod"
+        kind = "mod"
+        url = "{sites.url("mod", "/")}"
+        jinji = ["/j/press/jinji/2025/index.html"]
+
+        [[rules]]
+        name = "asean"
+        keywords = ["ASEAN"]
+        notify = ["log"]
+
+        [channels.log]
+        type = "file"
+        path = "{defwatch.cwd / "alerts.jsonl"}"
+        """
+    )
+
+
+def runs_by_source(url: str) -> dict[str, list[dict[str, object]]]:
+    with Store.open(url) as store:
+        return {s: list(reversed(store.runs(s, limit=10))) for s in ("jdefense", "mod")}
+
+
+@pytest.mark.timeout(900)
+def test_two_cycles_of_the_imitations_through_two_nodes(
+    defwatch: Defwatch, sites: SiteServer, pg_url: str, nodes: Callable[..., ScrapydNode]
+) -> None:
+    a, b = nodes("a"), nodes("b")
+    configure(defwatch, sites, pg_url, [a.url, b.url])
+    for epoch in (0, 1):
+        sites.set_epoch(epoch)
+        result = defwatch("run", "--once", timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+
+    runs = runs_by_source(pg_url)
+    for source, its_runs in runs.items():
+        assert [r["outcome"] for r in its_runs] == ["ok", "ok"], (source, its_runs)
+    where = {r["stats"]["node"] for rs in runs.values() for r in rs}  # type: ignore[index]
+    assert where == {a.url, b.url}, "the crawls were not spread over both nodes"
+    with Store.open(pg_url) as store:
+        stored = store.stories()
+        assert {s["source"] for s in stored} == {"jdefense", "mod"}
+        assert store.ranking_snapshots("jdefense", "24h"), "no ranking recorded by the node's crawl"
+    alerts = [json.loads(line) for line in (defwatch.cwd / "alerts.jsonl").read_text().splitlines()]
+    assert alerts and all(
+        "ASEAN" in a["story"]["title"].upper() or "ＡＳＥＡＮ" in a["story"]["title"] for a in alerts
+    )
+    assert (defwatch.cwd / "public" / "all.rss").exists()
+
+    report = json.loads(defwatch("status", "--json").stdout)
+    last = {s["name"]: s["last_run"]["stats"]["node"] for s in report["sources"]}
+    assert last == {r: runs[r][-1]["stats"]["node"] for r in runs}  # type: ignore[index]
+    shown = defwatch("status").stdout
+    for source, node in last.items():
+        assert f"{source}: crawled on {node}" in shown
+
+
+@pytest.mark.timeout(600)
+def test_a_node_that_is_down_or_lacks_the_project_is_passed_over(
+    defwatch: Defwatch, sites: SiteServer, pg_url: str, nodes: Callable[..., ScrapydNode]
+) -> None:
+    bare = nodes("bare", with_project=False)
+    good = nodes("good")
+    down = f"http://127.0.0.1:{free_port()}/"
+    configure(defwatch, sites, pg_url, [down, bare.url, good.url])
+    result = defwatch("crawl", "mod", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    (run,) = runs_by_source(pg_url)["mod"]
+    assert run["outcome"] == "ok" and run["stats"]["node"] == good.url  # type: ignore[index]
+    # The node that cannot say how busy it is (down) is tried last: never, here.
+    assert "project 'defwatch' not found" in result.stderr and "cannot connect" not in result.stderr
+
+
+def test_no_node_takes_the_job(defwatch: Defwatch, sites: SiteServer, pg_url: str) -> None:
+    down = f"http://127.0.0.1:{free_port()}/"
+    configure(defwatch, sites, pg_url, [down])
+    result = defwatch("crawl", "mod", timeout=300)
+    assert result.returncode == 1
+    (run,) = runs_by_source(pg_url)["mod"]
+    assert run["outcome"] == "failed"
+    assert run["reason"] == f"no Scrapyd node took the job: {down}: cannot connect"
