@@ -24,8 +24,8 @@ from urllib.parse import urljoin
 
 import requests
 
+from core.config import Config, SourceConfig
 from crawler.runner import RunSummary, select_sources
-from scheduler.config import Config, SourceConfig
 from store import RunCounts, Store
 
 PROJECT = "defwatch"

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from imitations.jdefense import JDefenseSite
+from imitations.mod import ModSite
+from imitations.server import SiteServer
 from store import Store
 from tests.conftest import REPO, Defwatch
-from tests.sites.jdefense import JDefenseSite
-from tests.sites.mod import ModSite
-from tests.sites.server import SiteServer
 
 
 def free_port() -> int:
