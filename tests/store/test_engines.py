@@ -22,6 +22,9 @@ from tests.conftest import Defwatch
 
 EPOCHS = (0, 1, 2)
 
+# Six crawls before the first test, on a machine that may be busy.
+pytestmark = pytest.mark.timeout(1200)
+
 
 @dataclass
 class Crawled:
