@@ -108,6 +108,7 @@ def configure(defwatch: Defwatch, sites: SiteServer, store: str, node_urls: list
 
         [crawl]
         autothrottle = false
+        allow_private = true
         scrapyd = {json.dumps(node_urls)}
 
         [scheduler]
