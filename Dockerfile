@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The package with the PostgreSQL driver (the `postgres` extra), built from this tree; the
 # tree itself does not stay in the image. The service runs as its own user, not root.
 COPY . /tmp/defwatch-src
-RUN pip install --no-cache-dir "/tmp/defwatch-src[postgres]" \
+RUN pip install --no-cache-dir "/tmp/defwatch-src[postgres,scrapyd]" \
     && rm -rf /tmp/defwatch-src \
     && groupadd --system --gid 10001 defwatch \
     && useradd --system --uid 10001 --gid defwatch --home-dir /srv/defwatch --create-home \
@@ -24,6 +24,9 @@ RUN pip install --no-cache-dir "/tmp/defwatch-src[postgres]" \
 # SQLite store and the lock, public/ the feeds. USER is the defwatch user by number, so
 # a host resolves it without its /etc/passwd.
 WORKDIR /srv/defwatch
+# A Scrapyd node (compose profile "scrapyd") started here offers the project `defwatch`:
+# scrapy.cfg names it, scrapyd.conf listens on all interfaces (docs/operations.md).
+COPY scrapy.cfg deploy/scrapyd.conf /srv/defwatch/
 USER 10001:10001
 VOLUME ["/srv/defwatch/data", "/srv/defwatch/public"]
 EXPOSE 8080

@@ -54,7 +54,9 @@ def test_hadolint_finds_nothing() -> None:
 
 def test_the_image_is_slim_non_root_with_postgres_volumes_and_a_health_check() -> None:
     assert re.fullmatch(r"python:3\.\d+-slim(-\w+)?", one("FROM"))
-    assert re.search(r'pip install .*"/tmp/defwatch-src\[postgres\]"', one("RUN"))
+    assert re.search(r'pip install .*"/tmp/defwatch-src\[postgres,scrapyd\]"', one("RUN"))
+    copies = [rest for word, rest in instructions() if word == "COPY"]
+    assert "scrapy.cfg deploy/scrapyd.conf /srv/defwatch/" in copies  # what a Scrapyd node needs
     assert one("USER") == "10001:10001" and "--uid 10001" in one("RUN")
     assert json.loads(one("VOLUME")) == ["/srv/defwatch/data", "/srv/defwatch/public"]
     assert "/healthz" in one("HEALTHCHECK")
@@ -65,7 +67,13 @@ def test_the_image_is_slim_non_root_with_postgres_volumes_and_a_health_check() -
 
 def test_compose_runs_the_daemon_serve_and_postgres() -> None:
     services = compose()["services"]
-    assert set(services) == {"defwatch", "serve", "postgres"}
+    assert set(services) == {"defwatch", "serve", "postgres", "node-a", "node-b"}
+    for node in ("node-a", "node-b"):  # Scrapyd nodes, only with `--profile scrapyd`
+        s = services[node]
+        assert s["profiles"] == ["scrapyd"] and s["entrypoint"] == ["scrapyd"]
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in s["volumes"]}
+        assert mounts["/srv/defwatch/defwatch.toml"] == "./defwatch.toml"  # the path jobs are told
+        assert "daemonstatus.json" in " ".join(s["healthcheck"]["test"])
     for name in ("defwatch", "serve"):
         s = services[name]
         assert (COMPOSE.parent / s["build"]["context"] / s["build"]["dockerfile"]).resolve() == DOCKERFILE

@@ -36,12 +36,13 @@ class ScrapydNode:
         folder.mkdir(parents=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        (folder / "scrapyd.conf").write_text(
-            "[scrapyd]\nbind_address = 127.0.0.1\n"
-            f"http_port = {self.port}\npoll_interval = 0.2\nmax_proc = 4\n"
-            "logs_dir = logs\neggs_dir = eggs\ndbs_dir = dbs\n",
-            encoding="utf-8",
-        )
+        # The image's node configuration (deploy/scrapyd.conf), on loopback and a free port.
+        conf = (REPO / "deploy" / "scrapyd.conf").read_text(encoding="utf-8")
+        conf = conf.replace("bind_address = 0.0.0.0", "bind_address = 127.0.0.1")
+        conf = conf.replace("http_port = 6800", f"http_port = {self.port}")
+        conf = conf.replace("poll_interval = 1.0", "poll_interval = 0.2")
+        assert f"http_port = {self.port}" in conf and "127.0.0.1" in conf
+        (folder / "scrapyd.conf").write_text(conf, encoding="utf-8")
         if with_project:  # the project's own scrapy.cfg: its [settings] names the project
             shutil.copy(REPO / "scrapy.cfg", folder / "scrapy.cfg")
         env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
