@@ -308,6 +308,7 @@ def daemon_config(
         kind = "feed"
         url = "{feed.url}"
         schedule = "{schedule}"
+        max_items = 2000  # the 1,500-item feed is read whole (the default reads 1,000)
 
         [[rules]]
         name = "asean"
