@@ -86,8 +86,8 @@ class DefwatchSpider(scrapy.Spider):
                 config = load(config)
             source = _pick_source(config, self.kind, source)
         assert not isinstance(config, str)
-        assert config is not None
-        if store is None:
+        if store is None:  # a store handed in (tests, tools) may come without a configuration
+            assert config is not None
             store = Store.open(config.store.url)
         super().__init__(name=source.name, **kwargs)
         self.source = source

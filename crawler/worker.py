@@ -92,8 +92,11 @@ class StoreSink:
         return self.store.save_ranking_snapshot(*args, **kwargs)
 
 
-def make_sink(store: Store, config: Config, ingest: SinkFactory | None) -> Sink:
-    return ingest(store, config) if ingest is not None else StoreSink(store)
+def make_sink(store: Store, config: Config | None, ingest: SinkFactory | None) -> Sink:
+    if ingest is None:
+        return StoreSink(store)
+    assert config is not None, "the ingest step needs the configuration (rules, channels)"
+    return ingest(store, config)
 
 
 class WorkerDied(RuntimeError):
