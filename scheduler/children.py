@@ -84,11 +84,6 @@ class CrawlResult:
 # --------------------------------------------------------------------------------------
 
 
-class _Stop(BaseException):
-    """Raised in the main thread by the SIGTERM/SIGINT handler to leave a blocking wait.
-    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-
 @dataclass
 class _Child:
     """One crawl process: every source of one cycle (a batch), each its own spider in it."""

@@ -43,7 +43,6 @@ from scheduler.children import (
     CrawlResult,
     _Child,
     _duration,
-    _Stop,
     _utcnow,
     batch_slots,
     kill_after,
@@ -99,7 +98,7 @@ class Daemon:
         self.lock = lock
         self.children = Children()
         self.stopping = threading.Event()
-        self._raise_on_signal = False
+        self._wake = threading.Event()  # the main thread's wait ends: a stop, or run_once's crawl is over
         self._publish_lock = threading.Lock()
         self._feeds_since: datetime | None = None  # everything before this is in the feeds
         self._output_lock = threading.Lock()
@@ -286,11 +285,11 @@ class Daemon:
         :func:`batch_slots` processes at once; a source still crawling when it is due again
         skips that run (said in the log), as a slow crawl never overlapped itself before."""
         from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler
 
         sources = self.sources
         self.close_stale_runs()
-        scheduler = BlockingScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
+        scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
         self._scheduler = scheduler
         due_now = self._missed(sources)
         for src in sources:
@@ -325,14 +324,11 @@ class Daemon:
         dispatcher.start()
         with self._signals():
             try:
-                self._raise_on_signal = True
                 if banner is not None:  # "SIGTERM stops it" is true from here on
                     banner(due_now)
                 scheduler.start()
-            except _Stop:
-                pass
+                self._wake.wait()  # only a signal ends it (the watcher thread sets it)
             finally:
-                self._raise_on_signal = False
                 self.stopping.set()
                 stop_deliveries()
                 with self._due_cond:
@@ -423,13 +419,8 @@ class Daemon:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl") as pool,
         ):
             future = pool.submit(self.crawl_batch, sources)
-            try:
-                self._raise_on_signal = True
-                wait_all([future])
-            except _Stop:
-                pass
-            finally:
-                self._raise_on_signal = False
+            future.add_done_callback(lambda _: self._wake.set())
+            self._wake.wait()  # the crawl is over, or a signal came
             if self.stopping.is_set():
                 self._stop_children()
             wait_all([future])
@@ -447,25 +438,45 @@ class Daemon:
     # -- stopping -------------------------------------------------------------------------
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            name = signal.Signals(signum).name
-            if self.stopping.is_set():  # a second signal: no more waiting
-                log.warning("%s again: killing running crawls", name)
-                self.children.signal_all(signal.SIGKILL)
-                return
-            self.stopping.set()
-            stop_deliveries()  # attempts in flight are cut now; they stay due
-            log.info("%s: stopping", name)
-            if self._raise_on_signal:
-                raise _Stop
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        """SIGTERM and SIGINT stop the daemon. The handler itself does nothing: Python writes
+        each signal's number to a pipe (:func:`signal.set_wakeup_fd`) and a watcher thread
+        acts on it. Raising from the handler instead would land anywhere in the main thread,
+        inside a lock or inside APScheduler (which swallowed it, and the daemon went on)."""
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+        previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        watcher = threading.Thread(target=self._watch, args=(read_fd,), name="signals", daemon=True)
+        watcher.start()
         try:
             yield
         finally:
+            signal.set_wakeup_fd(previous_fd)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            os.write(write_fd, b"\0")  # the watcher's end
+            watcher.join(timeout=STOP_GRACE)
+            os.close(write_fd)
+            os.close(read_fd)
             stop_deliveries(False)  # the stop is over: deliveries may run again in this process
+
+    def _watch(self, read_fd: int) -> None:
+        """The signal watcher: the first SIGTERM/SIGINT stops, a second kills the crawls."""
+        while True:
+            for signum in os.read(read_fd, 64):
+                if signum == 0:
+                    return
+                if signum not in (signal.SIGTERM, signal.SIGINT):
+                    continue
+                name = signal.Signals(signum).name
+                if self.stopping.is_set():  # a second signal: no more waiting
+                    log.warning("%s again: killing running crawls", name)
+                    self.children.signal_all(signal.SIGKILL)
+                    continue
+                self.stopping.set()
+                stop_deliveries()  # attempts in flight are cut now; they stay due
+                log.info("%s: stopping", name)
+                self._wake.set()
 
     def _stop_children(self) -> None:
         """SIGTERM to every crawl (Scrapy closes its spider, reason ``shutdown``); what is
@@ -476,6 +487,10 @@ class Daemon:
             log.warning("crawls still running %.0fs after SIGTERM: killing them", STOP_GRACE)
             self.children.signal_all(signal.SIGKILL)
             self.children.wait_empty(STOP_GRACE)
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """The Python-level handler of SIGTERM/SIGINT: the wakeup pipe carries the signal."""
 
 
 # --------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ ranking rules; and matching stays fast with many rules."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -215,17 +214,15 @@ def test_ranking_rules(rule: RuleConfig, event: dict[str, Any], fires: bool) -> 
     assert bool(RuleSet.from_config([rule]).match_ranking(event)) is fires
 
 
-def test_thousand_rules_match_quickly() -> None:
-    """A smoke check of the benchmark's claim (bench/rules.py measures it properly)."""
+def test_thousand_rules_each_fire_on_their_own_story() -> None:
+    """A thousand rules in one matcher: each fires where its word is, none elsewhere
+    (bench/rules.py measures how fast)."""
     rules = RuleSet.from_config(
         [RuleConfig(f"r{i}", keywords=(f"語{i}番", f"term{i}x")) for i in range(1000)]
     )
     stories = [story(title=f"記事{i} 語{i % 1500}番", body="本文" * 200) for i in range(1500)]
-    start = time.perf_counter()
     hits = sum(len(rules.match(s)) for s in stories)
-    elapsed = time.perf_counter() - start
     assert hits == 1000
-    assert elapsed < 2.0
 
 
 # -- the fast paths agree with the plain definition -------------------------------------------
