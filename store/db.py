@@ -179,7 +179,11 @@ class Store:
             if db_path.is_dir():
                 raise StoreError(f"store: {db_path} is a directory, expected a database file")
         try:
-            engine = create_engine(url, future=True)
+            # A server's connections die under the pool when it restarts or ends a session
+            # (an administrator, a failover, an idle timeout): each is tested as it is taken
+            # from the pool and replaced when dead, so a restart between two saves costs none.
+            server = parsed.get_backend_name() != "sqlite"
+            engine = create_engine(url, future=True, pool_pre_ping=server)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(
                 f"store: cannot use {parsed.render_as_string(hide_password=True)}: {exc}"

@@ -5,10 +5,14 @@ connection that holds it (a crashed or killed daemon leaves no stale lock)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 
 def uses_advisory_lock(store_url: str) -> bool:
@@ -57,6 +61,16 @@ class AdvisoryLock:
         try:
             self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             self._conn.commit()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The session ended under us (the server restarted, an administrator ended it):
+            # the lock went with it, there is nothing left to give back.
+            log.warning(
+                "the store's advisory lock had been lost with its connection (%s); "
+                "another defwatch run could have started meanwhile",
+                str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+            )
         finally:
             self._conn.close()
             self._conn = None

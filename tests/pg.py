@@ -50,16 +50,29 @@ class Cluster:
              "-E", "UTF8", "--locale=C.UTF-8"],
             check=True, capture_output=True,
         )  # fmt: skip
-        opts = (
+        self.opts = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self.start()
+        self.url = f"postgresql+psycopg://defwatch@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
         subprocess.run(
-            [*self.runas, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
-             str(self.folder / "server.log"), "-w", "-t", "120", "start"],
+            [*self.runas, str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-o", self.opts,
+             "-l", str(self.folder / "server.log"), "-w", "-t", "120", "start"],
             check=True, capture_output=True,
         )  # fmt: skip
-        self.url = f"postgresql+psycopg://defwatch@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """Stop the server (``-m fast``: every session is ended, as by an administrator's
+        restart) and start it again on the same port."""
+        subprocess.run(
+            [*self.runas, str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast",
+             "-w", "-t", "120", "stop"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.start()
 
     def stop(self) -> None:
         subprocess.run(
