@@ -6,13 +6,18 @@ know the project is passed over."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,7 @@ from imitations.mod import ModSite
 from imitations.server import SiteServer
 from store import Store
 from tests.conftest import REPO, Defwatch
+from tests.faults.hostile import HostileServer
 
 
 def free_port() -> int:
@@ -53,6 +59,7 @@ class ScrapydNode:
             stdout=(folder / "scrapyd.log").open("w"),
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # the node and its jobs, to end at once (vanish)
         )
         self.folder = folder
         deadline = time.monotonic() + 120
@@ -64,7 +71,15 @@ class ScrapydNode:
                 time.sleep(0.3)
         raise RuntimeError("scrapyd did not start: " + (folder / "scrapyd.log").read_text()[-2000:])
 
+    def vanish(self) -> None:
+        """The host goes away: the node and every job it runs are killed at once."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(30)
@@ -101,7 +116,23 @@ def sites() -> Iterator[SiteServer]:
         yield server
 
 
-def configure(defwatch: Defwatch, sites: SiteServer, store: str, node_urls: list[str]) -> None:
+def configure(
+    defwatch: Defwatch, sites: SiteServer, store: str, node_urls: list[str], slow_feed: str = ""
+) -> None:
+    """Two imitation sources; with ``slow_feed``, mod and a feed source named slow."""
+    jdefense = f"""
+        [[sources]]
+        name = "jdefense"
+        kind = "jdefense"
+        url = "{sites.url("jdefense", "/")}"
+        sections = ["mod", "world"]
+        """
+    slow = f"""
+        [[sources]]
+        name = "slow"
+        kind = "feed"
+        url = "{slow_feed}"
+        """
     defwatch.write_config(
         f"""
         [store]
@@ -118,17 +149,13 @@ def configure(defwatch: Defwatch, sites: SiteServer, store: str, node_urls: list
         [feeds]
         dir = "{defwatch.cwd / "public"}"
 
-        [[sources]]
-        name = "jdefense"
-        kind = "jdefense"
-        url = "{sites.url("jdefense", "/")}"
-        sections = ["mod", "world"]
-
+        {"" if slow_feed else jdefense}
         [[sources]]
         name = "mod"
         kind = "mod"
         url = "{sites.url("mod", "/")}"
         jinji = ["/j/press/jinji/2025/index.html"]
+        {slow if slow_feed else ""}
 
         [[rules]]
         name = "asean"
@@ -205,3 +232,81 @@ def test_no_node_takes_the_job(defwatch: Defwatch, sites: SiteServer, pg_url: st
     (run,) = runs_by_source(pg_url)["mod"]
     assert run["outcome"] == "failed"
     assert run["reason"] == f"no Scrapyd node took the job: {down}: cannot connect"
+
+
+class BrokenNode:
+    """A node whose host answers its status but 500 to everything else (a Scrapyd behind a
+    proxy whose backend fails): it looks idle, so it is asked first."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                if self.path.startswith("/daemonstatus.json"):
+                    body, status = b'{"status": "ok", "running": 0, "pending": 0, "finished": 0}', 200
+                else:
+                    body, status = b"Internal Server Error", 500
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.timeout(600)
+def test_a_node_answering_500_and_a_node_vanishing_mid_job(
+    defwatch: Defwatch, sites: SiteServer, pg_url: str, nodes: Callable[..., ScrapydNode]
+) -> None:
+    """A node answering 500 is passed over, named; a node that vanishes while its job reads
+    a feed (the host gone, the job with it) ends that source's run failed with the reason;
+    the other source, on the other node, is crawled, stored and alerted as usual."""
+    a, b = nodes("a"), nodes("b")
+    broken = BrokenNode()
+    reading, release = threading.Event(), threading.Event()
+    results: list[subprocess.CompletedProcess[str]] = []
+    try:
+        with HostileServer() as hostile:
+
+            def hang(req: object, sock: socket.socket) -> None:
+                reading.set()
+                release.wait(300)  # the job reads until its node is gone
+
+            configure(defwatch, sites, pg_url, [broken.url, a.url, b.url], hostile.custom("/slow.xml", hang))
+            cycle = threading.Thread(target=lambda: results.append(defwatch("run", "--once", timeout=500)))
+            cycle.start()
+            assert reading.wait(300), "the slow source's job never read its feed"
+            with Store.open(pg_url) as store:
+                (slow_run,) = store.runs("slow")
+            host = {a.url: a, b.url: b}[slow_run["stats"]["node"]]
+            host.vanish()
+            cycle.join(500)
+            release.set()
+    finally:
+        release.set()
+        broken.stop()
+    (result,) = results
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"{broken.url}: HTTP 500 Internal Server Error" in result.stderr
+    with Store.open(pg_url) as store:
+        runs = {s: store.runs(s) for s in ("mod", "slow")}
+        from_mod = [s for s in store.stories() if s["source"] == "mod"]
+    (slow,) = runs["slow"]
+    assert slow["outcome"] == "failed", slow
+    assert slow["reason"] == f"Scrapyd node {host.url} stopped answering during the job"
+    (mod,) = runs["mod"]
+    assert mod["outcome"] == "ok" and mod["new_stories"] > 0, mod
+    assert mod["stats"]["node"] != broken.url
+    assert len(from_mod) == mod["new_stories"]
+    assert (defwatch.cwd / "public" / "all.rss").exists(), "the cycle did not go on to the feeds"
