@@ -36,7 +36,26 @@ def secret_forms(value: str) -> set[str]:
         urlsafe_b64encode(raw).decode("ascii"),
     }
     forms |= {f.rstrip("=") for f in forms if f.endswith("=")}
+    forms |= _base64_inside(raw)
     return {f for f in forms if f}
+
+
+def _base64_inside(raw: bytes) -> set[str]:
+    """What every base64 text that holds ``raw`` somewhere inside a longer value has in
+    common (an ``Authorization: Basic`` header of ``user:secret``, a URL carrying the secret,
+    encoded whole): base64 writes 3 bytes as 4 characters, so for each of the 3 places the
+    secret can start within a group, the characters made of the secret's bytes alone."""
+    from base64 import b64encode, urlsafe_b64encode
+
+    cores = set()
+    for shift in range(3):
+        usable = (len(raw) - (3 - shift) % 3) // 3 * 3  # whole groups after the shared one
+        if usable < 6:  # too short a core would mask unrelated text
+            continue
+        start = (3 - shift) % 3
+        chunk = raw[start : start + usable]
+        cores |= {b64encode(chunk).decode("ascii"), urlsafe_b64encode(chunk).decode("ascii")}
+    return cores
 
 
 def register_secret(value: str) -> None:

@@ -1,5 +1,5 @@
-"""Secrets: masked in every form they take (raw, percent-encoded, base64) in the log, the
-``alerts`` output, a delivery's last error, ``status`` and ``status --json``; warnings for a
+"""Secrets: masked in every form they take (raw, percent-encoded, base64, also inside a
+longer value encoded whole) in the log, the ``alerts`` output, a delivery's last error, ``status`` and ``status --json``; warnings for a
 ``.env`` other users can read and for a secret written in the TOML; ``${…}`` not expanded
 inside single quotes in ``.env``."""
 
@@ -33,7 +33,14 @@ def forms(secret: str) -> list[str]:
         TOKEN,
         quote(TOKEN, safe=""),
         base64.b64encode(raw).decode(),
+        *(inner[len(inner) // 2 :][4:20] for inner in inside_base64(secret)),
     ]
+
+
+def inside_base64(secret: str) -> list[str]:
+    """The secret inside longer values encoded whole (a ``Basic`` header of ``user:URL``),
+    at each of the three places it can start within a base64 group."""
+    return [base64.b64encode(f"{'u' * shift}ser:{secret}!".encode()).decode() for shift in range(3)]
 
 
 def test_a_secret_never_shows_in_any_form(defwatch: Defwatch) -> None:
@@ -65,7 +72,9 @@ def test_a_secret_never_shows_in_any_form(defwatch: Defwatch) -> None:
     for form in forms(SECRET_URL):
         assert form not in shown, form
     figure(
-        "secret with | and space", "0 raw, percent-encoded or base64 copies in log, alerts, status, --json"
+        "secret with | and space",
+        "0 raw, percent-encoded or base64 copies (alone or inside a longer base64 value) "
+        "in log, alerts, status, --json",
     )
 
 
@@ -79,7 +88,10 @@ def _queue_failed_delivery(db: Path, url: str) -> None:
     from store.db import utcnow
 
     now = utcnow()
-    error = f"ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): {quote(url, safe='/:')}"
+    error = (
+        f"ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): {quote(url, safe='/:')}; "
+        f"the proxy echoed: {' '.join('Basic ' + value for value in inside_base64(url))}"
+    )
     with Store.open(f"sqlite:///{db}") as store, store.transaction() as conn:
         conn.execute(
             insert(t.deliveries).values(
