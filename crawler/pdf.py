@@ -8,9 +8,11 @@ back as a :class:`PdfText` without text and with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader
@@ -24,6 +26,12 @@ _NO_LINE_START = frozenset("、。，．）」』】〕・ー？！")
 MIN_WRAP_CELLS = 20
 # Where the PDF header must appear (readers accept leading junk up to about this far).
 _HEADER_WINDOW = 1024
+# A PDF bomb is a small file whose page holds megabytes of drawing operators: pypdf parses
+# them in Python (1 MB took 1.3 s of CPU) and by default stops at 2,000,000 tokens a stream,
+# 7 s of CPU for one page. A dense page of a real order has a few thousand.
+MAX_STREAM_TOKENS = 200_000
+# CPU seconds one PDF's text may take, whatever its number of pages.
+MAX_CPU_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,17 +53,46 @@ def read_pdf(body: bytes, content_type: str = "") -> PdfText:
         else:
             reason = f"not a PDF: no %PDF- header in the first {_HEADER_WINDOW} bytes"
         return PdfText(None, "pdf_not_a_pdf", reason)
+    started = time.process_time()
     try:
-        reader = PdfReader(io.BytesIO(body))
-        if reader.is_encrypted and not reader.decrypt(""):
-            return PdfText(None, "pdf_encrypted", "the PDF is encrypted with a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with _bounded():
+            reader = PdfReader(io.BytesIO(body))
+            if reader.is_encrypted and not reader.decrypt(""):
+                return PdfText(None, "pdf_encrypted", "the PDF is encrypted with a password")
+            pages: list[str] = []
+            for page in reader.pages:
+                if time.process_time() - started > MAX_CPU_SECONDS:
+                    return PdfText(
+                        None,
+                        "pdf_unreadable",
+                        f"the PDF took more than {MAX_CPU_SECONDS:g} s of CPU to read "
+                        f"({len(pages)} of {len(reader.pages)} pages read): not read",
+                    )
+                pages.append(page.extract_text() or "")
     except Exception as exc:  # pypdf raises many unrelated types on damaged files
         return PdfText(None, "pdf_unreadable", f"the PDF cannot be read: {type(exc).__name__}: {exc}"[:300])
     lines = join_wrapped_lines("\n".join(pages).splitlines())
     if not lines:
         return PdfText(None, "pdf_no_text", "the PDF has no text layer (a scan?)", len(pages))
     return PdfText("\n".join(lines), pages=len(pages))
+
+
+@contextlib.contextmanager
+def _bounded() -> Iterator[None]:
+    """pypdf's own limits, the parsing of a page's stream lowered to MAX_STREAM_TOKENS
+    (pypdf 7 has the setting; older versions keep their defaults)."""
+    try:
+        from pypdf import apply_configuration
+    except ImportError:
+        yield
+        return
+    try:
+        bounded = apply_configuration(stream_parsing_work_maximum_count=MAX_STREAM_TOKENS)
+    except TypeError:  # a pypdf 7 without that setting
+        yield
+        return
+    with bounded:
+        yield
 
 
 def text_width(text: str) -> float:

@@ -16,4 +16,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if FIGURES:
         terminalreporter.write_sep("-", "fault matrix: the figure each case measured")
         for case, text in sorted(FIGURES.items()):
-            terminalreporter.write_line(f"{case:<34} {text}")
+            terminalreporter.write_line(f"{case:<44} {text}")

@@ -38,6 +38,37 @@ def rss(items: list[tuple[str, ...]], *, head: str = "") -> bytes:
     ).encode()
 
 
+def pdf_bomb(size: int) -> bytes:
+    """A one-page PDF whose content stream is ``size`` bytes of text operators, deflated to
+    about 1/300 of that: small to download, long to parse."""
+    import zlib
+
+    unit = b"BT /F1 12 Tf 72 700 Td (A) Tj ET\n"
+    block = unit * (1024 * 1024 // len(unit))
+    deflate = zlib.compressobj(9)
+    stream = b"".join(
+        [deflate.compress(block) for _ in range(max(1, size // len(block)))] + [deflate.flush()]
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def items(path: str, n: int = 3, origin: str = "{origin}") -> list[tuple[str, str]]:
     name = path.strip("/").replace("/", "-").replace(".xml", "")
     return [(f"{name} story {i}", f"{origin}/story/{name}/{i}") for i in range(n)]

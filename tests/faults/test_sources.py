@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from crawler.pdf import MAX_STREAM_TOKENS
 from store import Store
 from tests.conftest import Defwatch
 from tests.faults.conftest import figure
-from tests.faults.hostile import HostileServer, items, rss
+from tests.faults.hostile import HostileServer, items, pdf_bomb, rss
 
 pytestmark = pytest.mark.timeout(400)  # the module's fixture crawls twice on a busy machine
 
@@ -48,6 +49,29 @@ def _xxe() -> bytes:
     return body.replace(b"<rss", head.encode() + b"<rss", 1)
 
 
+JA_TITLES = [
+    "防衛装備庁、次期戦闘機の調達計画を発表",
+    "人事発令（令和7年4月1日付）",
+    "日米共同統合演習を実施しました",
+]
+
+
+def ja_feed(path: str, declared: str | None = None) -> str:
+    """A Japanese RSS feed (``<language>ja</language>``), its prolog declaring ``declared``."""
+    name = path.strip("/").replace(".xml", "")
+    body = "".join(
+        f"<item><title>{t}</title><link>{{origin}}/story/{name}/{i}</link><pubDate>Thu, 13 Feb 2025 10:00:00 +0900"
+        f"</pubDate><description>{t}について、防衛省は本日発表しました。</description></item>"
+        for i, t in enumerate(JA_TITLES)
+    )
+    prolog = f' encoding="{declared}"' if declared else ""
+    return (
+        f'<?xml version="1.0"{prolog}?><rss version="2.0"><channel><title>防衛ニュース</title>'
+        f"<link>http://example.org/</link><description>d</description><language>ja</language>{body}"
+        "</channel></rss>"
+    )
+
+
 def build_site(site: HostileServer, internal: HostileServer, robots: HostileServer) -> list[Case]:
     cases: list[Case] = []
 
@@ -61,7 +85,7 @@ def build_site(site: HostileServer, internal: HostileServer, robots: HostileServ
     add("xxe", site.static("/xxe.xml", _xxe()))
     add("huge-body", site.static("/huge.xml", rss(items("/huge.xml")) + b" " * (5 * MAX_SIZE)))
     add("endless-body", site.endless("/endless.xml"))
-    add("gzip-bomb", site.gzip_bomb("/gzip.xml", 100 * 1024 * 1024))
+    add("gzip-bomb", site.gzip_bomb("/gzip.xml", 20 * 1024 * 1024))
     nul = rss([("before\x00after \x1b[31mred\x1b[0m bell\x07", "{origin}/story/controls/0")])
     add("control-characters", site.static("/controls.xml", nul))
     big = rss([("T" * 1_000_000, "{origin}/story/bigtitle/0")])
@@ -93,6 +117,32 @@ def build_site(site: HostileServer, internal: HostileServer, robots: HostileServ
         ]
     )
     add("year-9999-and-0001", site.static("/dates.xml", dates))
+    # A ministry-like source whose news.xml links a PDF bomb: 20 MB of text operators in one
+    # page, 60 KB to download (far under max_pdf_size).
+    site.static("/pdfbomb/orders.pdf", pdf_bomb(20 * 1024 * 1024), "application/pdf")
+    bomb_news = rss([("人事発令（PDF）", "{origin}/pdfbomb/orders.pdf")])
+    site.static("/pdfbomb/news.xml", bomb_news)
+    add("pdf-bomb", site.origin + "/", kind="mod", feeds=["/pdfbomb/news.xml"], kisha="", jinji=[])
+    # Charsets. One invalid byte in one title on the first crawl; the feed fixed by the second.
+    broken = (
+        ja_feed("/invalid.xml", "utf-8")
+        .encode()
+        .replace("人事発令".encode(), "人事".encode() + b"\xff" + "発令".encode())
+    )
+    fixed = ja_feed("/invalid.xml", "utf-8").encode()
+
+    def invalid_then_fixed(req: Any, sock: Any) -> None:
+        site.page(sock, req, 200, broken if site.hits[req.path] == 1 else fixed, "application/rss+xml")
+
+    add("invalid-byte-then-fixed", site.custom("/invalid.xml", invalid_then_fixed))
+    wrong = ja_feed("/wrong-prolog.xml", "Shift_JIS").encode("utf-8")
+    add("charset-wrong-in-prolog", site.static("/wrong-prolog.xml", wrong))
+    wrong_http = ja_feed("/wrong-http.xml", "utf-8").encode("utf-8")
+    add(
+        "charset-wrong-in-http",
+        site.static("/wrong-http.xml", wrong_http, "application/rss+xml; charset=iso-8859-1"),
+    )
+    add("charset-missing", site.static("/missing.xml", ja_feed("/missing.xml").encode("cp932")))
     return cases
 
 
@@ -116,8 +166,10 @@ def config(cases: list[Case], site: HostileServer, robots: HostileServer) -> str
         'notify = ["log"]\n',
     ]
     for case in cases:
-        lines += ["[[sources]]", f'name = "{case.name}"', 'kind = "feed"', f'url = "{case.url}"']
-        lines += [f"{k} = {json.dumps(v)}" for k, v in case.options.items()]
+        options = dict(case.options)
+        kind = options.pop("kind", "feed")
+        lines += ["[[sources]]", f'name = "{case.name}"', f'kind = "{kind}"', f'url = "{case.url}"']
+        lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in options.items()]
         lines.append("")
     return "\n".join(lines)
 
@@ -223,6 +275,8 @@ def test_oversized_answers_are_cut_at_the_limit_and_fail_the_run(matrix: Matrix,
     sent = matrix.site.sent["/" + path]
     if source == "huge-body":  # 5 MB declared in Content-Length: refused before reading
         figure(source, "failed (too_large) on its Content-Length, before reading the body")
+    elif source == "gzip-bomb":
+        figure(source, f"failed (too_large) at 1 MB decompressed; {sent / 1e3:.0f} KB sent (20 MB of zeros)")
     else:
         figure(
             source, f"failed (too_large); the source wrote {sent / 1e6:.1f} MB into the socket (limit 1 MB)"
@@ -309,3 +363,55 @@ def test_dates_in_year_9999_and_0001_are_no_dates_and_the_stories_are_kept(matri
         assert s["published"] is None and s["extra"]["published_raw"]
     assert outcome(matrix, "year-9999-and-0001")[0] == "ok"
     figure("pubDate in year 9999 / 0001", "stored, undated (raw date kept), 0 errors")
+
+
+def test_a_pdf_bomb_is_cut_at_its_parsing_limit(matrix: Matrix) -> None:
+    run = matrix.runs("pdf-bomb")[0]
+    assert run["stats"].get("pdf_unreadable") == 1, run
+    (story,) = matrix.stories("pdf-bomb")  # kept as the listing gave it
+    assert story["title"] == "人事発令（PDF）" and not story["complete"]
+    assert run["outcome"] in ("ok", "degraded"), run
+    took = (run["finished"] - run["started"]).total_seconds()
+    figure(
+        "PDF bomb (20 MB of operators, 60 KB file)",
+        f"unreadable at {MAX_STREAM_TOKENS:,} tokens, story kept as listed; run took {took:.1f} s",
+    )
+
+
+def test_one_invalid_byte_damages_one_title_and_the_next_fetch_repairs_it(matrix: Matrix) -> None:
+    first, second = matrix.runs("invalid-byte-then-fixed")
+    assert first["outcome"] == "degraded" and "not valid utf-8" in first["reason"], first
+    assert first["stats"]["item_text_damaged"] == 1
+    stories = matrix.stories("invalid-byte-then-fixed")
+    assert sorted(s["title"] for s in stories) == sorted(JA_TITLES)  # repaired, the others never hit
+    assert not any(s["extra"].get("text_damaged") for s in stories)
+    assert second["outcome"] == "ok" and second["revised"] == 1, second
+    figure(
+        "one invalid byte in a UTF-8 feed", "1 of 3 titles damaged (run degraded); repaired by the next crawl"
+    )
+
+
+def test_a_wrong_charset_in_the_prolog_is_detected(matrix: Matrix) -> None:
+    stories = matrix.stories("charset-wrong-in-prolog")
+    assert sorted(s["title"] for s in stories) == sorted(JA_TITLES)
+    run = matrix.runs("charset-wrong-in-prolog")[0]
+    assert run["stats"].get("declared_encoding_wrong") == 1, run
+    figure("prolog says Shift_JIS, bytes are UTF-8", "3 of 3 titles right (UTF-8 detected, counted)")
+
+
+def test_a_wrong_charset_in_http_is_said_not_hidden(matrix: Matrix) -> None:
+    state, reason = outcome(matrix, "charset-wrong-in-http")
+    assert state == "degraded" and "mojibake" in reason, reason
+    figure(
+        "HTTP says ISO-8859-1, bytes are UTF-8",
+        "read as the header says (as browsers do); run degraded: mojibake",
+    )
+
+
+def test_a_missing_charset_is_detected(matrix: Matrix) -> None:
+    stories = matrix.stories("charset-missing")
+    assert sorted(s["title"] for s in stories) == sorted(JA_TITLES)
+    assert {s["extra"].get("encoding_assumed") for s in stories} == {"cp932"}
+    figure(
+        "Shift_JIS with no charset anywhere", "3 of 3 titles right (cp932 detected, recorded on each story)"
+    )
