@@ -16,17 +16,25 @@ and the runs they leave ``running`` are closed as ``interrupted`` by the next ru
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.errors import EXIT_USAGE, CommandError
+
+if TYPE_CHECKING:
+    from store.lock import AdvisoryLock
+
+log = logging.getLogger(__name__)
 
 LOCK_FD_ENV = "DEFWATCH_LOCK_FD"  # set for a crawl child: the lock's descriptor it inherited
 PARENT_ENV = "DEFWATCH_PARENT_PID"  # set for a crawl child: the daemon it must not outlive
@@ -96,10 +104,52 @@ def _database_lock(store_url: str) -> Iterator[None]:
             "another defwatch run is already using this store (its PostgreSQL advisory lock is held)",
             code=EXIT_USAGE,
         )
+    stop = threading.Event()
+    keeper = threading.Thread(target=_keep, args=(lock, stop), name="defwatch-lock-keeper", daemon=True)
+    keeper.start()
     try:
         yield
     finally:
+        stop.set()
+        keeper.join()
         lock.release()
+
+
+KEEP_EVERY = 5.0  # seconds between looks at the advisory lock's session
+
+
+def _keep(lock: AdvisoryLock, stop: threading.Event) -> None:
+    """The advisory lock lives as long as its session: a server restart, a failover or an
+    administrator ends it, and another host's daemon could then take the store. Every
+    KEEP_EVERY seconds the session is checked and, when gone, the lock taken again; if
+    another run has taken it meanwhile, this process stops (SIGTERM to itself: the daemon's
+    own orderly stop) rather than run beside it."""
+    said = False
+    while not stop.wait(KEEP_EVERY):
+        try:
+            state = lock.keep()
+        except Exception as exc:  # never let the keeper die silently
+            log.warning("could not check the store's advisory lock: %s", exc)
+            continue
+        if state == "unreachable" and not said:
+            log.warning(
+                "the store's PostgreSQL server does not answer: its advisory lock may be lost; "
+                "taking it again when the server answers"
+            )
+            said = True
+        elif state == "retaken":
+            log.warning(
+                "the store's advisory lock had been lost with its connection (the server restarted or "
+                "ended the session); taken again"
+            )
+            said = False
+        elif state == "taken":
+            log.error(
+                "the store's advisory lock had been lost with its connection and another defwatch run "
+                "has taken it meanwhile: stopping"
+            )
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
 
 
 def _file_lock(store_url: str) -> Iterator[HeldLock]:

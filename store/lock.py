@@ -55,6 +55,26 @@ class AdvisoryLock:
             self._engine.dispose()
         return held
 
+    def keep(self) -> str:
+        """Check that the lock's session is alive; when the server ended it (a restart, an
+        administrator), take the lock again on a new one. ``held``: still held;
+        ``retaken``: held again; ``taken``: another session took it meanwhile;
+        ``unreachable``: the server cannot be reached now (try again later)."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                self._conn.commit()
+                return "held"
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    return "unreachable"
+                self._conn.close()
+                self._conn = None
+        try:
+            return "retaken" if self.acquire() else "taken"
+        except DBAPIError:
+            return "unreachable"
+
     def release(self) -> None:
         if self._conn is None:
             return

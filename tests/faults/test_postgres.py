@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +23,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store import Store
+from store.lock import lock_key
 from tests import pg
 from tests.conftest import Defwatch
 from tests.faults.conftest import figure
-from tests.faults.hostile import HostileServer, rss
+from tests.faults.hostile import HostileServer, rss, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -184,4 +187,64 @@ def test_a_connection_dropped_during_a_save(pg_admin_url: str | None, tmp_path: 
     figure(
         "PostgreSQL connection dropped in a save",
         f"run failed, exit 1, 1 of {N_ITEMS} unstored (said); stored next cycle; 0 alerted twice",
+    )
+
+
+HOLDER = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def test_a_daemon_keeps_its_lock_when_the_server_ends_its_session(
+    pg_admin_url: str | None, tmp_path: Path
+) -> None:
+    """The single-instance lock lives as long as its session. Ended by the server, the
+    daemon takes it again and says so; ended while another host's daemon takes it at once,
+    the daemon stops, saying why, rather than run beside it."""
+    if pg_admin_url is None:
+        pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
+    url = pg.new_database(pg_admin_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    log = tmp_path / "daemon.log"
+    with HostileServer() as site, admin.connect() as conn:
+        defwatch = Defwatch(tmp_path)
+        defwatch.write_config(config(site.static("/feed.xml", feed()), url, tmp_path / "alerts.jsonl"))
+        with log.open("w") as out:
+            daemon = subprocess.Popen(
+                [sys.executable, "-m", "scheduler", "run"],
+                cwd=tmp_path,
+                env=defwatch.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        try:
+            assert wait_for(lambda: conn.execute(text(HOLDER)).first() is not None, 120), log.read_text()
+            first = conn.execute(text(HOLDER)).scalar()
+            conn.execute(text("SELECT pg_terminate_backend(:pid, 30000)"), {"pid": first})
+            assert wait_for(lambda: "taken again" in log.read_text(), 120), log.read_text()
+            again = conn.execute(text(HOLDER)).scalar()
+            assert again is not None and again != first
+            # Ended again, and taken at once by another host's daemon (this session).
+            conn.execute(
+                text(
+                    "DO $$ BEGIN "
+                    f"PERFORM pg_terminate_backend(pid, 30000) FROM ({HOLDER}) AS holders; "
+                    f"PERFORM pg_advisory_lock({lock_key(url)}); "
+                    "END $$"
+                )
+            )
+            daemon.wait(120)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+    admin.dispose()
+    said = log.read_text()
+    assert "another defwatch run has taken it meanwhile: stopping" in said, said
+    assert "Traceback" not in said
+    figure(
+        "PostgreSQL lock session ended",
+        "daemon takes the lock again (warned); taken by another host meanwhile: stops, saying why",
     )
