@@ -10,9 +10,11 @@ from datetime import tzinfo
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from crawler.checks import Check
 from crawler.extract_article import links, parse_page, read_article
-from crawler.jdefense_read import ArticleUrls, ranking_block
+from crawler.jdefense_read import ARTICLE_SHAPE, ArticleUrls, ranking_block
 from crawler.selectors import article_selectors
+from crawler.url_shape import link_lists, listing_problem
 
 __all__ = ["fetch", "inspect_page"]
 
@@ -83,6 +85,14 @@ def inspect_page(
         print(f"list links (article URLs outside the ranking): {len(listed)}", file=out)
         for link in listed[:20]:
             print(f"  {link.text[:60]}  {link.url}", file=out)
+        lists = link_lists(page, is_article, exclude=block.elements())
+        problem = listing_problem(lists, ARTICLE_SHAPE)
+        outside = [u for x in lists if x.in_shape for u in x.outside]
+        detail = problem or (
+            f"{len(outside)} title links beside them outside it, e.g. {outside[0]}" if outside else ""
+        )
+        print(f"list checks:\n  {Check('url-shape', problem is None, detail)}", file=out)
+        failed += problem is not None
     return 1 if failed else 0
 
 

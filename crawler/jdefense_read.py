@@ -24,6 +24,7 @@ from crawler.selectors import article_selectors, ranking_selectors
 
 __all__ = [
     "ARTICLE_PATH",
+    "ARTICLE_SHAPE",
     "ROUTES",
     "ArticleRef",
     "RANKING_HEADING",
@@ -36,6 +37,8 @@ __all__ = [
     "titles_agree",
 ]
 
+# The article URL shape, as messages describe it.
+ARTICLE_SHAPE = "/docs/<section>/NNNNNN.html"
 ARTICLE_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?P<id>\d{6})\.html$")
 SECTION_PATH = re.compile(r"^/docs/(?P<section>[a-z0-9_-]+)/(?:index\.html)?$")
 

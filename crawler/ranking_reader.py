@@ -10,7 +10,8 @@ them. Panels are matched to tabs by the references the tabs carry (``aria-contro
 links beside the tab bar, one per tab, in order.
 
 Each window comes with its self-checks (:mod:`crawler.checks`): 5-20 distinct articles,
-visible rank numbers 1..n without gaps, every entry titled, titles not repeated. The
+visible rank numbers 1..n without gaps, every entry titled, titles not repeated, no entry of
+its list linking a page of the site outside the article URL shape (:mod:`crawler.url_shape`). The
 caller stores only the windows that pass, and says why the others were refused.
 """
 
@@ -26,6 +27,7 @@ from lxml.html import HtmlElement
 
 from crawler.checks import Check, failures
 from crawler.html_page import HtmlPage, Link, clean, descendants, links
+from crawler.url_shape import link_lists
 
 __all__ = ["MAX_ENTRIES", "MIN_ENTRIES", "RankingBlock", "RankingSelectors", "read_ranking"]
 
@@ -238,6 +240,13 @@ def _read_group(
         block = parent
     found = _entry_links(page, block, tab_inside, accept)
     if not found:
+        outside = [u for x in link_lists(page, accept, within=block) for u in x.outside]
+        if outside:
+            return RankingBlock(
+                element=block,
+                problem=f"ranking block has {len(tabs)} tabs and {len(outside)} entry links, none in "
+                f"the site's article URL shape (e.g. {outside[0]})",
+            )
         return RankingBlock(
             element=block,
             problem=f"ranking block has {len(tabs)} tabs and no article links (lists built by script?)",
@@ -252,7 +261,7 @@ def _read_group(
                 element=block, problem=f"ranking block has {len(tabs)} tabs but {len(boxes)} lists"
             )
         panels = [{link.element for link in found if link.element in descendants(box)} for box in boxes]
-    return _entries(page, block, tabs, panels, found)
+    return _entries(page, block, tabs, panels, found, accept)
 
 
 def _entry_links(
@@ -371,9 +380,11 @@ def _entries(
     tabs: list[tuple[HtmlElement, str]],
     panels: list[set[HtmlElement]],
     found: list[Link],
+    accept: Callable[[str], bool],
 ) -> RankingBlock:
     windows: dict[str, list[Link]] = {}
     checks: dict[str, list[Check]] = {}
+    lists = link_lists(page, accept, within=block)
     for (_, window), panel in zip(tabs, panels, strict=True):
         in_panel = [link for link in found if link.element in panel]
         entries: list[Link] = []
@@ -389,6 +400,18 @@ def _entries(
             entries.append(Link(title, group[0].url, group[0].element))
         windows[window] = entries
         checks[window] = _window_checks(page, entries, groups, panel)
+        anchors = {link.element for link in in_panel}
+        outside = [u for x in lists if x.anchors & anchors for u in x.outside]
+        checks[window].append(
+            Check(
+                "url-shape",
+                not outside,
+                f"{len(outside)} {'entry links' if len(outside) == 1 else 'entries link'} outside "
+                f"the site's article URL shape, e.g. {outside[0]}"
+                if outside
+                else "",
+            )
+        )
     return RankingBlock(element=block, windows=windows, checks=checks)
 
 
@@ -490,6 +513,6 @@ def _read_selected(
             route="selectors",
         )
     panels = [descendants(box) for box in boxes]
-    result = _entries(page, block, tabs, panels, entry_links)
+    result = _entries(page, block, tabs, panels, entry_links, accept)
     result.route = "selectors"
     return result

@@ -64,6 +64,7 @@ from crawler.items import StoryItem
 from crawler.jdefense_ranking import RankingSteps
 from crawler.jdefense_read import (
     ARTICLE_PATH,
+    ARTICLE_SHAPE,
     SECTION_PATH,
     ArticleRef,
     ArticleUrls,
@@ -71,6 +72,7 @@ from crawler.jdefense_read import (
 )
 from crawler.saved_pages import data_folder
 from crawler.selectors import select_links
+from crawler.url_shape import link_lists, listing_problem
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -209,6 +211,7 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
             return
         ranking = self.ranking_block(page)
         listed = [url for url in self.listed_links(page, ranking) if self.see(url, "home")]
+        self.check_url_shape(page, ranking, response, "home")
         yield from self.nav_sections(page)
         if not listed:
             # Not degraded by itself: the list may be built by script (docs/sites.md) and
@@ -229,6 +232,7 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
         if page is not None:
             block = self.ranking_block(page)
             listed = [url for url in self.listed_links(page, block) if self.see(url, "section")]
+            self.check_url_shape(page, block, response, "section")
         if not listed:
             self.count("section_page_empty")
             self.logger.warning("section page lists no article links: %s", response.url)
@@ -249,6 +253,30 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
                 return found
             self.count("selector_article_links_empty")
         return [link.url for link in links(page, self.is_article_url, exclude=ranking.elements())]
+
+    def check_url_shape(self, page: HtmlPage, ranking: RankingBlock, response: Response, where: str) -> None:
+        """A listing whose article list links pages outside the article URL shape (the site
+        moved its articles?) degrades the run with the reason; a few such links beside many
+        in the shape are counted."""
+        lists = link_lists(page, self.is_article_url, exclude=ranking.elements())
+        problem = listing_problem(lists, ARTICLE_SHAPE)
+        if problem is not None:
+            self.count("listing_url_shape")
+            self.refuse(
+                response,
+                "listing_url_shape",
+                f"the {where} page's article list fails its url-shape check: {problem}",
+            )
+            return
+        outside = [u for x in lists if x.in_shape for u in x.outside]
+        if outside:
+            self.count("listing_links_off_shape", len(outside))
+            self.logger.warning(
+                "%d title links beside the articles of %s are outside the article URL shape, e.g. %s",
+                len(outside),
+                response.url,
+                outside[0],
+            )
 
     def listing_done(self) -> Iterator[Any]:
         self.listings_pending -= 1

@@ -3,6 +3,7 @@ renamed and rewrapped markup (hypothesis), and as ``defwatch inspect --file`` sh
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from crawler.extract_article import parse_page, read_article
 from crawler.jdefense_read import ArticleUrls, ranking_block
+from crawler.url_shape import link_lists, listing_problem
 from imitations.jdefense import zoo
 from tests.conftest import Defwatch
 
@@ -45,7 +47,52 @@ BROKEN = [
     ("too-few", [GOOD, _links(["004433"]), GOOD], "1w", "count"),
     ("rank-gap", [GOOD, _links(zoo.ZOO_RANKING["24h"], [1, 2, 4, 5, 6, 7]), GOOD], "1w", "ranks"),
     ("repeated-article", [GOOD, GOOD + _links(["004433"]), GOOD], "1w", "distinct"),
+    (
+        "link-outside-shape",
+        [GOOD, GOOD.replace(zoo.article("004431").path, "/article/4431/"), GOOD],
+        "1w",
+        "url-shape",
+    ),
 ]
+
+
+def _moved(html: str) -> str:
+    """Every article link of ``html`` moved to a URL of another shape."""
+    return re.sub(r"/docs/[a-z]+/(\d{6})\.html", r"/article/\1/", html)
+
+
+def test_lists_outside_the_article_url_shape_are_said() -> None:
+    # A ranking whose lists all moved: the block is unreadable, and says why.
+    block, _ = read(block_page([_moved(GOOD)] * 3))
+    assert block.problem == (
+        "ranking block has 3 tabs and 18 entry links, none in the site's article URL shape "
+        f"(e.g. {HOST}/article/004433/)"
+    )
+    # A home list that moved, one where a single title link of five did (counted, not a
+    # problem), one where four of five did.
+    listing = "".join(
+        f'<li><a href="{zoo.article(x).path}">{zoo.article(x).title}</a></li>' for x in zoo.ZOO_HOME
+    )
+    nav = '<nav><a href="/docs/mod/">日本の防衛</a><a href="/page/2/">次へ</a></nav>'
+    for html, problem, outside in [
+        (
+            _moved(listing),
+            "a list of 5 title links, none in the article URL shape S "
+            f"(e.g. {HOST}/article/004433/): have the site's URLs changed?",
+            0,
+        ),
+        (listing.replace(zoo.article("004420").path, "/article/004420/"), None, 1),
+        (
+            _moved(listing).replace("/article/004420/", zoo.article("004420").path),
+            f"a list has 4 title links outside the article URL shape S beside 1 in it (e.g. {HOST}/article/004433/)",
+            4,
+        ),
+    ]:
+        page = parse_page(f"<html><body>{nav}<main><ul>{html}</ul></main></body></html>", HOST + "/")
+        assert page is not None
+        lists = link_lists(page, ACCEPT)
+        assert listing_problem(lists, "S") == problem
+        assert sum(len(x.outside) for x in lists if x.in_shape) == outside
 
 
 @pytest.mark.parametrize(("lists", "window", "check"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
@@ -111,6 +158,7 @@ def test_inspect_file_prints_what_each_reader_read(tmp_path: Path) -> None:
     assert f"title: {ARTICLE.title!r} (by visible)" in out
     assert "body: 5 paragraphs (by visible)" in out
     assert "ok ranks: 1..6 shown" in out and "24h: 6 entries" in out
+    assert "    ok url-shape" in out and "list checks:\n  ok url-shape" in out
 
 
 # ---- bad input: the readers answer with a reason, fast --------------------------------------------

@@ -4,6 +4,7 @@ zoo's stories, with their titles, dates and whole bodies, and the three ranking 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -92,7 +93,12 @@ def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_s
     home = home[:at] + home[at:].replace(
         '<span class="rank-no">3</span>', '<span class="rank-no">4</span>', 1
     )
-    site = zoo.ZooSite(family, pages={"/": home})
+    # The 1m list's first entry, and the mod section page's whole list, moved to URLs of
+    # another shape: neither is read as right.
+    at = home.index('id="rk-1m"')
+    home = home[:at] + home[at:].replace("/docs/mod/004401.html", "/article/004401/", 1)
+    section = re.sub(r"/docs/mod/(\d{6})\.html", r"/article/\1/", zoo.render_section(family, "mod"))
+    site = zoo.ZooSite(family, pages={"/": home, "/docs/mod/": section})
     with SiteServer({"gap": site}) as server:
         dw = Defwatch(tmp_path)
         dw.write_config(
@@ -128,14 +134,27 @@ def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_s
             in run["reason"]
         )
         assert kept.read_text(encoding="utf-8").endswith(home)
+        assert (
+            "the 1m ranking on the home page failed its checks (ranks: shown [2, 3, 4, 5, 6, 7, 8]; "
+            "url-shape: 1 entry links outside the site's article URL shape, e.g. "
+            f"{server.url('gap', '/article/004401/')})" in run["reason"]
+        )
+        assert (
+            "the section page's article list fails its url-shape check: a list of 7 title links, none "
+            "in the article URL shape /docs/<section>/NNNNNN.html "
+            f"(e.g. {server.url('gap', '/article/004433/')}): have the site's URLs changed?" in run["reason"]
+        )
+        assert (tmp_path / "pages" / "gap" / "listing-url-shape" / "1.html").exists()
         assert store.ranking_snapshots("gap", "1w") == []  # refused, not stored half-right
+        assert store.ranking_snapshots("gap", "1m") == []
         assert [
             e["url"][-11:-5] for e in store.ranking_snapshots("gap", "24h")[-1]["entries"]
         ] == zoo.ZOO_RANKING["24h"]
-        # The crawl went on: every article the restricted sections, the home list and the
-        # ranking lead to is stored (the world article only its section page links is not).
+        # The crawl went on: every article the home list and the ranking window that passed
+        # lead to is stored (not the world article only its section page links, nor those
+        # only the refused windows list: a refused list is not followed).
         stored = {s["url"][-11:-5] for s in store.stories("gap")}
-        assert stored == set(zoo.ZOO_IDS) - {zoo.SECTION_ONLY}
+        assert stored == set(zoo.ZOO_HOME) | set(zoo.ZOO_RANKING["24h"])
 
 
 class RelabelledZoo(zoo.ZooSite):
