@@ -17,8 +17,8 @@ highest one known. A run goes:
 Options (core/config.py): ``sections`` restricts the section pages read and the sections
 each probed id is tried under (an article answers only under its own section, so a probed id
 costs one request per section); by default every section the home page's navigation links
-(``/docs/<section>/``) is read, and a configured section the navigation no longer links is
-reported. Articles of other sections are still read when a page links them.
+(``/docs/<section>/``) is read, and a configured section the navigation does not link, or
+one it linked in an earlier run and no longer does, is reported (the run degraded). Articles of other sections are still read when a page links them.
 ``selectors`` (``[sources.selectors]``, :mod:`crawler.selectors`) are used before the
 structural readers and held to the same checks. ``probe_misses`` (default 5) ends the probe, ``probe_max``
 (default 50) bounds the ids probed in one run.
@@ -77,6 +77,7 @@ from crawler.url_shape import link_lists, listing_problem
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
+NAV_SECTION = "nav_section:"  # + a section the navigation links, counted in the run's stats
 SECTION_NAME = re.compile(r"^[a-z0-9_-]+$")
 ID_DIGITS = 6
 
@@ -176,6 +177,20 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
                     self.section_labels.setdefault(m["section"], link.text)
                 if m["section"] not in linked:
                     linked.append(m["section"])
+        for section in linked:
+            self.count(NAV_SECTION + section)
+        if linked and self.restricted is None:
+            gone = [s for s in self.previously_linked() if s not in linked]
+            for section in gone:
+                self.count("section_gone")
+                self.degrade(
+                    f"section {section!r} was linked from the home page's navigation in an earlier "
+                    f"run and no longer is (linked: {', '.join(linked)}); its page is read this once"
+                )
+                if SECTION_NAME.match(section) and section not in self.sections:
+                    self.sections.append(section)
+                    self.listings_pending += 1
+                    yield self.listing(f"{self.site}/docs/{section}/", self.parse_section)
         if self.restricted is not None:
             for section in self.restricted:
                 if linked and section not in linked:
@@ -193,6 +208,17 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
                 self.sections.append(section)
                 self.listings_pending += 1
                 yield self.listing(f"{self.site}/docs/{section}/", self.parse_section)
+
+    def previously_linked(self) -> list[str]:
+        """The sections the navigation linked in the last run that read it (its
+        ``nav_section:`` counts), of the last few runs."""
+        for run in self.store.runs(self.source.name, limit=5):
+            if run["id"] == self.run_id or run["outcome"] == "running":
+                continue
+            found = [k.removeprefix(NAV_SECTION) for k in (run["stats"] or {}) if k.startswith(NAV_SECTION)]
+            if found:
+                return found
+        return []
 
     def listing(self, url: str, callback: Any, *, essential: bool = False) -> scrapy.Request:
         return scrapy.Request(

@@ -157,6 +157,44 @@ def test_a_failing_window_and_a_lost_section_are_said_and_nothing_half_read_is_s
         assert stored == set(zoo.ZOO_HOME) | set(zoo.ZOO_RANKING["24h"])
 
 
+def test_a_section_gone_from_the_navigation_is_reported(tmp_path: Path) -> None:
+    family = replace(zoo.BY_NAME["classic"], name="nav")
+    site = zoo.ZooSite(family)
+    with SiteServer({"nav": site}) as server:
+        dw = Defwatch(tmp_path)
+        dw.write_config(
+            f"""
+            [store]
+            url = "sqlite:///{tmp_path / "defwatch.db"}"
+
+            [crawl]
+            autothrottle = false
+            timeout = "10s"
+            allow_private = true
+
+            [[sources]]
+            name = "nav"
+            kind = "jdefense"
+            url = "{server.url("nav", "/")}"
+            probe_misses = 1
+            """
+        )
+        first = dw("crawl", "nav", timeout=120)
+        site.pages["/"] = zoo.render_home(family).replace(
+            '<li><a href="/docs/world/">世界の防衛</a></li>', ""
+        )
+        second = dw("crawl", "nav", timeout=120)
+    assert "Traceback" not in first.stderr + second.stderr, (first.stderr + second.stderr)[-3000:]
+    with Store.open(f"sqlite:///{tmp_path / 'defwatch.db'}") as store:
+        latest, earlier = store.runs("nav")[:2]
+        assert earlier["outcome"] == "ok", earlier["reason"]
+        assert latest["outcome"] == "degraded"
+        assert latest["reason"] == (
+            "section 'world' was linked from the home page's navigation in an earlier run and no "
+            "longer is (linked: mod); its page is read this once"
+        )
+
+
 class RelabelledZoo(zoo.ZooSite):
     """The ranking tabs in words of the site's own, which no reader knows."""
 
