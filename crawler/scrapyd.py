@@ -35,6 +35,22 @@ REQUEST_TIMEOUT = 10.0  # seconds for one call to a node's JSON API
 SCHEDULE_TIMEOUT = 120.0
 POLL = 1.0  # seconds between looks at the jobs
 LOST_AFTER = 30.0  # seconds a node may fail to answer before its jobs are given up
+# A job ends itself at crawl_timeout (its CLOSESPIDER_TIMEOUT), counted from when its process
+# is up: it is cancelled only this long after, and its run closed as cut this long after that.
+CANCEL_GRACE = 30.0
+# The [crawl] configuration a local crawl applies (crawler.runner.scrapy_settings), handed to
+# each job as Scrapy settings: a node's `scrapy crawl` reads only the project's defaults.
+JOB_SETTINGS = (
+    "USER_AGENT",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "CONCURRENT_REQUESTS",
+    "DOWNLOAD_TIMEOUT",
+    "DOWNLOAD_MAXSIZE",
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+    "DOWNLOAD_DELAY",
+    "CLOSESPIDER_TIMEOUT",
+)
 
 
 class NodeError(Exception):
@@ -70,7 +86,9 @@ class Node:
         doc = self.call("GET", "daemonstatus.json")
         return int(doc.get("running", 0)) + int(doc.get("pending", 0))
 
-    def schedule(self, source: SourceConfig, config_path: str, run_id: int) -> str:
+    def schedule(
+        self, source: SourceConfig, config_path: str, run_id: int, settings: Sequence[str] = ()
+    ) -> str:
         """The job's id. The id is ours, so that a job the node took without managing to say
         so (a timeout) is found and not scheduled twice."""
         job = f"run{run_id}-{uuid.uuid4().hex[:12]}"
@@ -85,6 +103,7 @@ class Node:
                 source=source.name,
                 config=config_path,
                 run_id=str(run_id),
+                setting=list(settings),
             )
         except NodeError:
             with suppress(NodeError):
@@ -120,6 +139,7 @@ class Job:
     id: str
     started: float
     silent_since: float | None = None
+    cancelled_at: float | None = None
     log_url: str | None = None
 
 
@@ -149,6 +169,7 @@ def crawl_on_nodes(
         raise NodeError("crawl.scrapyd: the nodes need a configuration file to read (none was loaded)")
     config_path = os.path.abspath(config.path)
     nodes = [Node(u) for u in config.crawl.scrapyd]
+    settings = job_settings(config)
     sources = select_sources(config, names)
     store = Store.open(config.store.url)
     try:
@@ -160,7 +181,7 @@ def crawl_on_nodes(
             refusals = []
             for node in _by_load(nodes, turn):
                 try:
-                    job_id = node.schedule(source, config_path, run_id)
+                    job_id = node.schedule(source, config_path, run_id, settings)
                 except NodeError as exc:
                     refusals.append(str(exc))
                     log(f"source {source.name}: node refused the job: {exc}")
@@ -203,12 +224,17 @@ def _wait(store: Store, jobs: list[Job], timeout: float, clock: Callable[[], flo
                 state, entry = listed.get(job.id, ("missing", {}))
                 job.log_url = entry.get("log_url") or job.log_url
                 if state in ("finished", "missing"):
-                    _close(store, job, "failed", _ended_without_run(job, state))
+                    if job.cancelled_at is not None:
+                        _cut(store, job, timeout)
+                    else:
+                        _close(store, job, "failed", _ended_without_run(job, state))
                     continue
-            if now - job.started >= timeout:
+            if job.cancelled_at is None and now - job.started >= timeout + CANCEL_GRACE:
                 with suppress(NodeError):  # the run is closed as cut whatever the node says
                     job.node.cancel(job.id)
-                _close(store, job, "timeout", f"cut at the crawl timeout ({timeout:g} s) on {job.node.url}")
+                job.cancelled_at = now
+            elif job.cancelled_at is not None and now - job.cancelled_at >= CANCEL_GRACE:
+                _cut(store, job, timeout)
                 continue
             still.append(job)
         waiting = still
@@ -228,6 +254,32 @@ def _close(store: Store, job: Job, outcome: str, reason: str) -> None:
     run = store.run(job.run_id)
     if run is not None and run["outcome"] == "running":
         store.finish_run(job.run_id, outcome, RunCounts(), reason)
+
+
+def _cut(store: Store, job: Job, timeout: float) -> None:
+    """A job cancelled at the crawl timeout: its run is ``timeout``, with what it counted,
+    whether it was still open or closed by the cancel's signal (``interrupted``)."""
+    run = store.run(job.run_id)
+    if run is None or run["outcome"] not in ("running", "interrupted"):
+        return
+    counts = RunCounts(
+        run.get("requests") or 0,
+        run.get("new_stories") or 0,
+        run.get("revised") or 0,
+        run.get("known_skipped") or 0,
+        run.get("errors") or 0,
+    )
+    reason = f"cut at the crawl timeout ({timeout:g} s + {CANCEL_GRACE:g} s of grace) on {job.node.url}"
+    store.finish_run(job.run_id, "timeout", counts, reason)
+
+
+def job_settings(config: Config) -> list[str]:
+    """``NAME=VALUE`` for each Scrapy setting the configuration decides (Scrapyd's
+    ``setting`` arguments)."""
+    from crawler.runner import scrapy_settings
+
+    settings = scrapy_settings(config)
+    return [f"{name}={settings[name]}" for name in JOB_SETTINGS if settings.get(name) is not None]
 
 
 def _summary(store: Store, source: SourceConfig, run_id: int) -> RunSummary:

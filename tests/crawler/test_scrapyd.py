@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -169,9 +170,11 @@ def configure(
     )
 
 
-def runs_by_source(url: str) -> dict[str, list[dict[str, object]]]:
+def runs_by_source(
+    url: str, sources: tuple[str, ...] = ("jdefense", "mod")
+) -> dict[str, list[dict[str, Any]]]:
     with Store.open(url) as store:
-        return {s: list(reversed(store.runs(s, limit=10))) for s in ("jdefense", "mod")}
+        return {s: list(reversed(store.runs(s, limit=10))) for s in sources}
 
 
 @pytest.mark.timeout(900)
@@ -310,3 +313,28 @@ def test_a_node_answering_500_and_a_node_vanishing_mid_job(
     assert mod["stats"]["node"] != broken.url
     assert len(from_mod) == mod["new_stories"]
     assert (defwatch.cwd / "public" / "all.rss").exists(), "the cycle did not go on to the feeds"
+
+
+@pytest.mark.timeout(600)
+def test_a_job_that_never_finishes_ends_at_the_crawl_timeout(
+    defwatch: Defwatch, sites: SiteServer, pg_url: str, nodes: Callable[..., ScrapydNode]
+) -> None:
+    node = nodes("a")
+    release = threading.Event()
+    try:
+        with HostileServer() as hostile:
+            feed_url = hostile.custom("/stuck.xml", lambda req, sock: release.wait(300))
+            configure(defwatch, sites, pg_url, [node.url], feed_url)
+            config = (defwatch.cwd / "defwatch.toml").read_text(encoding="utf-8")
+            defwatch.write_config(config.replace('crawl_timeout = "5m"', 'crawl_timeout = "5s"'))
+            result = defwatch("crawl", "slow", timeout=500)
+    finally:
+        release.set()
+    assert result.returncode == 1, result.stderr[-3000:]
+    (run,) = runs_by_source(pg_url, ("slow",))["slow"]
+    assert run["outcome"] == "timeout", run
+    # The job was handed the crawl timeout (a node's `scrapy crawl` knows only the project's
+    # defaults) and ended itself there, its request in flight cut.
+    assert run["reason"] == "the crawl took longer than [scheduler] crawl_timeout", run
+    jobs = requests.get(node.url + "listjobs.json", params={"project": "defwatch"}, timeout=10).json()
+    assert not jobs["running"] and not jobs["pending"], "the job still runs on the node"
