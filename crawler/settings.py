@@ -28,38 +28,51 @@ REDIRECT_MAX_TIMES = 5
 # a crawl's CPU); a defwatch page yields one story, and the worker stores one at a time.
 CONCURRENT_ITEMS = 4
 COOKIES_ENABLED = False
+# Scrapy reads and parses the source of every generator callback of every spider instance
+# (its cache holds bound methods, one per spider) to warn about `return value` in a generator:
+# 5 ms a source in a cycle of many; ruff and the tests look at our callbacks instead.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
+# Scrapy's component lists, less what defwatch does not use, as the *_BASE settings themselves:
+# a component switched off with None in DOWNLOADER_MIDDLEWARES or EXTENSIONS is still imported
+# by every crawler (Scrapy loads each key of those dicts to compare it): the telnet console,
+# remote control (aiohttp), cookies (tldextract) cost 0.4 s of CPU a process that way.
+DOWNLOADER_MIDDLEWARES_BASE = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": 50,
+    # robots.txt asked once per host and cycle, then kept while fresh (crawler.hostcache)
+    "crawler.middlewares.CachedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware": 350,
+    "scrapy.downloadermiddlewares.defaultheaders.DefaultHeadersMiddleware": 400,
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": 500,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": 750,
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": 850,
+}  # not here: Scrapy's RobotsTxtMiddleware, HttpAuthMiddleware, CookiesMiddleware, HttpCacheMiddleware
 DOWNLOADER_MIDDLEWARES = {
     "crawler.addresses.PrivateAddressMiddleware": 60,  # before robots.txt: every request, every redirect
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # after Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
-    # what defwatch does not use is not loaded (each crawler of a cycle would build it)
-    # robots.txt asked once per host and cycle, then kept while fresh (crawler.hostcache)
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.CachedRobotsTxtMiddleware": 100,
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
-    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
 }
 DEFWATCH_ALLOW_PRIVATE = False  # [crawl] allow_private
-EXTENSIONS = {
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.memusage.MemoryUsage": None,
-    "scrapy.extensions.memdebug.MemoryDebugger": None,
-    "scrapy.extensions.feedexport.FeedExporter": None,
-    "scrapy.extensions.logstats.LogStats": None,
-    "scrapy.extensions.spiderstate.SpiderState": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
+EXTENSIONS_BASE = {
+    "scrapy.extensions.corestats.CoreStats": 0,
+    "scrapy.extensions.logcount.LogCount": 0,
+    "scrapy.extensions.closespider.CloseSpider": 0,
     # AutoThrottle starting from the host's last latency (crawler.hostcache)
-    "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.middlewares.KnownLatencyAutoThrottle": 0,
-}
+}  # not here: telnet, memory usage and debugging, feed export, log stats, spider state, remote control
 # http and https only: the data:, file:, s3: and ftp: handlers are never built
-DOWNLOAD_HANDLERS = {"data": None, "file": None, "s3": None, "ftp": None}
+DOWNLOAD_HANDLERS_BASE = {
+    "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+    "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+}
 REMOTE_CONTROL_ENABLED = False
 LOG_INSTALL_ROOT_HANDLER = False  # defwatch's own logging set-up (core.logs) stays in charge
 # What a spider started by `scrapy crawl` hands its items to (a crawl started by

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -22,7 +22,9 @@ from alerts.outbox import Outbox
 from core.config import Config
 from rankings.movements import record_movements
 from store import SaveResult, Store, StoryIn
-from store.copies import CopyDetector, CopySettings, official_sources
+
+if TYPE_CHECKING:
+    from store.copies import CopyDetector
 
 __all__ = ["CHANGED", "Ingest"]
 
@@ -34,6 +36,10 @@ class Ingest:
 
     def __init__(self, store: Store, config: Config, copies: CopyDetector | None = None) -> None:
         self.store = store
+        # Link detection (datasketch: numpy, scipy) is loaded where stories are stored, when
+        # the first is: a crawl that hands the step over and stores nothing never pays for it.
+        from store.copies import CopyDetector, CopySettings, official_sources
+
         if copies is None:  # the ministry's items head their groups
             origins = official_sources((s.name, s.kind) for s in config.sources)
             copies = CopyDetector.install(store, CopySettings(official_sources=origins))
