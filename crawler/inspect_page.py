@@ -4,8 +4,10 @@ report attaches (``--file`` reads a page kept under the data folder)."""
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -13,17 +15,67 @@ from urllib.parse import urlsplit
 from crawler.checks import Check
 from crawler.extract_article import links, parse_page, read_article
 from crawler.jdefense_read import ARTICLE_SHAPE, ArticleUrls, ranking_block
+from crawler.mod_parse import is_challenge
 from crawler.selectors import article_selectors
 from crawler.url_shape import link_lists, listing_problem
 
-__all__ = ["fetch", "inspect_page"]
+__all__ = ["Fetched", "challenge_note", "fetch", "inspect_page"]
 
 
-def fetch(url: str, user_agent: str, timeout: float) -> str:
+@dataclass(frozen=True)
+class Fetched:
+    """A page as the server answered it (an HTTP error status too: a challenge is one)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    charset: str = "utf-8"
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.charset, errors="replace")
+
+
+def fetch(url: str, user_agent: str, timeout: float) -> Fetched:
+    """``url`` as the crawl would see it; raises OSError when nothing answered."""
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        charset = response.headers.get_content_charset() or "utf-8"
-        return str(response.read().decode(charset, errors="replace"))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Fetched(
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+                response.headers.get_content_charset() or "utf-8",
+            )
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return Fetched(
+                exc.code,
+                {k.lower(): v for k, v in (exc.headers or {}).items()},
+                exc.read(),
+                exc.headers.get_content_charset() or "utf-8" if exc.headers else "utf-8",
+            )
+
+
+def challenge_note(url: str, answer: Fetched, out: TextIO) -> bool:
+    """Say so when ``answer`` is a bot challenge, not the page (True then), as the crawl
+    tells them apart (crawler.mod_parse.is_challenge)."""
+    if not is_challenge(answer.status, answer.headers, answer.body):
+        return False
+    how = f"HTTP {answer.status}" + (
+        ", cf-mitigated: challenge"
+        if answer.headers.get("cf-mitigated", "").strip().lower() == "challenge"
+        else ""
+    )
+    print(f"page: {url}", file=out)
+    print(f"FAILED challenge: the site answered with a bot challenge ({how}), not the page", file=out)
+    print(
+        "  nothing on it can be read from here. The crawl keeps a mod feed item whose page is\n"
+        "  challenged as a title-only story from the feed (title, date, URL as given), and a\n"
+        "  listing route challenged run after run is a known limit shown by `defwatch status`.",
+        file=out,
+    )
+    return True
 
 
 def inspect_page(

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from crawler.inspect_page import fetch, inspect_page
+    from crawler.inspect_page import Fetched, challenge_note, fetch, inspect_page
 
     source = None
     if args.source:
@@ -41,14 +41,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     kind = args.kind or (source.kind if source is not None else "page")
     if args.file:
         try:
-            html = Path(args.file).read_bytes().decode("utf-8", errors="replace")
+            answer = Fetched(200, {}, Path(args.file).read_bytes())
         except OSError as exc:
             raise CommandError(f"inspect: cannot read {args.file}: {exc.strerror}") from None
     else:
         try:
-            html = fetch(args.url, config.crawl.user_agent, config.crawl.timeout)
+            answer = fetch(args.url, config.crawl.user_agent, config.crawl.timeout)
         except OSError as exc:
             raise CommandError(f"inspect: cannot fetch {args.url}: {exc}", code=1) from None
+    if challenge_note(args.url, answer, sys.stdout):
+        return 1
+    if answer.status >= 400:
+        raise CommandError(f"inspect: cannot fetch {args.url}: HTTP {answer.status}", code=1)
+    html = answer.text
     tz = source.tz if source is not None else JST
     selectors = dict(source.options.get("selectors") or {}) if source is not None else None
     return inspect_page(html, args.url, kind, tz, sys.stdout, selectors or None)
