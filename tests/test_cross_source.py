@@ -21,7 +21,7 @@ from tests.conftest import Defwatch
 
 @pytest.fixture
 def sites() -> Iterator[SiteServer]:
-    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
         yield server
 
 

@@ -23,7 +23,7 @@ from .conftest import Receiver
 
 @pytest.fixture
 def sites() -> Iterator[SiteServer]:
-    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
         yield server
 
 

@@ -36,7 +36,7 @@ def pg_url(pg_admin_url: str | None) -> str:
 
 @pytest.fixture
 def sites() -> Iterator[SiteServer]:
-    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
         yield server
 
 

@@ -52,7 +52,7 @@ def crawl_and_build(defwatch: Defwatch) -> None:
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
     folder = tmp_path_factory.mktemp("crawled")
-    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
         defwatch = Defwatch(folder)
         defwatch.write_config(
             f"""

@@ -43,7 +43,7 @@ YEARLY = "0 0 1 1 *"  # never fires during a test: only the start-up catch-up cr
 
 @pytest.fixture
 def mod_site() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"mod": ModSite()}) as server:
         yield server
 
 

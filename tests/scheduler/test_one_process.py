@@ -21,7 +21,7 @@ from tests.scheduler.test_daemon import HangingServer, runs, wait_until
 
 @pytest.fixture
 def mod_site() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite(open_pages=True)}) as server:
+    with SiteServer({"mod": ModSite()}) as server:
         yield server
 
 

@@ -78,7 +78,7 @@ def crawled(
     queue = site_server._ThreadingWSGIServer.request_queue_size
     site_server._ThreadingWSGIServer.request_queue_size = 128  # Scrapy's bursts overflow 5
     try:
-        with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as server:
+        with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as server:
             stores: dict[str, Crawled] = {}
             for engine in ("sqlite", "postgresql"):
                 folder = tmp_path_factory.mktemp(engine)

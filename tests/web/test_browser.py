@@ -67,7 +67,7 @@ def crawl_and_build(defwatch: Defwatch) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("web")
-    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite(open_pages=True)}) as sites:
+    with SiteServer({"jdefense": JDefenseSite(), "mod": ModSite()}) as sites:
         defwatch = Defwatch(folder)
         defwatch.write_config(
             f"""
