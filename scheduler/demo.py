@@ -102,7 +102,7 @@ def _sites() -> tuple[Any, dict[str, str]]:
     """Start the imitations; return the server and each source's URL."""
     sites: dict[str, Any] = {
         "jdefense": JDefenseSite(),
-        "mod": ModSite(open_pages=True),
+        "mod": ModSite(),  # as the real site answers: every HTML page a bot challenge
         "navalnews": FeedSite(),
     }
     server = SiteServer(sites).start()

@@ -33,6 +33,9 @@ LISTINGS = [data.NEWS_FEED_PATH, data.UPDATE_FEED_PATH, data.KISHA_JS_PATH, data
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SiteServer]:
+    # The reader of release pages and of the 人事発令 index is what this module tests, so the
+    # older imitation that answers them; the site as the real one answers (every HTML page a
+    # challenge) is crawled by tests/alerts/test_ministry_notices.py and the other suites.
     with SiteServer({"mod": ModSite(open_pages=True)}) as srv:
         yield srv
 
