@@ -282,7 +282,7 @@ def _shingles(lines: list[str]) -> set[str]:
 
 
 def compare_with_extractor(
-    ours: list[str], theirs: list[str], title: str | None = None, non_body: str = ""
+    ours: list[str], theirs: list[str], title: str | None = None, non_body: str = "", route: str = "visible"
 ) -> tuple[list[str], str, Check]:
     """Which body to keep, by which route, and the check that says why.
 
@@ -295,16 +295,16 @@ def compare_with_extractor(
     mine = [x for x in ours if _key(x)]
     other = [x for x in theirs if _key(x) and (not title or _key(x) != _key(title))]
     if not other:
-        return ours, "visible", Check("body-agreement", True, "trafilatura read no text")
+        return ours, route, Check("body-agreement", True, "trafilatura read no text")
     if not mine:
         return theirs, "trafilatura", Check("body-agreement", True, "only trafilatura read a body")
     a, b = _shingles(mine), _shingles(other)
     b_body = (b - _shingles(non_body.split("\n"))) | (a & b)
     ours_cover = len(a & b_body) / len(b_body)
     theirs_cover = len(a & b) / len(a)
-    detail = f"the visible reading covers {ours_cover:.0%} of trafilatura's body text, trafilatura {theirs_cover:.0%} of it"
+    detail = f"the {route} reading covers {ours_cover:.0%} of trafilatura's body text, trafilatura {theirs_cover:.0%} of it"
     if ours_cover >= _AGREE:
-        return ours, "visible", Check("body-agreement", True, detail)
+        return ours, route, Check("body-agreement", True, detail)
     if theirs_cover >= _CONTAINS:
         return theirs, "trafilatura", Check("body-agreement", True, detail + "; trafilatura's taken (fuller)")
-    return ours, "visible", Check("body-agreement", False, detail)
+    return ours, route, Check("body-agreement", False, detail)

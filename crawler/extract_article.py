@@ -395,13 +395,13 @@ def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_
     if found is not None and fields.title is None and found.title:
         fields.title, fields.routes["title"] = found.title, "trafilatura"
     theirs = found.text.split("\n") if found is not None else []
-    if fields.routes.get("body") == "selectors":
-        pass
-    elif not fields.paragraphs:
+    if not fields.paragraphs:
         if theirs:
             fields.paragraphs, fields.routes["body"] = theirs, "trafilatura"
     else:
-        kept, route, check = compare_with_extractor(fields.paragraphs, theirs, fields.title, non_body)
+        kept, route, check = compare_with_extractor(
+            fields.paragraphs, theirs, fields.title, non_body, fields.routes.get("body", "visible")
+        )
         fields.checks.append(check)
         if route == "trafilatura":
             fields.paragraphs, fields.routes["body"] = kept, "trafilatura"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from crawler.checks import Check
 from crawler.extract_article import links, parse_page, read_article
-from crawler.jdefense_read import ARTICLE_SHAPE, ArticleUrls, ranking_block
+from crawler.jdefense_read import ARTICLE_PATH, ARTICLE_SHAPE, ArticleUrls, ranking_block
 from crawler.mod_parse import is_challenge
 from crawler.selectors import article_selectors
 from crawler.url_shape import link_lists, listing_problem
@@ -107,6 +107,11 @@ def inspect_page(
     published = fields.published.isoformat() if fields.published else None
     print(f"date: {published} (by {fields.routes.get('published', '-')})", file=out)
     print(f"categories: {fields.categories} (by {fields.routes.get('categories', '-')})", file=out)
+    in_url = ARTICLE_PATH.match(urlsplit(url).path) if kind == "jdefense" else None
+    section, by = (
+        (in_url["section"], "url") if in_url else (fields.section, "json-ld" if fields.section else "-")
+    )
+    print(f"section: {section} (by {by})", file=out)
     n = len(fields.paragraphs)
     print(f"body: {n} paragraphs (by {fields.routes.get('body', '-')})", file=out)
     if n:

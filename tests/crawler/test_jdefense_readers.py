@@ -48,6 +48,18 @@ BROKEN = [
     ("rank-gap", [GOOD, _links(zoo.ZOO_RANKING["24h"], [1, 2, 4, 5, 6, 7]), GOOD], "1w", "ranks"),
     ("repeated-article", [GOOD, GOOD + _links(["004433"]), GOOD], "1w", "distinct"),
     (
+        "untitled-entry",
+        [GOOD, GOOD + f'<li><a href="{zoo.article("004400").path}"><img src="/t.jpg" alt=""></a></li>', GOOD],
+        "1w",
+        "titled",
+    ),
+    (
+        "titles-repeat",
+        [GOOD, GOOD.replace(zoo.article("004431").title, zoo.article("004433").title), GOOD],
+        "1w",
+        "titles-differ",
+    ),
+    (
         "link-outside-shape",
         [GOOD, GOOD.replace(zoo.article("004431").path, "/article/4431/"), GOOD],
         "1w",
@@ -101,6 +113,18 @@ def test_a_window_built_to_break_a_check_fails_it(lists: list[str], window: str,
     assert block.problem is None
     assert check in [c.name for c in block.failed(window)]
     assert window not in block.passing() and "24h" in block.passing()
+
+
+def test_a_body_selector_that_reads_the_wrong_box_fails_its_check() -> None:
+    from crawler.selectors import article_selectors
+
+    page = parse_page(
+        zoo.render_article(zoo.BY_NAME["wordpress"], ARTICLE, zoo.ZOO_RANKING), HOST + ARTICLE.path
+    )
+    assert page is not None
+    fields = read_article(page, selectors=article_selectors({"body": ".author"}))
+    assert fields.routes["body"] == "selectors"
+    assert fields.problem is not None and "body-agreement: the selectors reading covers 0%" in fields.problem
 
 
 def test_tabs_without_panels_is_a_problem() -> None:
@@ -157,6 +181,7 @@ def test_inspect_file_prints_what_each_reader_read(tmp_path: Path) -> None:
     out = result.stdout
     assert f"title: {ARTICLE.title!r} (by visible)" in out
     assert "body: 5 paragraphs (by visible)" in out
+    assert "section: mod (by url)" in out
     assert "ok ranks: 1..6 shown" in out and "24h: 6 entries" in out
     assert "    ok url-shape" in out and "list checks:\n  ok url-shape" in out
 
