@@ -77,6 +77,8 @@ class ModSite:
 def _route(path: str, epoch: int, faults: frozenset[str], open_pages: bool = False) -> _Response:
     if path == data.ROBOTS_PATH:
         return _Response(200, data.ROBOTS_TXT.encode(), _TEXT, _when(data.ROBOTS_LAST_MODIFIED))
+    if data.FAULT_CHALLENGED_FEEDS in faults and path in (data.NEWS_FEED_PATH, data.UPDATE_FEED_PATH):
+        return _challenge(data.HtmlPage(path, data.CHALLENGE_403))
     if path == data.NEWS_FEED_PATH:
         return _news(epoch, faults)
     if path == data.UPDATE_FEED_PATH:

@@ -31,6 +31,8 @@ FAULT_HTML_IN_TITLE = "html-in-title"
 FAULT_BIG_PDF = "big-pdf"
 FAULT_FAKE_PDF = "fake-pdf"
 FAULT_BROKEN_KISHA = "broken-kisha"
+# The site starts challenging its feeds too (403, cf-mitigated): the crawl reads nothing.
+FAULT_CHALLENGED_FEEDS = "challenged-feeds"
 KNOWN_FAULTS = frozenset(
     {
         FAULT_MALFORMED_NEWS,
@@ -39,6 +41,7 @@ KNOWN_FAULTS = frozenset(
         FAULT_BIG_PDF,
         FAULT_FAKE_PDF,
         FAULT_BROKEN_KISHA,
+        FAULT_CHALLENGED_FEEDS,
     }
 )
 
@@ -772,4 +775,5 @@ FAULT_PATHS: dict[str, frozenset[str]] = {
     FAULT_BIG_PDF: frozenset({BIG_PDF_PATH}),
     FAULT_FAKE_PDF: frozenset({FAKE_PDF_HTML_PATH, FAKE_PDF_GARBAGE_PATH}),
     FAULT_BROKEN_KISHA: frozenset({KISHA_JS_PATH}),
+    FAULT_CHALLENGED_FEEDS: frozenset({NEWS_FEED_PATH, UPDATE_FEED_PATH}),
 }

@@ -135,7 +135,9 @@ def test_each_personnel_notice_alerts_once_on_the_challenging_site(
 
 
 @pytest.mark.timeout(600)
-def test_an_index_that_answered_and_starts_challenging_degrades(defwatch: Defwatch) -> None:
+def test_an_index_that_answered_and_starts_challenging_degrades_and_challenged_feeds_fail(
+    defwatch: Defwatch,
+) -> None:
     site = ModSite(open_pages=True)
     with SiteServer({"mod": site}) as sites:
         _config(
@@ -149,7 +151,13 @@ def test_an_index_that_answered_and_starts_challenging_degrades(defwatch: Defwat
         site.open_pages = False
         assert defwatch("crawl", "mod").returncode == 0
         assert defwatch("crawl", "mod").returncode == 0
+        site.faults = {data.FAULT_CHALLENGED_FEEDS}  # now the feeds too: nothing can be read
+        assert defwatch("crawl", "mod").returncode == 1
     runs = _runs(defwatch.cwd)
     assert runs[0]["outcome"] == "ok"
     assert runs[1]["outcome"] == "degraded" and "answered before" in str(runs[1]["reason"])
     assert runs[2]["outcome"] == "ok"  # challenged twice in a row: now a known limit
+    assert runs[3]["outcome"] == "failed"
+    assert runs[3]["reason"].startswith(f"{data.NEWS_FEED_PATH} answered with a bot challenge"), runs[3][
+        "reason"
+    ]
