@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 from core.model import JST
@@ -14,11 +14,13 @@ from core.model import JST
 __all__ = [
     "ERAS",
     "JST",
+    "NEWS_YEARS",
     "EraDate",
     "parse_date_line",
     "parse_era_date_string",
     "parse_era_dates",
     "parse_url_date",
+    "plausible",
 ]
 
 
@@ -26,10 +28,31 @@ __all__ = [
 ERAS: dict[str, int] = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
 
 
+# --- Plausible news dates -----------------------------------------------------------------------
+
+# The years a news item, a feed entry or a date line can carry: the one definition every reader
+# uses (date lines here, crawler.extract, crawler.feed_dates, the ministry's pubDates). A year 1
+# or 9999 is a broken feed or a trap (9999 overflows when converted to UTC), and the limit keeps
+# ids and phone numbers such as 0120-12-34 from reading as dates.
+NEWS_YEARS = range(1900, 2100)
+
+
+def plausible(value: datetime | date) -> bool:
+    """Whether ``value`` is a date a news item can have: its year in :data:`NEWS_YEARS`, and an
+    aware datetime that converts to UTC (9999-12-31 23:00 -05:00 does not)."""
+    if value.year not in NEWS_YEARS:
+        return False
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return False
+    return True
+
+
 # --- Western date lines ----------------------------------------------------------------------
 
-# Years are limited to 1900-2099: a date line on a news site is never outside that, and the
-# limit keeps ids and phone numbers such as 0120-12-34 from reading as dates.
+# Years are limited to NEWS_YEARS (19xx and 20xx) by the pattern itself.
 _DATE_LINE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})"
     r"(?:"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
-from core.dates import parse_date_line
+from core.dates import parse_date_line, plausible
 from core.text import fold_whitespace
 
 __all__ = ["Article", "ParsedDate", "extract_article", "html_to_text", "parse_datetime"]
@@ -155,22 +155,6 @@ def _aware(value: datetime, tz: tzinfo) -> ParsedDate | None:
     else:
         parsed = ParsedDate(value, False)
     return parsed if plausible(parsed.value) else None
-
-
-# A news item dated outside these years is a mistake or a trap (year 9999 overflows when
-# converted to UTC; year 0001 is no news date): it is read as no date at all.
-YEARS = (1900, 2099)
-
-
-def plausible(value: datetime) -> bool:
-    """Whether an aware datetime is a date a news item can have (and converts to UTC)."""
-    if not YEARS[0] <= value.year <= YEARS[1]:
-        return False
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        return False
-    return True
 
 
 def _rfc822(text: str) -> datetime | None:

@@ -8,7 +8,7 @@ The rules (docs/sources.md, "Encodings and dates"):
   (``zone_assumed``), and to RFC 822's ``-0000`` ("zone unknown");
 - a date without a time (``Thu, 13 Feb 2025``, ``2025-02-13``, ``2003-12``, ``2003``) is
   midnight of its first day in that zone (``date_only``);
-- years outside :data:`YEARS` are refused with the reason ``date_out_of_range`` (a year 1 or
+- years outside :data:`core.dates.NEWS_YEARS` are refused, reason ``date_out_of_range`` (a year 1 or
   9999 in a news feed is a broken feed, and 9999 overflows in UTC).
 
 Nothing here raises on bad input.
@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
-__all__ = ["YEARS", "ZONES", "FeedDate", "parse_feed_date"]
+from core.dates import plausible
 
-YEARS = range(1970, 2101)
+__all__ = ["ZONES", "DateOutOfRange", "FeedDate", "parse_feed_date"]
 
 # Zone names and their offsets in hours. RFC 822's names first, then the ones feeds use.
 # Ambiguous abbreviations follow one reading each, the one feedparser and RFC 822 use where
@@ -57,13 +57,14 @@ class FeedDate:
 
 
 class DateOutOfRange(ValueError):
-    """A date that parses but lies outside :data:`YEARS`."""
+    """A date that parses but is no news date (core.dates.plausible: year 1, 9999...)."""
 
 
 def parse_feed_date(text: str, tz: tzinfo) -> FeedDate | None:
     """``text`` read as a feed date, or None when it is no date this parser knows.
 
-    Raises :class:`DateOutOfRange` for a well-formed date outside :data:`YEARS`.
+    Raises :class:`DateOutOfRange` for a well-formed date that is no news date
+    (core.dates.plausible).
     """
     text = unicodedata.normalize("NFKC", text).strip()
     if not text or len(text) > 100:
@@ -71,12 +72,8 @@ def parse_feed_date(text: str, tz: tzinfo) -> FeedDate | None:
     for parse in (_w3cdtf, _rfc822):
         found = parse(text, tz)
         if found is not None:
-            if found.value.year not in YEARS:
+            if not plausible(found.value):
                 raise DateOutOfRange(text)
-            try:
-                found.value.astimezone(UTC)  # 9999-12-31 23:00 -05:00 is past datetime.max
-            except OverflowError:
-                raise DateOutOfRange(text) from None
             return found
     return None
 

@@ -29,12 +29,13 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from core.config import format_size
+from core.dates import plausible
 from core.text import fold_whitespace, summarize
 from crawler.addresses import PrivateAddressRefused
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
 from crawler.encoding import Decoded, looks_like_mojibake
-from crawler.extract import Article, extract_article, html_to_text, parse_datetime, plausible
-from crawler.feed_dates import YEARS, DateOutOfRange, parse_feed_date
+from crawler.extract import Article, extract_article, html_to_text, parse_datetime
+from crawler.feed_dates import DateOutOfRange, parse_feed_date
 from crawler.feed_entries import (
     FeedDocument,
     damaged,
@@ -157,10 +158,10 @@ class ListingSpider(DefwatchSpider):
         # forms (asctime, Korean, Greek, Hungarian...) are taken from it.
         if parsed is None and fallback is not None and fmt is None and not _ISO_START.match(raw):
             value = datetime(*fallback[:6], tzinfo=UTC)
-            if value.year in YEARS:
+            if plausible(value):
                 extra["published_from"] = "feedparser"
                 return value
-        if parsed is None or parsed.value.year not in YEARS:
+        if parsed is None or not plausible(parsed.value):
             self.count("invalid_date" if parsed is None else "date_out_of_range")
             extra["published_raw"] = raw.strip()[:100]
             return None
@@ -209,7 +210,7 @@ class ListingSpider(DefwatchSpider):
         published = story.published
         if published is None and article.published is not None:
             from_page = datetime.combine(article.published, time(0, 0), tzinfo=self.source.tz)
-            if plausible(from_page):  # a page dated 9999-12-31 is no date (crawler.extract)
+            if plausible(from_page):  # a page dated 9999-12-31 is no date (core.dates)
                 published = from_page
                 extra["published_tz_assumed"] = True
                 extra["published_from"] = "article"

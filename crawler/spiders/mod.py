@@ -27,7 +27,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from core.dates import JST, parse_era_date_string
+from core.dates import JST, parse_era_date_string, plausible
 from core.text import normalize
 from crawler.base import classify_failure, failure_reason
 from crawler.feed_dates import DateOutOfRange, parse_feed_date
@@ -347,7 +347,14 @@ class ModSpider(ModPages, kind="mod"):
                 self.count("invalid_date")
                 extra["published_raw"] = raw[:100]
                 return None
-            value = datetime.fromtimestamp(calendar.timegm(parsed), JST)  # feedparser's UTC
+            try:
+                value = datetime.fromtimestamp(calendar.timegm(parsed), JST)  # feedparser's UTC
+            except (OverflowError, ValueError, OSError):
+                value = datetime.min.replace(tzinfo=JST)  # year 1: counted below
+            if not plausible(value):
+                self.count("date_out_of_range")
+                extra["published_raw"] = raw[:100]
+                return None
         return value.astimezone(JST)
 
     # -- kisha_ja.js ---------------------------------------------------------------------

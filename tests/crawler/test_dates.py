@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from core.dates import (
     JST,
+    NEWS_YEARS,
     EraDate,
     parse_date_line,
     parse_era_date_string,
     parse_era_dates,
     parse_url_date,
+    plausible,
 )
 
 
@@ -493,3 +495,33 @@ def test_parse_url_date(url: str, expected: date | None) -> None:
 @given(st.text())
 def test_parse_url_date_never_raises(url: str) -> None:
     assert parse_url_date(url) is None or isinstance(parse_url_date(url), date)
+
+
+# --- one range of plausible news dates, used by every reader ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("year", "expected"),
+    [(1, False), (1899, False), (1900, True), (1969, True), (2099, True), (2100, False), (9999, False)],
+)
+def test_every_reader_agrees_on_the_plausible_years(year: int, expected: bool) -> None:
+    """core.dates.NEWS_YEARS is the one definition: date lines, listing dates
+    (crawler.extract), feed dates (crawler.feed_dates) accept and refuse the same years."""
+    from crawler.extract import parse_datetime
+    from crawler.feed_dates import DateOutOfRange, parse_feed_date
+
+    assert (year in NEWS_YEARS) is expected
+    assert plausible(date(year, 6, 1)) is expected
+    iso = f"{year:04d}-06-01T12:00:00+09:00"
+    assert (parse_datetime(iso, JST) is not None) is expected
+    try:
+        read = parse_feed_date(iso, JST) is not None
+    except DateOutOfRange:
+        read = False
+    assert read is expected
+    assert (parse_date_line(f"{year:04d}-06-01 12:00") is not None) is expected
+
+
+def test_a_date_past_the_end_of_time_in_utc_is_not_plausible() -> None:
+    assert plausible(datetime(2099, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
+    assert not plausible(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
