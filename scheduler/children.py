@@ -3,19 +3,22 @@ time limit, what it recorded (``CrawlResult``), and how many may run at once."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import runpy
+import select
 import signal
 import subprocess
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
+from typing import IO, Any, NoReturn
 
 log = logging.getLogger("scheduler.daemon")
 
@@ -89,7 +92,7 @@ class _Child:
     """One crawl process: every source of one cycle (a batch), each its own spider in it."""
 
     sources: list[str]
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[str] | ForkedCrawl
     started: datetime
     last_error: str | None = None
     relay: threading.Thread | None = None
@@ -112,23 +115,34 @@ class Children:
         self.closed = False  # no new children once stopping
 
     def spawn(
-        self, sources: list[str], argv: Sequence[str], env: dict[str, str], pass_fds: Sequence[int] = ()
+        self,
+        sources: list[str],
+        argv: Sequence[str],
+        env: dict[str, str],
+        pass_fds: Sequence[int] = (),
+        fork: bool = False,
     ) -> tuple[int, _Child] | None:
+        """Start ``argv`` (``python -m scheduler … crawl NAMES``); with ``fork``, as a fork of
+        this process running the same command line (see :class:`ForkedCrawl`)."""
         with self._cond:
             if self.closed:
                 return None
-            process = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # the crawl's summary table; the store has the numbers
-                stderr=subprocess.PIPE,  # relayed line by line (see Daemon._relay)
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                env=env,
-                pass_fds=tuple(pass_fds),  # the store's lock: held by the child too
-                start_new_session=True,  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
-            )
+            process: subprocess.Popen[str] | ForkedCrawl
+            if fork:
+                process = ForkedCrawl.start(list(argv[3:]), env)
+            else:
+                process = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,  # the crawl's summary table; the store has the numbers
+                    stderr=subprocess.PIPE,  # relayed line by line (see Daemon._relay)
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    env=env,
+                    pass_fds=tuple(pass_fds),  # the store's lock: held by the child too
+                    start_new_session=True,  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
+                )
             self._next += 1
             child = _Child(list(sources), process, _utcnow())
             self._running[self._next] = child
@@ -164,3 +178,123 @@ def batch_slots() -> int:
 
 START_ALLOWANCE = 15.0  # seconds for a crawl process to start (Python, Scrapy, on a busy machine)
 GATHER = 0.5  # seconds the daemon waits for other sources due at the same moment to join a batch
+
+
+# --------------------------------------------------------------------------------------
+# A crawl child forked instead of started afresh
+# --------------------------------------------------------------------------------------
+
+
+def preload_crawl() -> None:
+    """Import what ``defwatch crawl`` needs (Scrapy, Twisted, the spiders' base, the ingest
+    step's front) in this process, so that a forked crawl child starts with it imported."""
+    import crawler.runner  # noqa: F401
+    import ingest  # noqa: F401
+    import scheduler.progress
+    import scheduler.summary  # noqa: F401
+
+
+class ForkedCrawl:
+    """A crawl child made by ``fork()`` from ``run --once``: the same ``defwatch crawl NAMES``
+    run (``scheduler.cli.main``), in a process of its own as before (its own reactor, its
+    own session and time limit, killed like any other), without a second interpreter
+    importing Python, Scrapy and SQLAlchemy again: about 1 CPU-s of an unchanged cycle.
+
+    Only ``run --once`` forks: at that moment its other threads wait (the signal watcher on
+    its pipe, the main thread on an event), so no lock is held across the fork; the daemon,
+    whose delivery and scheduler threads are busy at any time, starts its crawls afresh.
+    The parent's Python objects (its store's connections among them) are never used by the
+    child, which leaves with ``os._exit``."""
+
+    def __init__(self, pid: int, stderr: IO[str]) -> None:
+        self.pid = pid
+        self.stderr = stderr
+        self.returncode: int | None = None
+        self.args = ["fork"]
+
+    @classmethod
+    def start(cls, argv: list[str], env: dict[str, str]) -> ForkedCrawl:
+        read_fd, write_fd = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            _forked_child(argv, env, read_fd, write_fd)
+        os.close(write_fd)
+        stream = io.TextIOWrapper(io.FileIO(read_fd, "r"), encoding="utf-8", errors="replace")
+        return cls(pid, stream)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            if self.returncode is None:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        try:  # woken when the child ends (Linux 5.3+), rather than polling for it
+            pidfd: int | None = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        try:
+            while self.poll() is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(self.args, timeout)
+                if pidfd is not None:
+                    select.select([pidfd], [], [], left)
+                else:
+                    time.sleep(min(0.1, left))
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _forked_child(argv: list[str], env: dict[str, str], read_fd: int, write_fd: int) -> NoReturn:
+    """In the forked child: what ``subprocess.Popen`` set up for the crawl command (its own
+    session, stdin and stdout on /dev/null, stderr to the parent's relay, the environment,
+    default signal handling), then the command itself."""
+    code = 1
+    try:
+        os.close(read_fd)
+        os.setsid()  # a terminal's Ctrl-C reaches the parent only, which forwards it once
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        os.close(devnull)
+        # The parent's handlers write to its wakeup pipe: the child's signals are its own.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.environ.update(env)
+        # The command line as `python -m scheduler` runs it (its modules already imported).
+        sys.argv = ["defwatch", *argv]
+        runpy.run_module("scheduler", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        os._exit(code)

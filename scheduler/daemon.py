@@ -46,6 +46,7 @@ from scheduler.children import (
     _utcnow,
     batch_slots,
     kill_after,
+    preload_crawl,
 )
 from scheduler.lock import HeldLock, child_lock_env
 from scheduler.steps import (
@@ -78,6 +79,7 @@ class ChildOptions:
     verbosity: int = 0
     log_format: str = "text"
     python: str = field(default_factory=lambda: sys.executable)
+    fork: bool = False  # run --once: the crawl child is a fork of this process (ForkedCrawl)
 
     def argv(self, *sources: str) -> list[str]:
         argv = [self.python, "-m", "scheduler", "--log-format", self.log_format]
@@ -128,7 +130,9 @@ class Daemon:
         before = {n: int(last[n]["id"]) if n in last else 0 for n in names}
         env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock)}
         fds = (self.lock.fd,) if self.lock is not None else ()
-        spawned = self.children.spawn(names, self.options.argv(*names), env, fds)
+        if self.options.fork:
+            preload_crawl()
+        spawned = self.children.spawn(names, self.options.argv(*names), env, fds, fork=self.options.fork)
         if spawned is None:
             return [CrawlResult(n, "interrupted", reason="the daemon was stopping") for n in names]
         key, child = spawned
@@ -520,7 +524,8 @@ def run(
     with instance_lock(config.store.url) as lock:
         store = Store.open(config.store.url)
         try:
-            daemon = Daemon(config, store, ChildOptions(config.path, verbosity, log_format), lock)
+            options = ChildOptions(config.path, verbosity, log_format, fork=once)
+            daemon = Daemon(config, store, options, lock)
             if not once:
                 return daemon.run_forever(banner=lambda due_now: _banner(config, due_now))
             code, results = daemon.run_once()
