@@ -161,7 +161,8 @@ def read_article(
       ``json-ld``, ``trafilatura``, ``html-title``;
     - body: ``selectors``, ``visible`` (what follows the date line), ``after-title``,
       ``trafilatura`` (when the visible reading covers much less of its text, or is empty);
-    - categories: ``visible`` (the links between the title and the date line), ``json-ld``.
+    - categories: ``visible`` (the links between the title and the date line, else a few short
+      links before the title or after the date line in the article's head), ``json-ld``.
 
     ``exclude`` are elements known to be no part of the article (e.g. a ranking block).
     With ``fallbacks=False`` trafilatura and htmldate are not consulted (nor compared).
@@ -186,6 +187,7 @@ def read_article(
             for link in links(page, lambda _url: True, exclude=skip)
             if link.element is not None and page.end(heading) < page.order[link.element] < page.order[date_el]
         ]
+        between = between or _around_head(page, heading, date_el, skip)
         if between:
             fields.category_links = between
             fields.categories, fields.routes["categories"] = [link.text for link in between], "visible"
@@ -249,6 +251,31 @@ def _final_checks(fields: ArticleFields) -> None:
             "the page ends before its closing tags" if fields.truncated else "",
         )
     )
+
+
+def _around_head(
+    page: HtmlPage, heading: HtmlElement, date_el: HtmlElement, skip: Collection[HtmlElement]
+) -> list[Link]:
+    """Category links before the title or after the date line, inside the box that holds
+    both (the article's head): a few short labelled links, else none. Past the date line
+    only when that box is a head of its own, not the whole article (whose body follows)."""
+    around_date = {date_el, *date_el.iterancestors()}
+    box = next((el for el in (heading, *heading.iterancestors()) if el in around_date), None)
+    if box is None or box.tag in ("body", "html"):
+        return []
+    # A head holds the title, the date line and labels: little text besides the title.
+    rest = len(_clean(box.text_content())) - len(_clean(heading.text_content()))
+    own_head = box.tag not in ("article", "main") and rest < 200
+    start, date_end = page.order[heading], page.end(date_el)
+    found = [
+        link
+        for link in links(page, lambda _url: True, exclude=skip, within=box)
+        if link.element is not None
+        and (page.order[link.element] < start or (own_head and page.order[link.element] > date_end))
+    ]
+    if not found or len(found) > 5 or any(not link.text or len(link.text) > 30 for link in found):
+        return []
+    return found
 
 
 def _canonical(page: HtmlPage) -> str | None:

@@ -78,6 +78,7 @@ def test_every_family_is_read_right(zoo_crawl: ZooCrawl, family: zoo.Family) -> 
         body = story["body"].split("\n")
         assert (body[0], body[-1]) == (a.body[0], a.body[-1])
         assert body == a.body  # whole: no share text, no caption, nothing cut at a quote
+        assert story["extra"]["categories"] == [a.section_label]  # before or after the title
     for window, ids in zoo.ZOO_RANKING.items():
         snapshots = store.ranking_snapshots(family.name, window)
         assert snapshots, f"no {window} snapshot"
