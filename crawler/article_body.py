@@ -43,6 +43,7 @@ _FURNITURE = tuple(
     )
 )  # fmt: skip
 _FURNITURE_REACH = 24  # characters of a box's first text looked at
+_FURNITURE_BOX = 300  # a box opening with a furniture label and longer than this may be a body
 _LINK_DENSE = 0.6
 
 
@@ -111,6 +112,7 @@ def read_body(page: HtmlPage, anchor: HtmlElement, skip: Collection[HtmlElement]
     """The body paragraphs after ``anchor`` (the date line or the title heading)."""
     start = page.end(anchor)
     first = None
+    above = {anchor, *anchor.iterancestors()}
     for el in page.doc.iter(lxml.etree.Element):
         if page.order[el] <= start or el in skip or el.tag in HEADINGS or el.tag in _LEFT_OUT:
             continue
@@ -120,11 +122,12 @@ def read_body(page: HtmlPage, anchor: HtmlElement, skip: Collection[HtmlElement]
             continue
         own = clean((el.text or "") + "".join(c.tail or "" for c in el))
         if own and (_link_density(el) < _LINK_DENSE or not any(True for _ in el.iter("a"))):
+            if _in_furniture_box(el, above):
+                continue  # a share or author box right after the date line: no body yet
             first = el
             break
     if first is None:
         return BodyReading([])
-    above = {anchor, *anchor.iterancestors()}
     scope = first
     while scope.getparent() is not None and scope.getparent() not in above:
         scope = scope.getparent()
@@ -222,6 +225,22 @@ def _walk(
     if len(out) > taken:
         reading.last = previous
     return False
+
+
+def _in_furniture_box(el: HtmlElement, above: set[HtmlElement]) -> bool:
+    """Whether ``el`` sits in a short furniture box (share, author, related) of its own
+    beside the date line's ancestors."""
+    box = el
+    while box.getparent() is not None and box.getparent() not in above:
+        box = box.getparent()
+    if box is el or not is_furniture(box):
+        return False
+    return len(_key(box.text_content())) < _FURNITURE_BOX or _link_density(box) >= _LINK_DENSE
+
+
+def key_of(text: str) -> str:
+    """A line as the readings compare it (NFKC, case and spaces folded)."""
+    return _key(text)
 
 
 def _furniture_follows(heading: HtmlElement) -> bool:

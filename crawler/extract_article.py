@@ -31,6 +31,7 @@ from lxml.html import HtmlElement
 
 from core.dates import JST, parse_date_line
 from crawler.article_body import compare_with_extractor, non_body_text, read_body
+from crawler.article_body import key_of as key
 from crawler.checks import Check, failures
 from crawler.html_page import (
     HEADINGS,
@@ -198,6 +199,8 @@ def read_article(
             fields.paragraphs, fields.routes["body"] = reading.paragraphs, route
             fields.body_stopped_at = reading.stopped_at
             non_body = non_body_text(page, anchor, reading.last, skip)
+        else:
+            non_body = non_body_text(page, anchor, anchor, skip)
     _metadata_fallbacks(page, fields, tz)
     if fallbacks:
         _extractor_fallbacks(page, fields, tz, non_body)
@@ -423,6 +426,10 @@ def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_
         fields.title, fields.routes["title"] = found.title, "trafilatura"
     theirs = found.text.split("\n") if found is not None else []
     if not fields.paragraphs:
+        # What trafilatura reads when nothing follows the date line: never the title, the
+        # date line or the page's furniture taken for a body.
+        known = {key(line) for line in non_body.split("\n")} | {key(fields.title or "")}
+        theirs = [line for line in theirs if key(line) and key(line) not in known]
         if theirs:
             fields.paragraphs, fields.routes["body"] = theirs, "trafilatura"
     else:

@@ -127,6 +127,25 @@ def test_a_body_selector_that_reads_the_wrong_box_fails_its_check() -> None:
     assert fields.problem is not None and "body-agreement: the selectors reading covers 0%" in fields.problem
 
 
+@pytest.mark.parametrize(
+    "after_date",
+    [
+        "",
+        "<div class='share'><p>この記事をシェア</p><ul><li><a href='https://x.com/'>X</a></li></ul></div>",
+        f"<div class='author'><h4>この記事を書いた人</h4><p>{zoo.AUTHOR_TEXT}</p></div>",
+    ],
+    ids=["nothing", "share-box", "author-box"],
+)
+def test_an_article_without_a_body_fails_its_body_check(after_date: str) -> None:
+    # Neither the date line, the title nor a box of furniture is taken for a body.
+    html = (
+        f"<html><head><title>{ARTICLE.title}</title></head><body><article><h1>{ARTICLE.title}</h1>"
+        f"<div>{ARTICLE.date_line}</div>{after_date}</article><footer>Copyright</footer></body></html>"
+    )
+    _, fields = read(html)
+    assert fields.paragraphs == [] and fields.problem == "body: 0 paragraphs by no route"
+
+
 def test_tabs_without_panels_is_a_problem() -> None:
     block, _ = read(block_page([GOOD]))
     assert block.found and block.problem == "ranking block has 3 tabs but 1 lists"
