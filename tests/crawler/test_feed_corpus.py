@@ -74,6 +74,12 @@ def _reference(name: str, url: str) -> list[dict[str, Any]]:
     return out
 
 
+def _unlinked(name: str) -> int:
+    """How many of the file's entries have no link (feedparser's reading)."""
+    body = (CORPUS / name).read_bytes()
+    return sum(1 for entry in feedparser.parse(body).entries if not entry_link(entry))
+
+
 def _linked_files() -> list[str]:
     """The vendored files in which feedparser finds an entry with a link."""
     names = []
@@ -85,6 +91,12 @@ def _linked_files() -> list[str]:
 
 
 FILES = _linked_files()
+# Files whose entries all lack a link: the feed kind skips and counts each (docs/sources.md).
+UNLINKED_ONLY = [
+    p.relative_to(CORPUS).as_posix()
+    for p in sorted(CORPUS.rglob("*.xml"))
+    if p.relative_to(CORPUS).as_posix() not in FILES and _unlinked(p.relative_to(CORPUS).as_posix())
+]
 
 # Deliberate differences: file -> (field, why). Everything else must equal feedparser's.
 DIFFERENCES: dict[str, tuple[str, str]] = {
@@ -148,7 +160,7 @@ def read_with_the_feed_kind(store: Store, name: str) -> Read:
 @pytest.fixture(scope="module")
 def corpus() -> Iterator[dict[str, Read]]:
     with Store.open("sqlite://") as store:
-        yield {name: read_with_the_feed_kind(store, name) for name in FILES}
+        yield {name: read_with_the_feed_kind(store, name) for name in FILES + UNLINKED_ONLY}
 
 
 def test_no_file_fails_the_run(corpus: dict[str, Read]) -> None:
@@ -156,7 +168,7 @@ def test_no_file_fails_the_run(corpus: dict[str, Read]) -> None:
 
 
 def test_the_corpus_is_what_the_closing_note_says() -> None:
-    assert len(FILES) == 85 and (CORPUS / "LICENSE").is_file()
+    assert (len(FILES), len(UNLINKED_ONLY)) == (85, 3) and (CORPUS / "LICENSE").is_file()
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -177,6 +189,18 @@ def test_entry_as_feedparser_reads_it(corpus: dict[str, Read], name: str) -> Non
         # feedparser's dates are struct_time (whole seconds); defwatch keeps the fraction.
         published = story.published.replace(microsecond=0) if story.published else None
         assert published == want["published"]
+
+
+def test_items_without_a_link_are_skipped_and_counted(corpus: dict[str, Read]) -> None:
+    """The one difference in what is kept: an entry without a link is no story (defwatch knows
+    stories by URL); each is counted ``no_link``, and a feed with none linked is degraded."""
+    assert UNLINKED_ONLY, "the corpus has feeds whose entries have no link"
+    counted = {name: corpus[name].stats.get("no_link", 0) for name in FILES + UNLINKED_ONLY}
+    assert counted == {name: _unlinked(name) for name in FILES + UNLINKED_ONLY}
+    for name in UNLINKED_ONLY:
+        read = corpus[name]
+        assert not read.stories and read.failed is None, name
+        assert any("could be used" in reason for reason in read.degraded), (name, read.degraded)
 
 
 def test_a_deliberate_difference_is_a_real_one(corpus: dict[str, Read]) -> None:
