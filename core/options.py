@@ -55,6 +55,7 @@ SOURCE_KINDS: dict[str, dict[str, tuple[str, Any]]] = {
         "next": ("selector", None),
         "max_pages": ("int", 5),
         "fetch_articles": ("bool", False),
+        "language": ("str", None),  # ja, zh, ko: titles that read as mojibake degrade the run
     },
 }
 

@@ -175,7 +175,8 @@ class DefwatchSpider(scrapy.Spider):
         keep = self.source.keep_params
         keys = self.store.known_keys([self.absolute(u) for u in urls], keep, fragment)
         if keys:
-            # A story whose text was damaged by bad bytes is read again, to be repaired.
+            # A story stored with text damaged by bad bytes (as versions before 2026-12 did;
+            # now such an item is not stored at all) is read again, to be repaired.
             keys -= self.store.damaged_keys(keys)
         return {u for u in urls if url_key(self.absolute(u), keep, fragment) in keys}
 

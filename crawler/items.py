@@ -23,6 +23,9 @@ class StoryItem:
     # The fragment of ``url`` is part of the identity (items of a "what's new" list that
     # link anchors of one page, notices that all link one index page).
     fragment_key: bool = False
+    # Earlier versions the same listing gave of this story (one page listed under several
+    # titles), oldest first, as (title, summary, published): stored as its revisions.
+    earlier: list[tuple[str, str, datetime | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -63,6 +63,10 @@ class StorePipeline:
                     keep_params=spider.source.keep_params,
                     link=a["link"],
                     fragment_key=a["fragment_key"],
+                    earlier=tuple(
+                        (clean_title(title), clean_summary(summary), listed)
+                        for title, summary, listed in a["earlier"]
+                    ),
                 )
             )
             stats.inc_value(f"defwatch/stories_{result.status}")

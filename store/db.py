@@ -3,6 +3,7 @@ opened. Every query in defwatch lives in this package."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -61,6 +62,9 @@ class StoryIn:
     keep_params: tuple[str, ...] = ()
     link: str | None = None  # as the site gave it (absolute); None: ``url`` is that link
     fragment_key: bool = False  # the URL's fragment is part of the story's identity
+    # Versions the same listing gave before this one (oldest first; title, summary, published):
+    # a new story records them as its revisions.
+    earlier: tuple[tuple[str, str, datetime | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,7 @@ class Store:
             result = conn.execute(insert(t.stories).values(url_key=key, fetched=now, updated=now, **values))
             pk = result.inserted_primary_key
             assert pk is not None
+            self._earlier_revisions(conn, int(pk[0]), story, now)
             return SaveResult(int(pk[0]), "new")
         if row["content_hash"] == digest and (row["complete"] or not story.complete):
             return SaveResult(row["id"], "unchanged")
@@ -389,6 +394,25 @@ class Store:
         values["extra"] = extra
         conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
         return SaveResult(row["id"], status)
+
+    @staticmethod
+    def _earlier_revisions(conn: Connection, story_id: int, story: StoryIn, now: datetime) -> None:
+        """The versions a listing gave before the one stored, as revisions: each valid from
+        when it was published (else now) until the next one."""
+        versions = [*story.earlier, (story.title, story.summary, story.published)]
+        for (title, summary, listed), (_t, _s, following) in itertools.pairwise(versions):
+            valid_from = listed or now
+            conn.execute(
+                insert(t.story_revisions).values(
+                    story_id=story_id,
+                    title=title,
+                    summary=summary,
+                    body="",
+                    content_hash=content_hash(title, ""),
+                    valid_from=valid_from,
+                    replaced_at=max(following or now, valid_from),
+                )
+            )
 
     @staticmethod
     def story_row(conn: Connection, story_id: int) -> dict[str, Any]:

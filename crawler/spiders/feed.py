@@ -118,6 +118,16 @@ class ListingSpider(DefwatchSpider):
         fetch = bool(self.options.get("fetch_articles"))
         return [self.article_request(s) if fetch else s for s in fresh if s.url not in known]
 
+    def check_mojibake(self, stories: Iterable[StoryItem], language: str, decoded: str, url: str) -> None:
+        """A Japanese, Chinese or Korean listing whose titles read as a wrong decoder's
+        (mostly Latin-1 letters or half-width katakana: crawler.encoding) degrades the run:
+        stored as read, but never ``ok``, and its validators are not kept."""
+        if not language.lower().startswith(("ja", "zh", "ko")):
+            return
+        if looks_like_mojibake("".join(s.title for s in stories)):
+            self.count("titles_mojibake")
+            self.degrade(f"titles read as mojibake for a {language} {self.kind} ({decoded}) at {url}")
+
     def had_items(self) -> bool:
         """Whether this source has given stories before (so an empty answer is suspicious)."""
         return self.store.has_stories(self.source.name)
@@ -312,10 +322,10 @@ class FeedSpider(ListingSpider, kind="feed"):
                 self.count("feed_empty")
         elif not stories:
             self.degrade(f"none of the feed's {len(entries)} items could be used (see the counts)")
-        elif self.mojibake(parsed, stories):
-            self.degrade(
-                f"titles read as mojibake for a {self.language(parsed)} feed "
-                f"(decoded as {decoded.encoding}, from the {decoded.source}) at {response.url}"
+        else:
+            language = str(self.options.get("language") or parsed.get("feed", {}).get("language") or "")
+            self.check_mojibake(
+                stories, language, f"decoded as {decoded.encoding}, from the {decoded.source}", response.url
             )
         yield from self.new_stories(stories)
         self.remember_validators_unless_degraded(response)
@@ -332,17 +342,8 @@ class FeedSpider(ListingSpider, kind="feed"):
         if decoded.damaged:
             self.degrade(
                 f"{decoded.damaged} byte sequence(s) of the feed are not valid {decoded.encoding}: "
-                f"the items they hit are stored marked damaged and repaired when a fetch reads them right"
+                f"the items they hit are not stored (item_text_damaged) and read again next run"
             )
-
-    def language(self, parsed: Any) -> str:
-        return str(self.options.get("language") or parsed.get("feed", {}).get("language") or "")
-
-    def mojibake(self, parsed: Any, stories: list[StoryItem]) -> bool:
-        """Whether a Japanese, Chinese or Korean feed's titles read as a wrong decoder's."""
-        if not self.language(parsed).lower().startswith(("ja", "zh", "ko")):
-            return False
-        return looks_like_mojibake("".join(s.title for s in stories))
 
     def story(self, entry: dict[str, Any], base_url: str, decoded: Decoded | None = None) -> StoryItem | None:
         title = entry_title(entry)
@@ -367,14 +368,14 @@ class FeedSpider(ListingSpider, kind="feed"):
         body = _body(entry)
         summary = _text(entry, "summary")
         if decoded is not None:
+            if decoded.damaged and damaged(title, summary, body, link):
+                # Nothing is stored half-decoded: the run is degraded, so the feed's validators
+                # are not kept and the next fetch reads the item again.
+                self.count("item_text_damaged")
+                self.logger.warning("feed item hit by bad bytes, not stored: %s", link)
+                return None
             if decoded.source == "detected":
                 extra["encoding_assumed"] = decoded.encoding
-            if decoded.damaged:
-                # Stored (a rule may still match the rest), marked, and read again next time.
-                hit = damaged(title, summary, body)
-                extra["text_damaged"] = hit
-                if hit:
-                    self.count("item_text_damaged")
         return StoryItem(
             url=urljoin(base_url, link),
             title=title,
@@ -397,8 +398,8 @@ def identify(stories: list[StoryItem], keep_params: tuple[str, ...] = ()) -> lis
     """One story per item identity. Items linking one page with different fragments and
     different titles or guids are distinct stories (the fragment identifies the item there);
     the same page listed again with the same title is one story. When one page is listed
-    under several titles without fragments to tell them apart, the newest title wins and
-    the others are kept in ``extra["other_titles"]``."""
+    under several titles without fragments to tell them apart, the story keeps the newest
+    title and the others (oldest first) become its revisions (``StoryItem.earlier``)."""
     groups: dict[str, list[StoryItem]] = {}
     for story in stories:
         groups.setdefault(url_key(story.url, keep_params), []).append(story)
@@ -417,9 +418,18 @@ def identify(stories: list[StoryItem], keep_params: tuple[str, ...] = ()) -> lis
                     seen.add(key)
                     out.append(replace(story, fragment_key=True))
             continue
-        newest = max(group, key=lambda s: s.published.timestamp() if s.published else float("-inf"))
-        others = list(dict.fromkeys(s.title for s in group if s.title and s.title != newest.title))
-        out.append(replace(newest, extra={**newest.extra, "other_titles": others}) if others else newest)
+        # Oldest first; undated items count as older than dated ones, and keep feed order
+        # (newest first, as feeds list) among themselves.
+        ordered = sorted(
+            reversed(group), key=lambda s: s.published.timestamp() if s.published else float("-inf")
+        )
+        newest = ordered[-1]
+        earlier: dict[str, tuple[str, str, datetime | None]] = {}
+        for story in ordered[:-1]:
+            if story.title and story.title != newest.title:
+                earlier.pop(story.title, None)
+                earlier[story.title] = (story.title, story.summary, story.published)
+        out.append(replace(newest, earlier=list(earlier.values())))
     return out
 
 

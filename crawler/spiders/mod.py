@@ -30,8 +30,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from core.dates import JST, parse_era_date_string, plausible
 from core.text import normalize
 from crawler.base import classify_failure, failure_reason
+from crawler.encoding import looks_like_mojibake
 from crawler.feed_dates import DateOutOfRange, parse_feed_date
-from crawler.feed_entries import entry_categories, entry_link, parse_feed_document
+from crawler.feed_entries import damaged, entry_categories, entry_link, entry_title, parse_feed_document
 from crawler.items import StoryItem
 from crawler.mod_parse import (
     JinjiLink,
@@ -253,8 +254,12 @@ class ModSpider(ModPages, kind="mod"):
             self.count(reason)
         if document.controls:
             self.count("control_characters", document.controls)
-        if document.decoded.damaged:
-            self.degrade(f"{path} has bytes that are not valid {document.decoded.encoding}")
+        damage = document.decoded.damaged
+        if damage:
+            self.degrade(
+                f"{path} has {damage} byte sequence(s) that are not valid {document.decoded.encoding}: "
+                "the items they hit are not stored (item_text_damaged) and read again next run"
+            )
         entries = parsed.get("entries") or []
         problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
         if not parsed.get("version") and not entries:
@@ -273,8 +278,22 @@ class ModSpider(ModPages, kind="mod"):
                     "item without a link in %s skipped: %s", path, entry.get("title") or "(untitled)"
                 )
                 continue
+            if damage and damaged(entry_title(entry), entry.get("summary") or ""):
+                # Nothing is stored half-decoded: the next fetch (not answered 304, the
+                # validators are not kept) reads the item again.
+                self.count("item_text_damaged")
+                self.logger.warning("item of %s hit by bad bytes, not stored: %s", path, link)
+                continue
             usable += 1
             yield from self.feed_entry(entry, urljoin(response.url, link), path, (number, position))
+        # The ministry writes Japanese: titles that read as a wrong decoder's degrade the run.
+        mojibake = looks_like_mojibake("".join(entry_title(e) for e in entries))
+        if mojibake:
+            self.count("titles_mojibake")
+            decoded = document.decoded
+            self.degrade(
+                f"titles of {path} read as mojibake (decoded as {decoded.encoding}, from the {decoded.source})"
+            )
         if malformed:
             # Not remembered either: a broken feed is fetched in full again next time, and so
             # reported until it is fixed.
@@ -284,8 +303,8 @@ class ModSpider(ModPages, kind="mod"):
             self.count("feed_empty")
             self.degrade(f"{path} lists no items")
         elif not usable:
-            self.degrade(f"none of the {len(entries)} items of {path} has a link")
-        else:
+            self.degrade(f"none of the {len(entries)} items of {path} has a usable link")
+        elif not damage and not mojibake:
             self.remember_validators(response)
 
     def feed_entry(

@@ -41,6 +41,8 @@ class PageSpider(ListingSpider, kind="page"):
             self.degrade(f'selector item = "{self.options["item"]}" matched nothing at {response.url}')
             return
         stories = self.stories(items, response)
+        language = self.options.get("language") or response.xpath("/html/@lang").get() or ""
+        self.check_mojibake(stories, language, f"decoded as {response.encoding}", response.url)
         new = self.new_stories(stories)
         yield from new
         if stories and not new:

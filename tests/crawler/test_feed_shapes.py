@@ -70,6 +70,10 @@ WHATS_NEW = _rss(
     + _item("第３報", "/whatsnew.html#a3")
     + _item("同じ記事", "/same.html")
     + _item("同じ記事", "/same.html")
+    # One page under three titles, no fragments: one story, newest title, two revisions.
+    + _item("訂正版の題名", "/story.html", "Thu, 13 Feb 2025 12:00:00 +0900")
+    + _item("最初の題名", "/story.html", "Thu, 13 Feb 2025 08:00:00 +0900")
+    + _item("二番目の題名", "/story.html", "Thu, 13 Feb 2025 10:00:00 +0900")
 )
 
 DATES = _rss(
@@ -104,6 +108,13 @@ def _damaged(epoch: int) -> bytes:
     return body.replace(b"MARK", b"\xff" if epoch == 0 else "の".encode())
 
 
+MOJIBAKE_PAGE = (
+    '<!doctype html><html lang="ja"><body><ul>'
+    f'<li><a href="/mp/1">{GOOD_TITLE}</a></li><li><a href="/mp/2">{GOOD_TITLE}２</a></li>'
+    "</ul></body></html>"
+)
+
+
 def _huge() -> bytes:
     items = "".join(f"<item><title>n{i}</title><link>/h/{i}</link></item>" for i in range(50_000))
     return _rss(items, language="en").encode()
@@ -133,6 +144,8 @@ class ShapesSite:
             "/huge.xml": (self.huge, rss),
             # UTF-8 declared as ISO-8859-1 (windows-1252 decodes any byte): mojibake.
             "/mojibake.xml": (_rss(_item(GOOD_TITLE, "/m/1")).encode(), f"{rss}; charset=iso-8859-1"),
+            # The same for a listing page read with selectors (kind page), lang="ja".
+            "/mojibake.html": (MOJIBAKE_PAGE.encode(), "text/html; charset=iso-8859-1"),
         }
         for name in UNDECLARED:
             pages[f"/undeclared-{name}.xml"] = (_undeclared(name), rss)
@@ -193,7 +206,16 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shapes]:
             *(
                 source_toml(name=name, kind="feed", url=origin + path, timezone="Asia/Tokyo")
                 for name, path in SOURCES.items()
-            )
+            ),
+            source_toml(
+                name="mojibake-page",
+                kind="page",
+                url=origin + "/mojibake.html",
+                timezone="Asia/Tokyo",
+                item="li",
+                link="a::attr(href)",
+                title="a",
+            ),
         )
         workdir = tmp_path_factory.mktemp("shapes")
         defwatch = Defwatch(workdir)
@@ -250,8 +272,21 @@ def test_fragment_linked_items_are_distinct_stories(shapes: Shapes) -> None:
         "/whatsnew.html#a2": "第２報",
         "/whatsnew.html#a3": "第３報",
         "/same.html": "同じ記事",
+        "/story.html": "訂正版の題名",
     }
-    assert shapes.runs("whatsnew")[0]["new_stories"] == 4
+    assert shapes.runs("whatsnew")[0]["new_stories"] == 5
+
+
+def test_one_page_under_several_titles_keeps_the_newest_and_the_others_as_revisions(
+    shapes: Shapes,
+) -> None:
+    story = shapes.stories("whatsnew")["/story.html"]
+    with shapes.store() as store:
+        revisions = store.revisions(story["id"])
+    assert [r["title"] for r in revisions] == ["最初の題名", "二番目の題名"]  # oldest first
+    assert [r["valid_from"].hour for r in revisions] == [23, 1]  # when listed (UTC)
+    assert [r["replaced_at"].hour for r in revisions] == [1, 3]  # by the next one
+    assert "other_titles" not in story["extra"]
 
 
 @pytest.mark.parametrize(
@@ -285,18 +320,18 @@ def test_undeclared_asian_encodings(shapes: Shapes, name: str) -> None:
     assert shapes.runs(f"undeclared-{name}")[0]["stats"]["encoding_detected"] == 1
 
 
-def test_one_bad_byte_damages_one_item_and_a_later_fetch_repairs_it(shapes: Shapes) -> None:
+def test_one_bad_byte_keeps_one_item_out_until_a_fetch_reads_it_right(shapes: Shapes) -> None:
     first, second = shapes.runs("damaged")
     assert first["outcome"] == "degraded" and "not valid utf-8" in first["reason"]
+    assert "not stored" in first["reason"] and first["new_stories"] == 1
     assert first["stats"]["item_text_damaged"] == 1
-    assert second["outcome"] == "ok"
+    assert second["outcome"] == "ok" and second["new_stories"] == 1
     stories = shapes.stories("damaged")
     assert stories["/dmg/2"]["title"] == GOOD_TITLE  # the rest of the feed read right
-    repaired = stories["/dmg/1"]
-    assert repaired["title"] == "壊れるの題名" and repaired["extra"]["text_damaged"] is False
+    whole = stories["/dmg/1"]  # never stored half-decoded: stored once, as published
+    assert whole["title"] == "壊れるの題名" and "text_damaged" not in whole["extra"]
     with shapes.store() as store:
-        [old] = store.revisions(repaired["id"])
-    assert old["title"] == "壊れる\ufffd題名"
+        assert store.revisions(whole["id"]) == []
 
 
 def test_a_wrong_declaration_is_detected(shapes: Shapes) -> None:
@@ -332,3 +367,11 @@ def test_fifty_thousand_items_are_read_up_to_the_limit(shapes: Shapes) -> None:
 def test_a_japanese_feed_read_as_mojibake_is_degraded(shapes: Shapes) -> None:
     run = shapes.runs("mojibake")[0]
     assert run["outcome"] == "degraded" and "mojibake" in run["reason"]
+    assert run["stats"]["titles_mojibake"] == 1
+
+
+def test_a_japanese_listing_page_read_as_mojibake_is_degraded(shapes: Shapes) -> None:
+    run = shapes.runs("mojibake-page")[0]
+    assert run["outcome"] == "degraded", run
+    assert "titles read as mojibake for a ja page (decoded as cp1252)" in run["reason"], run["reason"]
+    assert run["stats"]["titles_mojibake"] == 1
