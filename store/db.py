@@ -14,7 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 
@@ -26,6 +38,13 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The statements of a story's save, built once: SQLAlchemy then compiles each once and only
+# binds the values (a statement built with its values, per story, cost more CPU in coercing
+# them and computing its cache key than SQLite took to run it).
+_STORY_BY_KEY = select(t.stories).where(t.stories.c.url_key == bindparam("key"))
+_STORY_BY_ID = select(t.stories).where(t.stories.c.id == bindparam("story_id"))
+_INSERT_STORY = insert(t.stories)
+
 log = logging.getLogger(__name__)
 
 
@@ -344,7 +363,7 @@ class Store:
         now = utcnow()
         key = url_key(story.url, story.keep_params, story.fragment_key)
         digest = content_hash(story.title, story.body)
-        row = conn.execute(select(t.stories).where(t.stories.c.url_key == key)).mappings().first()
+        row = conn.execute(_STORY_BY_KEY, {"key": key}).mappings().first()
         values = {
             "url": canonical_url(story.url, story.keep_params, story.fragment_key),
             "link": (story.link or story.url).strip(),
@@ -361,7 +380,7 @@ class Store:
             "extra": story.extra,
         }
         if row is None:
-            result = conn.execute(insert(t.stories).values(url_key=key, fetched=now, updated=now, **values))
+            result = conn.execute(_INSERT_STORY, {"url_key": key, "fetched": now, "updated": now, **values})
             pk = result.inserted_primary_key
             assert pk is not None
             self._earlier_revisions(conn, int(pk[0]), story, now)
@@ -417,7 +436,7 @@ class Store:
     @staticmethod
     def story_row(conn: Connection, story_id: int) -> dict[str, Any]:
         """A stored story's row, read inside the transaction that saved it."""
-        return dict(conn.execute(select(t.stories).where(t.stories.c.id == story_id)).mappings().one())
+        return dict(conn.execute(_STORY_BY_ID, {"story_id": story_id}).mappings().one())
 
     def get_story(self, url: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

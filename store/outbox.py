@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from store import schema as t
 
@@ -120,6 +120,11 @@ def group_delivery(conn: Connection, story_ids: Sequence[int], rule: str, channe
     ).scalar_one_or_none()
 
 
+# Built once (compiled once, values bound per call): one of each for every story queued.
+_DELIVERY_EXISTS = select(d.c.id).where(d.c.id == bindparam("id"))
+_INSERT_DELIVERY = insert(d)
+
+
 def insert_delivery(
     conn: Connection,
     *,
@@ -132,22 +137,23 @@ def insert_delivery(
     story_id: int | None = None,
 ) -> bool:
     """Add a pending delivery unless one with this id exists; True when added."""
-    if conn.execute(select(d.c.id).where(d.c.id == id)).first() is not None:
+    if conn.execute(_DELIVERY_EXISTS, {"id": id}).first() is not None:
         return False
     conn.execute(
-        insert(d).values(
-            id=id,
-            rule=rule,
-            channel=channel,
-            kind=kind,
-            story_id=story_id,
-            status="pending",
-            attempts=0,
-            created=now,
-            queued=now,
-            next_attempt=now,
-            payload=dict(payload),
-        )
+        _INSERT_DELIVERY,
+        {
+            "id": id,
+            "rule": rule,
+            "channel": channel,
+            "kind": kind,
+            "story_id": story_id,
+            "status": "pending",
+            "attempts": 0,
+            "created": now,
+            "queued": now,
+            "next_attempt": now,
+            "payload": dict(payload),
+        },
     )
     return True
 

@@ -192,6 +192,10 @@ Index("ix_deliveries_batch", deliveries.c.batch)
 deliveries.append_column(Column("first_attempt", UTCDateTime))
 deliveries.append_column(Column("targets_done", JSON))
 
+# -- revision 0008_deliveries_story: a story's deliveries found by index (every story stored
+# asks whether its group already has one: store.outbox.group_delivery) -----------------------
+Index("ix_deliveries_story", deliveries.c.story_id)
+
 ops_states = Table(
     "ops_states",
     metadata,
