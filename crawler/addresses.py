@@ -11,10 +11,11 @@ checked, and so are robots.txt requests.
 ``allow_private = ["intranet.example", "127.0.0.1:8080"]`` allows those hosts (or host:port)
 to be private and refuses every other private address, redirects included.
 
-Hosts are resolved once per crawl (the answer is kept for the crawl). What is checked is
-the address the resolver gives here; a DNS server that answers differently a moment later
-(DNS rebinding) is not caught: run defwatch where internal services need authentication
-anyway, or behind an egress proxy, if that matters to you.
+The address connected to is checked too: :class:`PublicOnlyResolver` (Scrapy's
+``TWISTED_DNS_RESOLVER``) refuses a private answer when the download resolves the host to
+connect, so a DNS server that answers a public address to the check and a private one a
+moment later (DNS rebinding) gets nothing. The middleware's check before it gives the clear
+reason early and covers hosts written as IP addresses, which are never resolved.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
 
 ALLOW_SETTING = "DEFWATCH_ALLOW_PRIVATE"
 
@@ -68,6 +72,61 @@ async def resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
+
+
+def allowed_hosts(allow: Any) -> bool | set[str]:
+    """``[crawl] allow_private`` as the resolver sees it: true, or the host names allowed
+    (without their ports: the resolver is not told the port; the middleware checks it)."""
+    if allow is True or not allow:
+        return bool(allow)
+    hosts = set()
+    for entry in allow:
+        host, sep, port = str(entry).rpartition(":")
+        hosts.add((host if sep and port.isdigit() else str(entry)).strip("[]"))
+    return hosts
+
+
+class PublicOnlyResolver(CachingThreadedResolver):
+    """Scrapy's resolver, refusing a private answer for a host ``allow_private`` does not
+    name: what the download connects to is checked, not only what the middleware saw."""
+
+    allow: bool | set[str] = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> PublicOnlyResolver:
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.allow = allowed_hosts(crawler.settings.get(ALLOW_SETTING))
+        return resolver
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Deferred[str]:
+        answer: Deferred[str] = super().getHostByName(name, timeout)
+        if self.allow is True or (self.allow and name in self.allow):
+            return answer
+        return answer.addCallback(self._public, name)
+
+    @staticmethod
+    def _public(address: str, name: str) -> str:
+        if not is_public(address):
+            # Twisted reports any failed lookup as "no results" (a DNSLookupError, which it
+            # expects; anything else it logs as a crash): the reason is kept here for the run.
+            REFUSED_AT_CONNECT[name] = address
+            raise DNSLookupError(f"{name} resolved to the private address {address}")
+        return address
+
+
+# Hosts whose address was refused when connecting, with that address (for the reason).
+REFUSED_AT_CONNECT: dict[str, str] = {}
+
+
+def refused_at_connect(host: str | None) -> str | None:
+    """Why ``host`` could not be looked up, when it was PublicOnlyResolver's refusal."""
+    address = REFUSED_AT_CONNECT.get(host or "")
+    if address is None:
+        return None
+    return (
+        f"{host} ({address}) is a private address, not fetched: it resolved to a public one "
+        "when checked, then to this one when connecting (DNS rebinding?)"
+    )
 
 
 class PrivateAddressMiddleware:

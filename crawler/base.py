@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 
 from core.config import Config, SourceConfig
 from core.model import Outcome
-from crawler.addresses import PrivateAddressRefused
+from crawler.addresses import PrivateAddressRefused, refused_at_connect
 from crawler.worker import InlineWorker, SinkFactory, Worker, WorkerDied, make_sink
 from store import RunCounts, Store
 
@@ -325,7 +325,8 @@ async def _close(engine: Any, reason: str) -> None:
 def failure_reason(failure: Failure, url: str | None) -> str:
     """A failed request as the reason of a failed run: the root cause, in words."""
     if failure.check(CannotResolveHostError, DNSLookupError):
-        return f"cannot resolve host {urlsplit(url).hostname if url else '?'}"
+        host = urlsplit(url).hostname if url else None
+        return refused_at_connect(host) or f"cannot resolve host {host or '?'}"
     if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
         return f"connection refused by {urlsplit(url).netloc if url else '?'}"
     return f"{classify_failure(failure)} at {url}"

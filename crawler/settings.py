@@ -61,6 +61,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
 }
 DEFWATCH_ALLOW_PRIVATE = False  # [crawl] allow_private
+# The address connected to is checked as well as the one the middleware saw (DNS rebinding)
+TWISTED_DNS_RESOLVER = "crawler.addresses.PublicOnlyResolver"
 EXTENSIONS_BASE = {
     "scrapy.extensions.corestats.CoreStats": 0,
     "scrapy.extensions.logcount.LogCount": 0,

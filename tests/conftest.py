@@ -49,6 +49,18 @@ class Defwatch:
             stdin=subprocess.DEVNULL,
         )
 
+    def run_wrapped(self, argv: list[str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """A command line that runs ``defwatch`` itself (through ``unshare``, say), here."""
+        return subprocess.run(
+            argv,
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "scheduler", *args],
