@@ -100,7 +100,9 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Deferred[str]:
         answer: Deferred[str] = super().getHostByName(name, timeout)
-        if self.allow is True or (self.allow and name in self.allow):
+        if self.allow is True or (self.allow and name in self.allow) or name in ALLOWED_BY_MIDDLEWARE:
+            return answer
+        if _is_ip(name):  # an address, not a name: checked by the middleware, never rebound
             return answer
         return answer.addCallback(self._public, name)
 
@@ -112,6 +114,19 @@ class PublicOnlyResolver(CachingThreadedResolver):
             REFUSED_AT_CONNECT[name] = address
             raise DNSLookupError(f"{name} resolved to the private address {address}")
         return address
+
+
+# Hosts the middleware let be private (``allow_private`` as a spider's configuration has it,
+# which the process-wide resolver is not given under ``scrapy crawl -a config=…``).
+ALLOWED_BY_MIDDLEWARE: set[str] = set()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 # Hosts whose address was refused when connecting, with that address (for the reason).
@@ -156,6 +171,7 @@ class PrivateAddressMiddleware:
             return None
         port = parts.port or (443 if parts.scheme == "https" else 80)
         if self.allowed(host, port):
+            ALLOWED_BY_MIDDLEWARE.add(host)
             return None
         if host not in self.verdicts:
             try:

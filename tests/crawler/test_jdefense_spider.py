@@ -509,5 +509,5 @@ def test_scrapy_crawl_reads_the_configuration_it_is_given(tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr[-3000:]
     with Store.open(f"sqlite:///{harness.db}") as store:
         run = store.runs("jdefense")[0]
-    assert run["outcome"] == "ok"
+    assert run["outcome"] == "ok", run["reason"]
     assert run["new_stories"] == len(harness.stories()) > 0

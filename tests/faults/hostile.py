@@ -144,6 +144,17 @@ class HostileServer:
                 k, v = line.split(":", 1)
                 headers[k.strip().lower()] = v.strip()
         path = target.split("?", 1)[0]
+        # Read a request's body (a webhook's POST): closing on unread bytes would reset the
+        # connection before the client read the answer.
+        body = data.split(b"\r\n\r\n", 1)[1]
+        try:
+            while len(body) < int(headers.get("content-length") or 0):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+        except (OSError, ValueError):
+            return
         self.hits[path] += 1
         req = _Request(method, path, headers)
         handler = self.routes.get(path)
@@ -245,6 +256,25 @@ class HostileServer:
         def handler(req: _Request, sock: socket.socket) -> None:
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Ty")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+        self.routes[path] = handler
+        return self.url(path)
+
+    def hang(self, path: str) -> str:
+        """Takes the request, never answers."""
+
+        def handler(req: _Request, sock: socket.socket) -> None:
+            self.stop_event.wait()
+
+        self.routes[path] = handler
+        return self.url(path)
+
+    def late(self, path: str, after: float) -> str:
+        """Answers 200, ``after`` seconds late."""
+
+        def handler(req: _Request, sock: socket.socket) -> None:
+            if not self.stop_event.wait(after):
+                self.page(sock, req, 200, b"ok", "text/plain")
 
         self.routes[path] = handler
         return self.url(path)
