@@ -12,8 +12,11 @@ Backends (the seam for another database):
   an external-content index over ``stories.text_norm`` kept by triggers (migration
   ``0006_search``), so a story is indexed in the very transaction that saves it. Trigrams
   need three characters: words of one or two characters (日豪, F2) are checked with LIKE on
-  the candidates the longer words found, or, when every word is short, by walking the
-  stories newest first until a page is full.
+  the candidates the longer words found. When every word is short, the stories holding the
+  rarest are those with a trigram beginning with it (the index's own terms, read through the
+  fts5vocab table ``story_search_terms``) or a text ending with it (``ix_stories_tail1`` and
+  ``ix_stories_tail2``, migration ``0009_short_words``), looked up by id; a common one (a
+  thousand stories or more) is found by walking the stories newest first until a page is full.
 - :class:`TrigramSearch` (PostgreSQL): the same LIKE conditions, served by the ``pg_trgm``
   GIN index ``ix_stories_text_trgm`` on ``text_norm`` (migration ``0007_pg_search``) for
   words of three characters or more; shorter words are checked on what those found, or by a
@@ -32,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import String, and_, bindparam, func, literal_column, select, table, text
+from sqlalchemy import String, and_, bindparam, func, literal_column, select, table, text, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.text import normalize
@@ -60,6 +63,8 @@ MAX_WORDS = 8
 TRIGRAM = 3  # the shortest word the trigram index can look up
 
 FTS_TABLE = "story_search"
+TERMS_TABLE = "story_search_terms"  # its terms (fts5vocab, migration 0009_short_words)
+LAST_CHAR = "\U0010ffff"  # sorts after every character (UTF-8 compares bytewise)
 _fts = table(FTS_TABLE, literal_column("rowid"))
 
 
@@ -157,6 +162,7 @@ class Fts5Search:
 
     name = "fts5-trigram"
     FEW = 1000
+    MAX_TERMS = 2000  # trigrams beginning with a short word, past which it counts as common
 
     def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
@@ -169,8 +175,56 @@ class Fts5Search:
             # "+ 0" keeps SQLite from looking the matches up by id: it walks the order instead.
             story_id: Any = t.stories.c.id + 0 if many else t.stories.c.id
             conditions.append(story_id.in_(found))
+        elif self._has_terms(conn):
+            few = self._short_word_stories(conn, query.short_words)
+            if few is not None:
+                conditions.append(t.stories.c.id.in_(few))
         conditions.extend(_contains(w) for w in query.short_words)
         return and_(*conditions)
+
+    def _has_terms(self, conn: Connection) -> bool:
+        found = conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": TERMS_TABLE}
+        ).first()
+        return found is not None
+
+    def _short_word_stories(self, conn: Connection, words: Sequence[str]) -> Any | None:
+        """The ids of the stories that may hold the rarest of ``words`` (one or two
+        characters each), or None when every one is common (then walking the stories newest
+        first fills a page soonest). A story holds a short word where one of its trigrams
+        begins with the word (the index's terms from the word to the word followed by the
+        last character there is), or where its text ends with the word."""
+        best: tuple[int, Any] | None = None
+        for word in words:
+            terms = (
+                conn.execute(
+                    text(f"SELECT term FROM {TERMS_TABLE} WHERE term >= :lo AND term < :hi LIMIT :n"),
+                    {"lo": word, "hi": word + LAST_CHAR, "n": self.MAX_TERMS + 1},
+                )
+                .scalars()
+                .all()
+            )
+            if len(terms) > self.MAX_TERMS:
+                continue  # a common character: as many stories as terms, or more
+            parts: list[Any] = []
+            if terms:
+                match = " OR ".join(_fts_phrase(term) for term in terms)
+                matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
+                parts.append(select(literal_column("rowid")).select_from(_fts).where(matches))
+            tail2 = func.substr(t.stories.c.text_norm, literal_column("-2"))
+            if len(word) == 2:
+                ends: ColumnElement[bool] = tail2 == word
+                parts.append(select(t.stories.c.id).where(ends))
+            else:
+                parts.append(select(t.stories.c.id).where(tail2 >= word, tail2 < word + LAST_CHAR))
+                tail1 = func.substr(t.stories.c.text_norm, literal_column("-1"))
+                parts.append(select(t.stories.c.id).where(tail1 == word))
+            found = union(*parts)
+            probe = select(func.count()).select_from(found.limit(self.FEW).subquery())
+            count = conn.execute(probe).scalar_one()
+            if count < self.FEW and (best is None or count < best[0]):
+                best = (count, found)
+        return None if best is None else best[1]
 
 
 def backend(conn: Connection) -> Backend:

@@ -156,8 +156,8 @@ def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: P
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url)
     with old.engine.begin() as conn:  # a store from before the search: every other migration
-        command.downgrade(_alembic_config(conn), "0006b_search@-2")
-    assert not {"0006_search", "0006b_search"} & old.current_revisions()
+        command.downgrade(_alembic_config(conn), "0009_short_words@-3")
+    assert not {"0006_search", "0006b_search", "0009_short_words"} & old.current_revisions()
     with old.engine.connect() as conn:
         assert search.backend(conn).name == "like"
     save_all(old)
@@ -168,6 +168,7 @@ def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: P
             assert search.backend(conn).name == "fts5-trigram"
         assert find(upgraded, "ＡＳＥＡＮ") == oracle(upgraded, "ASEAN") != []
         assert find(upgraded, "次官級会合") == oracle(upgraded, "次官級会合") != []
+        assert find(upgraded, "豪") == oracle(upgraded, "豪") != []
     finally:
         upgraded.close()
 
@@ -182,8 +183,31 @@ def test_the_order_and_the_lookup_use_indexes(store: Store) -> None:
             return
         plan = " | ".join(search.query_plan(conn, search.parse("防衛当局")))
         assert "VIRTUAL TABLE" in plan
+        # A short word: the stories whose trigrams begin with it, or whose text ends with it.
         short = " | ".join(search.query_plan(conn, search.parse("日豪")))
-        assert "ix_stories_shown" in short
+        assert "VIRTUAL TABLE" in short and "ix_stories_tail2" in short, short
+        one = " | ".join(search.query_plan(conn, search.parse("艦")))
+        assert "ix_stories_tail2" in one and "ix_stories_tail1" in one, one
+
+
+def test_words_of_one_or_two_characters_are_found_anywhere_in_a_text(store: Store) -> None:
+    # Where a trigram begins with the word, and at the very end of a text (no trigram
+    # begins there), and in texts of one and two characters.
+    for n, (title, body) in enumerate([("新型の哨戒艦", "哨戒艦"), ("艦", ""), ("日豪", ""), ("X", "豪")]):
+        store.save_story(
+            StoryIn(
+                url=f"https://example.jp/short/{n}.html",
+                source="mod",
+                title=title,
+                body=body,
+                published=T0 + timedelta(days=1, hours=n),
+            )
+        )
+    texts = [normalize(f"{r['title']}\n{r['summary']}\n{r['body']}") for r in store.stories()]
+    words = {c for text in texts for c in text if not c.isspace()}
+    words |= {w for text in texts for w in (text[:2], text[-2:], text[-3:-1]) if w.strip() == w}
+    for word in sorted(words):
+        assert find(store, word) == oracle(store, word), word
 
 
 def test_highlight_marks_what_matched_in_the_text_as_shown() -> None:
@@ -212,7 +236,7 @@ def test_the_like_backend_agrees_with_fts5(store: Store) -> None:
 
 def test_both_plans_give_the_same_answer(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # Few matches are looked up by id and sorted; many are found walking the order.
-    few = {typed: find(store, typed) for typed in ("ASEAN", "防衛当局", "asean 日豪")}
+    few = {typed: find(store, typed) for typed in ("ASEAN", "防衛当局", "asean 日豪", "日豪", "豪")}
     monkeypatch.setattr(search.Fts5Search, "FEW", 1)
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
