@@ -162,7 +162,8 @@ class Fts5Search:
 
     name = "fts5-trigram"
     FEW = 1000
-    MAX_TERMS = 2000  # trigrams beginning with a short word, past which it counts as common
+    MAX_TERMS = 2000  # trigrams beginning with a short word, past which it is walked for
+    RECENT = 2000  # the newest stories a query of short words is first looked for among
 
     def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
@@ -175,26 +176,28 @@ class Fts5Search:
             # "+ 0" keeps SQLite from looking the matches up by id: it walks the order instead.
             story_id: Any = t.stories.c.id + 0 if many else t.stories.c.id
             conditions.append(story_id.in_(found))
-        elif self._has_terms(conn):
+        elif self.has_terms(conn):
             few = self._short_word_stories(conn, query.short_words)
             if few is not None:
                 conditions.append(t.stories.c.id.in_(few))
         conditions.extend(_contains(w) for w in query.short_words)
         return and_(*conditions)
 
-    def _has_terms(self, conn: Connection) -> bool:
+    def has_terms(self, conn: Connection) -> bool:
+        """Whether the index's terms can be listed (migration 0009_short_words)."""
         found = conn.execute(
             text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": TERMS_TABLE}
         ).first()
         return found is not None
 
     def _short_word_stories(self, conn: Connection, words: Sequence[str]) -> Any | None:
-        """The ids of the stories that may hold the rarest of ``words`` (one or two
-        characters each), or None when every one is common (then walking the stories newest
-        first fills a page soonest). A story holds a short word where one of its trigrams
-        begins with the word (the index's terms from the word to the word followed by the
-        last character there is), or where its text ends with the word."""
-        best: tuple[int, Any] | None = None
+        """The ids of the stories that may hold the one of ``words`` (one or two characters
+        each) that begins the fewest trigrams, or None when each begins over MAX_TERMS. A
+        story holds a short word where one of its trigrams begins with it (the index's
+        terms from the word up to the word followed by the last character there is) or
+        where its text ends with it."""
+        best: list[str] | None = None
+        chosen = ""
         for word in words:
             terms = (
                 conn.execute(
@@ -204,27 +207,23 @@ class Fts5Search:
                 .scalars()
                 .all()
             )
-            if len(terms) > self.MAX_TERMS:
-                continue  # a common character: as many stories as terms, or more
-            parts: list[Any] = []
-            if terms:
-                match = " OR ".join(_fts_phrase(term) for term in terms)
-                matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
-                parts.append(select(literal_column("rowid")).select_from(_fts).where(matches))
-            tail2 = func.substr(t.stories.c.text_norm, literal_column("-2"))
-            if len(word) == 2:
-                ends: ColumnElement[bool] = tail2 == word
-                parts.append(select(t.stories.c.id).where(ends))
-            else:
-                parts.append(select(t.stories.c.id).where(tail2 >= word, tail2 < word + LAST_CHAR))
-                tail1 = func.substr(t.stories.c.text_norm, literal_column("-1"))
-                parts.append(select(t.stories.c.id).where(tail1 == word))
-            found = union(*parts)
-            probe = select(func.count()).select_from(found.limit(self.FEW).subquery())
-            count = conn.execute(probe).scalar_one()
-            if count < self.FEW and (best is None or count < best[0]):
-                best = (count, found)
-        return None if best is None else best[1]
+            if len(terms) <= self.MAX_TERMS and (best is None or len(terms) < len(best)):
+                best, chosen = list(terms), word
+        if best is None:
+            return None
+        parts: list[Any] = []
+        if best:
+            match = " OR ".join(_fts_phrase(term) for term in best)
+            matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
+            parts.append(select(literal_column("rowid")).select_from(_fts).where(matches))
+        tail2 = func.substr(t.stories.c.text_norm, literal_column("-2"))
+        if len(chosen) == 2:
+            parts.append(select(t.stories.c.id).where(tail2 == chosen))
+        else:
+            parts.append(select(t.stories.c.id).where(tail2 >= chosen, tail2 < chosen + LAST_CHAR))
+            tail1 = func.substr(t.stories.c.text_norm, literal_column("-1"))
+            parts.append(select(t.stories.c.id).where(tail1 == chosen))
+        return union(*parts)
 
 
 def backend(conn: Connection) -> Backend:
@@ -254,13 +253,33 @@ def search(
     from ``offset``); none for a query without words."""
     if not query.words:
         return []
-    stmt = select(t.stories.c.id).where(backend(conn).where(conn, query))
-    if len(sources) == 1:  # equality: SQLite reads ix_stories_source_shown in order
-        stmt = stmt.where(t.stories.c.source == sources[0])
-    elif sources:
-        stmt = stmt.where(t.stories.c.source.in_(list(sources)))
+    engine = backend(conn)
+    if isinstance(engine, Fts5Search) and not query.long_words and engine.has_terms(conn):
+        # A common short word fills the page from the newest stories: look among them
+        # first, walking the order down to the RECENT-th newest (a page found there is the
+        # page); a rarer word is looked up in the index.
+        shown = func.coalesce(t.stories.c.published, t.stories.c.fetched)
+        cutoff = conn.execute(
+            _in_sources(select(shown), sources).order_by(*newest_first()).offset(engine.RECENT - 1).limit(1)
+        ).scalar()
+        walk = select(t.stories.c.id).where(*(_contains(w) for w in query.words))
+        if cutoff is not None:
+            walk = walk.where(shown >= cutoff)
+        walk = _in_sources(walk, sources).order_by(*newest_first()).limit(limit).offset(offset)
+        ids = [int(i) for i in conn.execute(walk).scalars()]
+        if len(ids) == limit or cutoff is None:  # a full page, or every story walked
+            return ids
+    stmt = _in_sources(select(t.stories.c.id).where(engine.where(conn, query)), sources)
     stmt = stmt.order_by(*newest_first()).limit(limit).offset(offset)
     return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def _in_sources(stmt: Any, sources: Sequence[str]) -> Any:
+    if len(sources) == 1:  # equality: SQLite reads ix_stories_source_shown in order
+        return stmt.where(t.stories.c.source == sources[0])
+    if sources:
+        return stmt.where(t.stories.c.source.in_(list(sources)))
+    return stmt
 
 
 def query_plan(conn: Connection, query: Query) -> list[str]:

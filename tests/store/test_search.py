@@ -190,9 +190,14 @@ def test_the_order_and_the_lookup_use_indexes(store: Store) -> None:
         assert "ix_stories_tail2" in one and "ix_stories_tail1" in one, one
 
 
-def test_words_of_one_or_two_characters_are_found_anywhere_in_a_text(store: Store) -> None:
+@pytest.mark.parametrize("recent", [1, 1000])
+def test_words_of_one_or_two_characters_are_found_anywhere_in_a_text(
+    store: Store, recent: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Where a trigram begins with the word, and at the very end of a text (no trigram
-    # begins there), and in texts of one and two characters.
+    # begins there), and in texts of one and two characters; looked up in the index (past
+    # the newest story) and found walking the newest stories.
+    monkeypatch.setattr(search.Fts5Search, "RECENT", recent)
     for n, (title, body) in enumerate([("新型の哨戒艦", "哨戒艦"), ("艦", ""), ("日豪", ""), ("X", "豪")]):
         store.save_story(
             StoryIn(
