@@ -6,12 +6,13 @@ cycle in a child process for that reason (and to bound memory).
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import BaseSettings, Settings, SettingsAttribute
 
 from core.config import Config, SourceConfig
 from crawler import settings as default_settings
@@ -77,8 +78,37 @@ def select_sources(config: Config, names: list[str] | None) -> list[SourceConfig
     return [known[n] for n in names]
 
 
+_ATOMIC = (str, bytes, int, float, bool, type(None))
+
+
+def _copy_settings(settings: BaseSettings) -> Any:
+    """The deep copy Scrapy makes of the settings for every crawler, without ``copy.deepcopy``
+    walking every string and number (10 ms a crawler: 2 s of a cycle of 200 feeds)."""
+    new = settings.__class__.__new__(settings.__class__)
+    new.__dict__.update(settings.__dict__)
+    new.attributes = {}
+    for name, attr in settings.attributes.items():
+        value = attr.value
+        if isinstance(value, BaseSettings):
+            value = _copy_settings(value)
+        elif not isinstance(value, _ATOMIC):
+            value = copy.deepcopy(value)
+        twin = SettingsAttribute.__new__(SettingsAttribute)
+        twin.value, twin.priority = value, attr.priority
+        new.attributes[name] = twin
+    return new
+
+
+class CrawlSettings(Settings):
+    """Scrapy's settings, copied for each crawler of a cycle as Scrapy does, only faster."""
+
+    def copy(self) -> CrawlSettings:
+        copied: CrawlSettings = _copy_settings(self)
+        return copied
+
+
 def scrapy_settings(config: Config, log_level: str = "WARNING") -> Settings:
-    s = Settings()
+    s = CrawlSettings()
     s.setmodule(default_settings, priority="project")
     c = config.crawl
     s.setdict(

@@ -32,6 +32,9 @@ COOKIES_ENABLED = False
 # (its cache holds bound methods, one per spider) to warn about `return value` in a generator:
 # 5 ms a source in a cycle of many; ruff and the tests look at our callbacks instead.
 WARN_ON_GENERATOR_RETURN_VALUE = False
+# Scrapy's stats dump at a spider's close is an INFO line, formatted even when not shown (the
+# scrapy logger stays at WARNING: core.logs); each run's counts are in the store instead.
+STATS_DUMP = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
