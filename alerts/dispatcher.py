@@ -345,7 +345,7 @@ class Dispatcher:
                 channel,
                 now,
                 until,
-                f"channel paused: {error}",
+                f"{db.PAUSED}{error}",
                 give_up_before=cutoff,
                 min_attempts=self.policy.min_attempts,
             )

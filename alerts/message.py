@@ -116,6 +116,8 @@ def ranking_payload(
     if story is not None:
         doc = story_document(story, also, sources)
     else:
+        # Not stored (the ranking lists pages defwatch has not read): what the ranking itself
+        # says, and ``stored`` false so a message says the date is not known, not blank.
         doc = {
             "url": event["url"],
             "title": event["title"],
@@ -123,6 +125,7 @@ def ranking_payload(
             "published": None,
             "summary": "",
             "also": list(also),
+            "stored": False,
         }
     at = event.get("at")
     payload = {
@@ -243,6 +246,11 @@ def facts(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     published = jst_text(story.get("published"))
     if published:
         out.append(("published", published))
+    elif story.get("stored") is False:
+        out.append(("published", "not known (the article is not stored)"))
+    ranked = jst_text((payload.get("ranking") or {}).get("at"))
+    if ranked:
+        out.append(("ranked at", ranked))
     if payload.get("event") == "revised":
         out.append(("event", "revised"))
     return out

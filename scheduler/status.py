@@ -55,7 +55,7 @@ def collect_status(config: Config, store: Any, now: datetime | None = None) -> d
         "daemon": _daemon(config),
         "sources": sources,
         "alerts": store.delivery_counts(),
-        "deliveries": _deliveries(store),
+        "deliveries": _deliveries(store, now),
         "store": {
             "url": url.render_as_string(hide_password=True),
             "stories": store.count_stories(),
@@ -71,15 +71,25 @@ def _daemon(config: Config) -> dict[str, Any]:
     return {"running": is_held(config.store.url), "lock": str(lock_path(config.store.url))}
 
 
-def _deliveries(store: Any, failed_limit: int = 10) -> dict[str, Any]:
-    """Deliveries per channel and status, and the latest that were given up, with why."""
+def _deliveries(store: Any, now: datetime, failed_limit: int = 10) -> dict[str, Any]:
+    """Deliveries per channel and status, the channels paused (failing as a whole: their
+    deliveries wait) with why and until when, and the latest deliveries given up, with why."""
     from store import outbox
 
     with store.engine.connect() as conn:
         by_channel = outbox.counts_by_channel(conn)
         failed = outbox.failed_deliveries(conn, limit=failed_limit)
+        paused = outbox.paused_channels(conn, now)
     return {
         "by_channel": by_channel,
+        "paused": {
+            p.channel: {
+                "until": p.until.astimezone(JST).isoformat(),
+                "reason": p.reason,
+                "waiting": p.waiting,
+            }
+            for p in paused
+        },
         "failed": [
             {
                 "id": d.id,
@@ -157,6 +167,14 @@ def render_status(report: dict[str, Any], out: IO[str]) -> None:
     for channel, n in sorted(report["deliveries"]["by_channel"].items()):
         line = f"  {channel}: {n['pending']} pending, {n['failed']} failed, {n['sent']} sent"
         console.print(line, markup=False, highlight=False)
+        pause = report["deliveries"]["paused"].get(channel)
+        if pause:
+            waiting = pause["waiting"]
+            line = (
+                f"    paused until {_when(pause['until'])} JST ({waiting} deliver{'y' if waiting == 1 else 'ies'}"
+                f" waiting): {pause['reason']}"
+            )
+            console.print(line, markup=False, highlight=False)
     for d in report["deliveries"]["failed"]:
         what = d["title"] or d["kind"]
         line = f"  failed: {d['channel']} / {d['rule']}: {what} ({d['attempts']} attempts): {d['last_error']}"

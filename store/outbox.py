@@ -23,6 +23,7 @@ __all__ = [
     "add_also",
     "assign_batch",
     "batch_members",
+    "ChannelPause",
     "channel_failed",
     "claim",
     "counts_by_channel",
@@ -38,6 +39,7 @@ __all__ = [
     "next_due",
     "ops_state",
     "pending_channels",
+    "paused_channels",
     "pending_unbatched",
     "recent_runs",
     "requeue_failed",
@@ -271,12 +273,43 @@ def channel_failed(
         .where(*due_now, d.c.attempts >= min_attempts, d.c.first_attempt <= give_up_before)
         .values(status="failed", last_error=error)
     )
+    # Every delivery that now waits for the channel says so (``paused_channels`` reads it back
+    # for ``defwatch status``); the one whose attempt paused it included.
     conn.execute(
         update(d)
-        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt < until)
-        .values(next_attempt=until, last_error=func.coalesce(d.c.last_error, error))
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt <= until)
+        .values(next_attempt=until, last_error=error)
     )
     return int(failed.rowcount or 0)
+
+
+PAUSED = "channel paused: "
+
+
+@dataclass(frozen=True)
+class ChannelPause:
+    channel: str
+    until: datetime  # when the channel is tried next
+    reason: str  # what the receiver last did (its secrets already masked)
+    waiting: int  # deliveries waiting for it
+
+
+def paused_channels(conn: Connection, now: datetime) -> list[ChannelPause]:
+    """Channels failing as a whole right now: their pending deliveries wait, marked by
+    ``channel_failed``, for a time still ahead."""
+    waiting = (
+        select(d.c.channel, d.c.next_attempt, d.c.last_error)
+        .where(d.c.status == "pending", d.c.next_attempt > now, d.c.last_error.startswith(PAUSED))
+        .order_by(d.c.channel, d.c.next_attempt.desc())
+    )
+    found: dict[str, ChannelPause] = {}
+    for row in conn.execute(waiting):
+        seen = found.get(row.channel)
+        if seen is None:  # the latest pause of the channel says when and why
+            found[row.channel] = ChannelPause(row.channel, row.next_attempt, row.last_error[len(PAUSED) :], 1)
+        else:
+            found[row.channel] = ChannelPause(seen.channel, seen.until, seen.reason, seen.waiting + 1)
+    return list(found.values())
 
 
 def set_targets_done(conn: Connection, ids: Sequence[str], targets: Sequence[str]) -> None:

@@ -4,10 +4,19 @@ caught at start-up in one line."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from alerts.channels.email import text_body
+from alerts.channels.slack import message_blocks
 from alerts.dispatcher import Dispatcher
+from alerts.message import ranking_payload
+from alerts.templates import Templates
 from tests.conftest import Defwatch
 
 from .conftest import Answer, Pipeline, Receiver, SmtpServer, write_config
@@ -237,3 +246,40 @@ path = "{out.as_posix()}"
     assert len(out.read_text(encoding="utf-8").splitlines()) == 2
     missing = defwatch("rules", "test", "nosuch")
     assert missing.returncode == 2 and "no rule named 'nosuch'" in missing.stderr
+
+
+# -- a ranking alert for a page defwatch has not stored ------------------------------------------
+
+RANKED_UNSTORED = {
+    "id": 7,
+    "source": "jdefense",
+    "window": "24h",
+    "kind": "entered",
+    "rank": 2,
+    "previous_rank": None,
+    "url": "https://j-defense.ikaros.jp/docs/news/2025/10/20-1.html",
+    "title": "防衛装備庁、新型レーダーを発表",
+    "at": dt.datetime(2025, 10, 20, 3, 0, tzinfo=dt.UTC),
+}
+
+
+def _rendered(how: str, payload: dict[str, Any]) -> str:
+    if how in ("en", "ja"):
+        rendered = Templates("hook", how).render(payload)
+        return f"{rendered.title}\n{rendered.body}"
+    if how == "slack":
+        return json.dumps(message_blocks(payload), ensure_ascii=False)
+    return text_body([payload], "d-1")
+
+
+@pytest.mark.parametrize("how", ["en", "ja", "slack", "mail"])
+def test_a_ranking_alert_for_an_unstored_page_says_what_is_known_and_no_blanks(how: str) -> None:
+    payload = ranking_payload("top3", [], RANKED_UNSTORED, story=None)
+    text = _rendered(how, payload)
+    assert "None" not in text and "null" not in text
+    assert "防衛装備庁、新型レーダーを発表" in text and RANKED_UNSTORED["url"] in text
+    if how == "ja":
+        assert "公開: 不明(記事は未保存)" in text and "24h ランキング入り 2位 (2025-10-20 12:00 JST)" in text
+    else:
+        assert "published: not known (the article is not stored)" in text
+        assert "ranked at: 2025-10-20 12:00 JST" in text

@@ -25,6 +25,7 @@ from alerts.channels.email import EmailChannel
 from alerts.channels.webhook import WebhookChannel
 from alerts.dispatcher import Dispatcher, RetryPolicy
 from alerts.message import story_payload
+from core.model import JST
 from store import Store
 from store import schema as t
 from tests.conftest import Defwatch
@@ -105,6 +106,42 @@ def test_a_redirect_is_not_followed_and_pauses_the_channel(
     assert report.paused == ["hook"] and report.sent == 0
     assert len(hook_receiver.requests) == 1 and not elsewhere.requests
     assert all(r["status"] == "pending" and "not followed" in r["last_error"] for r in p.deliveries())
+
+
+def test_status_shows_a_failing_channel_as_paused_with_why_and_until_when(
+    pipeline: Callable[..., Pipeline], receiver: Receiver, defwatch: Defwatch
+) -> None:
+    p = pipeline(hook(receiver.url()))
+    p.save(MOD.format(n=1), "mod", "ASEAN", "本文")
+    p.save(MOD.format(n=2), "mod", "ASEAN 2", "本文")
+    receiver.answer(Answer(503, "maintenance", {"Retry-After": "600"}))
+    before = datetime.now(UTC)
+    dispatcher = Dispatcher.from_config(p.config, p.store)
+    dispatcher.policy = RetryPolicy(initial=60, maximum=3600, give_up_after=7200)  # Retry-After obeyed
+    report = dispatcher.run()
+    assert report.paused == ["hook"] and report.sent == 0
+    assert len(receiver.requests) == 1  # the second waits for the channel, not tried
+
+    result = defwatch("status", "--json")
+    assert result.returncode == 0, result.stderr
+    pause = json.loads(result.stdout)["deliveries"]["paused"]["hook"]
+    assert pause["waiting"] == 2 and "HTTP 503" in pause["reason"]
+    until = datetime.fromisoformat(pause["until"])
+    assert before + timedelta(seconds=590) <= until <= datetime.now(UTC) + timedelta(seconds=610)
+
+    text = defwatch("status").stdout
+    line = next(line for line in text.splitlines() if "paused" in line)
+    when = until.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S")
+    assert line.strip().startswith(f"paused until {when} JST (2 deliveries waiting): attempt 1: HTTP 503"), (
+        text
+    )
+
+    # Once the channel answers again it is no longer shown as paused.
+    receiver.answer(Answer(200, "ok"))
+    dispatcher.clock = lambda: until + timedelta(seconds=1)
+    assert dispatcher.run().sent == 2
+    assert json.loads(defwatch("status", "--json").stdout)["deliveries"]["paused"] == {}
+    assert "paused" not in defwatch("status").stdout
 
 
 class RefusingInbox:
