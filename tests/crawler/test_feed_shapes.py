@@ -114,6 +114,12 @@ MOJIBAKE_PAGE = (
     "</ul></body></html>"
 )
 
+UNDECLARED_PAGE = (
+    "<!doctype html><html><body><ul>"
+    + "".join(f'<li><a href="/up/{i}">{t}</a></li>' for i, t in enumerate(UNDECLARED["shift-jis"][1:]))
+    + "</ul></body></html>"
+)
+
 
 def _huge() -> bytes:
     items = "".join(f"<item><title>n{i}</title><link>/h/{i}</link></item>" for i in range(50_000))
@@ -146,6 +152,8 @@ class ShapesSite:
             "/mojibake.xml": (_rss(_item(GOOD_TITLE, "/m/1")).encode(), f"{rss}; charset=iso-8859-1"),
             # The same for a listing page read with selectors (kind page), lang="ja".
             "/mojibake.html": (MOJIBAKE_PAGE.encode(), "text/html; charset=iso-8859-1"),
+            # A Shift_JIS listing page that declares nothing: detected, not taken for Korean.
+            "/undeclared.html": (UNDECLARED_PAGE.encode("cp932"), "text/html"),
         }
         for name in UNDECLARED:
             pages[f"/undeclared-{name}.xml"] = (_undeclared(name), rss)
@@ -206,6 +214,15 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shapes]:
             *(
                 source_toml(name=name, kind="feed", url=origin + path, timezone="Asia/Tokyo")
                 for name, path in SOURCES.items()
+            ),
+            source_toml(
+                name="undeclared-page",
+                kind="page",
+                url=origin + "/undeclared.html",
+                timezone="Asia/Tokyo",
+                item="li",
+                link="a::attr(href)",
+                title="a",
             ),
             source_toml(
                 name="mojibake-page",
@@ -375,3 +392,11 @@ def test_a_japanese_listing_page_read_as_mojibake_is_degraded(shapes: Shapes) ->
     assert run["outcome"] == "degraded", run
     assert "titles read as mojibake for a ja page (decoded as cp1252)" in run["reason"], run["reason"]
     assert run["stats"]["titles_mojibake"] == 1
+
+
+def test_a_listing_page_that_declares_no_encoding_is_detected(shapes: Shapes) -> None:
+    stories = shapes.stories("undeclared-page")
+    assert {s["title"] for s in stories.values()} == set(UNDECLARED["shift-jis"][1:])
+    assert {s["extra"]["encoding_assumed"] for s in stories.values()} == {"cp932"}
+    run = shapes.runs("undeclared-page")[0]
+    assert run["outcome"] == "ok" and run["stats"]["encoding_detected"] == 1
