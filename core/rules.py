@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -321,7 +320,7 @@ def ranking_rule_matches(rule: RuleConfig, event: Mapping[str, Any]) -> list[str
         return None
     matched = [k for k in rule.keywords if normalize(k) and normalize(k) in title]
     if rule.regex is not None:
-        found = re.search(rule.regex, unicodedata.normalize("NFKC", event["title"] or ""), re.IGNORECASE)
+        found = re.search(rule.regex, title, re.IGNORECASE)  # the text story rules search
         if found:
             matched.append(found.group(0))
     if (rule.keywords or rule.regex is not None) and not matched:

@@ -321,3 +321,18 @@ def test_a_pattern_never_matches_without_its_required_text(pattern: str, text: s
     norm = normalize(text)
     if needed is not None and compiled.search(norm):
         assert any(part in norm for part in needed)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "title"),
+    [("strasse", "STRAßE 演習"), ("asean 会合", "ＡＳＥＡＮ\u3000\u3000会合"), ("fighter", "ﬁGHTER")],
+)
+def test_ranking_regex_reads_the_title_as_story_rules_do(pattern: str, title: str) -> None:
+    """A regex sees the same NFKC, case-folded, whitespace-folded title on a ranking
+    movement as on a story: one rule, one meaning."""
+    story_rule = RuleConfig("story", regex=pattern, fields=("title",))
+    ranking_rule = RuleConfig("rank", regex=pattern, on=("ranking",))
+    story = RuleSet.from_config([story_rule]).match({"title": title, "source": "jdefense"})
+    ranked = RuleSet.from_config([ranking_rule]).match_ranking(movement(title=title))
+    assert [m.matched for m in story] == [m.matched for m in ranked]
+    assert ranked
