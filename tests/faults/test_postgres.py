@@ -11,6 +11,7 @@ session when the chosen story is inserted), on the session's server.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -118,7 +119,8 @@ def test_postgres_restarting_mid_cycle_loses_nothing(cluster: pg.Cluster, tmp_pa
         # failed, nothing is left for the next cycle.
         assert first.returncode == 0, first.stderr[-3000:]
         # The single-instance lock went with its session: said, not hidden.
-        assert "advisory lock had been lost with its connection" in first.stderr, first.stderr[-3000:]
+        # (at its end, or by the keeper if it looked while the server was down or after)
+        assert re.search(r"advisory lock (had been|may be) lost", first.stderr), first.stderr[-3000:]
         assert run["outcome"] == "ok" and run["new_stories"] == N_ITEMS, run
         assert stored(url) == N_ITEMS
     counts = alerted(alerts)
