@@ -6,7 +6,11 @@ Each URL is tracked in the outbox: a delivery records which targets have it, so 
 only to those that failed, and no target gets it twice. A failing target pauses the channel
 (the backoff, give-up and ops alerts are the other channels'). An attempt has a total
 deadline: Apprise's own timeouts are per socket operation, so the send runs in a worker thread
-that is left behind (and recorded as timed out) when the deadline passes.
+that is left behind when the deadline passes: the attempt is recorded as failed and retried.
+The thread is kept by delivery and target, so a retry while it is still sending does not send
+again, and a send that completed late counts as delivered (never twice within a process). It
+is a daemon thread: stopping defwatch does not wait for it, and the attempt it carried is due
+again at the next start (at worst one duplicate, as for any send cut by a stop).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +70,9 @@ class AppriseChannel(Channel, type="apprise"):
             plugin.socket_connect_timeout = self.timeout
             plugin.socket_read_timeout = self.timeout
             self._plugins.append((target_key(url), url, plugin))
+        # Sends left behind at their deadline, by (delivery id, target): (thread, result).
+        self._inflight: dict[tuple[str, str], tuple[threading.Thread, list[bool]]] = {}
+        self._inflight_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: ChannelConfig) -> AppriseChannel:
@@ -75,21 +83,22 @@ class AppriseChannel(Channel, type="apprise"):
 
     def send(self, message: Message) -> Receipt:
         rendered = self.render(message.payload)
-        return self._notify(rendered.title, rendered.body, message.targets_done)
+        return self._notify(message.id, rendered.title, rendered.body, message.targets_done)
 
     def send_digest(self, digest: Digest) -> Receipt:
         count = len(digest.messages)
         parts = [self.render(m.payload) for m in digest.messages]
         body = "\n\n".join(f"{p.title}\n{p.body}" for p in parts)
-        return self._notify(f"defwatch: {count} alert{'s' if count != 1 else ''}", body, digest.targets_done)
+        title = f"defwatch: {count} alert{'s' if count != 1 else ''}"
+        return self._notify(digest.id, title, body, digest.targets_done)
 
-    def _notify(self, title: str, body: str, done: Sequence[str]) -> Receipt:
+    def _notify(self, delivery: str, title: str, body: str, done: Sequence[str]) -> Receipt:
         have = set(done)
         problems: list[str] = []
         for key, _url, plugin in self._plugins:
             if key in have:
                 continue
-            ok, why = self._one(plugin, title, body)
+            ok, why = self._one((delivery, key), plugin, title, body)
             if ok:
                 have.add(key)
             else:
@@ -100,8 +109,16 @@ class AppriseChannel(Channel, type="apprise"):
         n = len(self._plugins)
         return Receipt(True, f"notified {n} target{'s' if n != 1 else ''}", targets_done=targets)
 
-    def _one(self, plugin: Any, title: str, body: str) -> tuple[bool, str]:
+    def _one(self, inflight: tuple[str, str], plugin: Any, title: str, body: str) -> tuple[bool, str]:
         import apprise
+
+        with self._inflight_lock:
+            earlier = self._inflight.get(inflight)
+            if earlier is not None and earlier[0].is_alive():
+                return False, "the attempt left at its deadline is still sending (not sent again)"
+            self._inflight.pop(inflight, None)
+        if earlier is not None and earlier[1] and earlier[1][0]:
+            return True, "ok (the attempt left at its deadline completed)"
 
         result: list[bool] = []
         with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
@@ -114,9 +131,14 @@ class AppriseChannel(Channel, type="apprise"):
 
             worker = threading.Thread(target=run, name=f"apprise-{self.name}", daemon=True)
             worker.start()
-            worker.join(self.timeout)
+            give_up = time.monotonic() + self.timeout
+            # In slices, so a stop does not wait out the deadline.
+            while worker.is_alive() and not STOPPING.is_set() and time.monotonic() < give_up:
+                worker.join(min(0.1, max(0.0, give_up - time.monotonic())))
             said = " ".join(logs.getvalue().split())
         if worker.is_alive():
+            with self._inflight_lock:
+                self._inflight[inflight] = (worker, result)
             why = "stopped: defwatch is shutting down" if STOPPING.is_set() else None
             return (
                 False,

@@ -19,7 +19,7 @@ from alerts.message import ranking_payload
 from alerts.templates import Templates
 from tests.conftest import Defwatch
 
-from .conftest import Answer, Pipeline, Receiver, SmtpServer, write_config
+from .conftest import Answer, Pipeline, Receiver, SmtpServer, Trickler, write_config
 
 MOD = "https://www.mod.go.jp/j/press/news/2025/10/{n}.html"
 
@@ -283,3 +283,54 @@ def test_a_ranking_alert_for_an_unstored_page_says_what_is_known_and_no_blanks(h
     else:
         assert "published: not known (the article is not stored)" in text
         assert "ranked at: 2025-10-20 12:00 JST" in text
+
+
+# -- an Apprise send past its deadline ---------------------------------------------------------
+
+
+def test_an_apprise_send_past_its_deadline_is_retried_and_never_sent_twice_meanwhile(
+    pipeline: Callable[..., Pipeline], trickler: Trickler
+) -> None:
+    """Apprise's timeouts are per read; a receiver trickling its answer is left at the
+    attempt's total deadline. The attempt is recorded as failed and retried, but while the
+    left-behind send is still going, a retry does not open a second one."""
+    url = trickler.url("/team").replace("http://", "json://")
+    p = pipeline(apprise_rule(url).replace('timeout = "5s"', 'timeout = "1s"'))
+    p.save(MOD.format(n=1), "mod", "ASEAN", "本文")
+    dispatcher = Dispatcher.from_config(p.config, p.store)
+    report = dispatcher.run()
+    assert (report.sent, report.retrying, report.paused) == (0, 1, ["team"])
+    (row,) = p.deliveries()
+    assert row["status"] == "pending" and "no complete answer within 1s" in row["last_error"]
+    dispatcher.clock = lambda: row["next_attempt"] + dt.timedelta(seconds=1)  # the retry is due
+    assert dispatcher.run().retrying == 1
+    (row,) = p.deliveries()
+    assert row["status"] == "pending" and "still sending (not sent again)" in row["last_error"]
+    assert trickler.connections == 1
+
+
+def test_defwatch_alerts_exits_with_an_apprise_send_left_at_its_deadline(
+    defwatch: Defwatch, trickler: Trickler
+) -> None:
+    """The left-behind send does not keep the process alive; the delivery stays due."""
+    url = trickler.url("/team").replace("http://", "json://")
+    path = write_config(defwatch.cwd, apprise_rule(url).replace('timeout = "5s"', 'timeout = "1s"'))
+    from core.config import load_config
+    from store import Store
+    from tests.ingesting import ingesting
+
+    config = load_config(path, environ={})
+    store = Store.open(config.store.url)
+    ingesting(store, config)
+    Pipeline(defwatch.cwd, config, store).save(MOD.format(n=1), "mod", "ASEAN", "本文")
+    store.close()
+    result = defwatch("alerts", timeout=90)  # ends, though the receiver is still trickling
+    assert "no complete answer within 1s" in result.stdout + result.stderr
+    assert trickler.connections == 1
+    assert trickler.closed.wait(30)  # the send left behind ended with the process
+    store = Store.open(config.store.url)
+    try:
+        (row,) = Pipeline(defwatch.cwd, config, store).deliveries()
+    finally:
+        store.close()
+    assert row["status"] == "pending"
