@@ -1,8 +1,9 @@
 """``defwatch run``: every source on its cron schedule, each crawl in a child process, then
 the alerts and feeds that follow from it; ``defwatch run --once`` does one cycle for cron.
 
-A crawl runs as ``python -m scheduler crawl NAME`` in its own process because Scrapy's
-reactor cannot restart, and a child bounds the memory a long-running daemon can grow to.
+A crawl runs as ``python -m scheduler crawl NAME…`` in its own process because Scrapy's
+reactor cannot restart, and a child bounds the memory a long-running daemon can grow to
+(``run --once`` forks that child from itself, Scrapy already imported: ForkedCrawl).
 The child records its own run in the store; the daemon only fills in what the child could
 not: a run it had to kill (``timeout``), a run stopped by a signal (``interrupted``), a child
 that died before recording anything (``failed``).
