@@ -159,7 +159,7 @@ def list_stories(
         if not query.words:
             raise CommandError(f"{name}: give the words to search for")
     matcher = RuleMatcher(config.rules)
-    store = Store.open(config.store.url)
+    store = Store.open(config.store.url, create=False)
     try:
         with store.engine.connect() as conn:
             if query is not None:

@@ -12,6 +12,8 @@ READ_ONLY = [
     ("ranking",),
     ("ranking", "--window", "1w", "--since", "7d"),
     ("stories", "show", "https://example.org/a"),
+    ("stories", "list"),
+    ("stories", "search", "ASEAN"),
     ("feeds",),
     ("alerts",),
 ]
