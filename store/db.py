@@ -6,13 +6,12 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -32,12 +30,10 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 
 from core.text import content_hash, normalize
 from store import schema as t
+from store.runs import CrawlRecords, utcnow
 from store.urls import canonical_url, url_key
+from store.versions import alembic_config, at_heads
 
-if TYPE_CHECKING:
-    from alembic.config import Config as AlembicConfig
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 # The statements of a story's save, built once: SQLAlchemy then compiles each once and only
 # binds the values (a statement built with its values, per story, cost more CPU in coercing
 # them and computing its cache key than SQLite took to run it).
@@ -58,10 +54,6 @@ class StoreMissing(StoreError):
     def __init__(self, where: str) -> None:
         super().__init__(f"no store at {where}: run `defwatch crawl` first")
         self.where = where
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -92,71 +84,6 @@ class SaveResult:
     status: str  # new | revised | completed (a title-only story now read in full) | unchanged
 
 
-@dataclass
-class RunCounts:
-    requests: int = 0
-    new_stories: int = 0
-    revised: int = 0
-    known_skipped: int = 0
-    errors: int = 0
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-def _alembic_config(connection: Connection) -> AlembicConfig:
-    from alembic.config import Config as AlembicConfig
-
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    return cfg
-
-
-def head_revisions() -> set[str]:
-    """The newest migration of every branch. Areas of the store (links, outbox, rankings)
-    may add their migrations on separate branches from 0002; all heads are applied."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(cfg).get_heads())
-
-
-_REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=\s*(.+)$", re.M)
-
-
-def _script_heads() -> set[str] | None:
-    """The heads of the migration scripts, read from their files without importing alembic
-    (half a second a process); None when a file says it in a way this does not read."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("[0-9]*.py"):
-        found = dict((bool(m[1]), m[2].strip()) for m in _REVISION.finditer(path.read_text("utf-8")))
-        rev, down = found.get(False), found.get(True)
-        if rev is None or down is None or not re.fullmatch(r"[\"'][\w-]+[\"']", rev):
-            return None
-        revisions.add(rev[1:-1])
-        if down != "None":
-            names = re.findall(r"[\"']([\w-]+)[\"']", down)
-            if not names:
-                return None
-            parents.update(names)
-    return revisions - parents or None
-
-
-def _at_heads(engine: Engine) -> bool:
-    """Whether the database is already at every head (nothing to migrate), cheaply."""
-    heads = _script_heads()
-    if heads is None:
-        return False
-    try:
-        with engine.connect() as conn:
-            current = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
-    except SQLAlchemyError:
-        return False
-    return current == heads
-
-
 def _sqlite_path(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
@@ -164,7 +91,7 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-class Store:
+class Store(CrawlRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -217,7 +144,7 @@ class Store:
         if not create and db_path is None and not store._has_schema():
             engine.dispose()
             raise StoreMissing(parsed.render_as_string(hide_password=True))
-        if migrate and not (revision == "heads" and _at_heads(engine)):
+        if migrate and not (revision == "heads" and at_heads(engine)):
             if db_path is not None:
                 # Two processes opening a new store at once would both create the tables:
                 # migrations run one process at a time.
@@ -246,7 +173,7 @@ class Store:
 
         try:
             with self.engine.begin() as conn:
-                command.upgrade(_alembic_config(conn), revision)
+                command.upgrade(alembic_config(conn), revision)
         except DatabaseError as exc:  # locked, unreadable, or not a database at all (corrupt)
             raise StoreError(f"store: cannot open the database: {_first_line(exc)}") from None
 
@@ -466,115 +393,6 @@ class Store:
     def count_stories(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t.stories)).scalar_one())
-
-    # -- crawl runs ------------------------------------------------------------------------
-    def start_run(self, source: str, started: datetime | None = None) -> int:
-        """A run of ``source``, ``running`` from ``started`` (now by default)."""
-        with self.engine.begin() as conn:
-            pk = conn.execute(
-                insert(t.crawl_runs).values(
-                    source=source, started=started or utcnow(), outcome="running", stats={}
-                )
-            ).inserted_primary_key
-            assert pk is not None
-            return int(pk[0])
-
-    def set_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
-        """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
-        the run is finished."""
-        with self.engine.begin() as conn:
-            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
-            conn.execute(
-                update(t.crawl_runs).where(t.crawl_runs.c.id == run_id).values(stats={**(old or {}), **stats})
-            )
-
-    def finish_run(self, run_id: int, outcome: str, counts: RunCounts, reason: str | None = None) -> None:
-        with self.engine.begin() as conn:
-            # What was recorded while it ran (set_run_stats) stays beside the crawl's counters.
-            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
-            conn.execute(
-                update(t.crawl_runs)
-                .where(t.crawl_runs.c.id == run_id)
-                .values(
-                    finished=utcnow(),
-                    outcome=outcome,
-                    requests=counts.requests,
-                    new_stories=counts.new_stories,
-                    revised=counts.revised,
-                    known_skipped=counts.known_skipped,
-                    errors=counts.errors,
-                    reason=reason,
-                    stats={**(old or {}), **counts.stats},
-                )
-            )
-
-    def run(self, run_id: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.crawl_runs).where(t.crawl_runs.c.id == run_id)).mappings().first()
-            return dict(row) if row else None
-
-    def runs(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
-        """The most recent runs of a source, newest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.crawl_runs)
-                .where(t.crawl_runs.c.source == source)
-                .order_by(t.crawl_runs.c.started.desc(), t.crawl_runs.c.id.desc())
-                .limit(limit)
-            ).mappings()
-            return [dict(r) for r in rows]
-
-    def unfinished_runs(self) -> list[dict[str, Any]]:
-        """Every run still ``running``, oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.crawl_runs).where(t.crawl_runs.c.outcome == "running").order_by(t.crawl_runs.c.id)
-            ).mappings()
-            return [dict(r) for r in rows]
-
-    def last_runs(self) -> dict[str, dict[str, Any]]:
-        """The latest run of every source that has run, keyed by source name."""
-        latest = (
-            select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.id).label("id"))
-            .group_by(t.crawl_runs.c.source)
-            .subquery()
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.crawl_runs).join(latest, latest.c.id == t.crawl_runs.c.id)
-            ).mappings()
-            return {r["source"]: dict(r) for r in rows}
-
-    def last_success(self) -> dict[str, datetime]:
-        """When each source last finished a run that was not a failure."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.finished))
-                .where(t.crawl_runs.c.outcome.in_(("ok", "degraded")))
-                .group_by(t.crawl_runs.c.source)
-            ).all()
-        out: dict[str, datetime] = {}
-        for source, finished in rows:
-            if finished is not None:
-                out[source] = t.UTCDateTime().process_result_value(finished, self.engine.dialect)  # type: ignore[assignment]
-        return out
-
-    # -- conditional requests ----------------------------------------------------------------
-    def http_state(self, url: str) -> tuple[str | None, str | None]:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.http_state.c.etag, t.http_state.c.last_modified).where(t.http_state.c.url == url)
-            ).first()
-            return (row[0], row[1]) if row else (None, None)
-
-    def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
-        with self.engine.begin() as conn:
-            existing = conn.execute(select(t.http_state.c.url).where(t.http_state.c.url == url)).first()
-            values = {"etag": etag, "last_modified": last_modified, "checked": utcnow()}
-            if existing:
-                conn.execute(update(t.http_state).where(t.http_state.c.url == url).values(**values))
-            else:
-                conn.execute(insert(t.http_state).values(url=url, **values))
 
     # -- rankings --------------------------------------------------------------------------
     def save_ranking_snapshot(

@@ -151,7 +151,7 @@ def test_a_failed_save_leaves_the_index_as_it_was(store: Store) -> None:
 def test_stories_stored_before_the_index_are_found_after_the_upgrade(tmp_path: Path) -> None:
     from alembic import command
 
-    from store.db import _alembic_config
+    from store.versions import alembic_config as _alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url)

@@ -1,0 +1,143 @@
+"""Crawl runs and the conditional-request state in the store: what each run of a source
+did (``crawl_runs``) and the validators a source's pages answered with (``http_state``).
+``Store`` takes these methods from ``CrawlRecords``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from store import schema as t
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunCounts:
+    requests: int = 0
+    new_stories: int = 0
+    revised: int = 0
+    known_skipped: int = 0
+    errors: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class CrawlRecords:
+    engine: Engine
+
+    # -- crawl runs ------------------------------------------------------------------------
+    def start_run(self, source: str, started: datetime | None = None) -> int:
+        """A run of ``source``, ``running`` from ``started`` (now by default)."""
+        with self.engine.begin() as conn:
+            pk = conn.execute(
+                insert(t.crawl_runs).values(
+                    source=source, started=started or utcnow(), outcome="running", stats={}
+                )
+            ).inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def set_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
+        """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
+        the run is finished."""
+        with self.engine.begin() as conn:
+            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
+            conn.execute(
+                update(t.crawl_runs).where(t.crawl_runs.c.id == run_id).values(stats={**(old or {}), **stats})
+            )
+
+    def finish_run(self, run_id: int, outcome: str, counts: RunCounts, reason: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            # What was recorded while it ran (set_run_stats) stays beside the crawl's counters.
+            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
+            conn.execute(
+                update(t.crawl_runs)
+                .where(t.crawl_runs.c.id == run_id)
+                .values(
+                    finished=utcnow(),
+                    outcome=outcome,
+                    requests=counts.requests,
+                    new_stories=counts.new_stories,
+                    revised=counts.revised,
+                    known_skipped=counts.known_skipped,
+                    errors=counts.errors,
+                    reason=reason,
+                    stats={**(old or {}), **counts.stats},
+                )
+            )
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.crawl_runs).where(t.crawl_runs.c.id == run_id)).mappings().first()
+            return dict(row) if row else None
+
+    def runs(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The most recent runs of a source, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs)
+                .where(t.crawl_runs.c.source == source)
+                .order_by(t.crawl_runs.c.started.desc(), t.crawl_runs.c.id.desc())
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def unfinished_runs(self) -> list[dict[str, Any]]:
+        """Every run still ``running``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs).where(t.crawl_runs.c.outcome == "running").order_by(t.crawl_runs.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        """The latest run of every source that has run, keyed by source name."""
+        latest = (
+            select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.id).label("id"))
+            .group_by(t.crawl_runs.c.source)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs).join(latest, latest.c.id == t.crawl_runs.c.id)
+            ).mappings()
+            return {r["source"]: dict(r) for r in rows}
+
+    def last_success(self) -> dict[str, datetime]:
+        """When each source last finished a run that was not a failure."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.finished))
+                .where(t.crawl_runs.c.outcome.in_(("ok", "degraded")))
+                .group_by(t.crawl_runs.c.source)
+            ).all()
+        out: dict[str, datetime] = {}
+        for source, finished in rows:
+            if finished is not None:
+                out[source] = t.UTCDateTime().process_result_value(finished, self.engine.dialect)  # type: ignore[assignment]
+        return out
+
+    # -- conditional requests ----------------------------------------------------------------
+    def http_state(self, url: str) -> tuple[str | None, str | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.http_state.c.etag, t.http_state.c.last_modified).where(t.http_state.c.url == url)
+            ).first()
+            return (row[0], row[1]) if row else (None, None)
+
+    def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(t.http_state.c.url).where(t.http_state.c.url == url)).first()
+            values = {"etag": etag, "last_modified": last_modified, "checked": utcnow()}
+            if existing:
+                conn.execute(update(t.http_state).where(t.http_state.c.url == url).values(**values))
+            else:
+                conn.execute(insert(t.http_state).values(url=url, **values))
