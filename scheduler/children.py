@@ -16,13 +16,32 @@ import time
 import traceback
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, NoReturn
 
 log = logging.getLogger("scheduler.daemon")
 
 STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
+
+
+@dataclass
+class ChildOptions:
+    """What every crawl child is started with: the daemon's own configuration and logging."""
+
+    config_path: str | None
+    verbosity: int = 0
+    log_format: str = "text"
+    python: str = field(default_factory=lambda: sys.executable)
+    fork: bool = False  # run --once: the crawl child is a fork of this process (ForkedCrawl)
+
+    def argv(self, *sources: str) -> list[str]:
+        argv = [self.python, "-m", "scheduler", "--log-format", self.log_format]
+        if self.verbosity:
+            argv.append("-" + "v" * self.verbosity)
+        if self.config_path:
+            argv += ["--config", self.config_path]
+        return [*argv, "crawl", *sources]
 
 
 def kill_after(crawl_timeout: float) -> float:

@@ -27,19 +27,19 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import Config, SourceConfig
 from core.cron import cron_trigger
-from core.errors import EXIT_FAILED, EXIT_OK, CommandError
+from core.errors import EXIT_FAILED, EXIT_OK
 from core.model import FAILED_OUTCOMES
 from scheduler.children import (
     GATHER,
     START_ALLOWANCE,
     STOP_GRACE,
+    ChildOptions,
     Children,
     CrawlResult,
     _Child,
@@ -52,7 +52,6 @@ from scheduler.children import (
 from scheduler.lock import HeldLock, child_lock_env
 from scheduler.steps import (
     build_feeds,
-    check_alert_channels,
     close_stale_runs,
     deliver_alerts,
     start_delivery_loop,
@@ -70,25 +69,6 @@ BAD_OUTCOMES = FAILED_OUTCOMES
 # --------------------------------------------------------------------------------------
 # The daemon
 # --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ChildOptions:
-    """What every crawl child is started with: the daemon's own configuration and logging."""
-
-    config_path: str | None
-    verbosity: int = 0
-    log_format: str = "text"
-    python: str = field(default_factory=lambda: sys.executable)
-    fork: bool = False  # run --once: the crawl child is a fork of this process (ForkedCrawl)
-
-    def argv(self, *sources: str) -> list[str]:
-        argv = [self.python, "-m", "scheduler", "--log-format", self.log_format]
-        if self.verbosity:
-            argv.append("-" + "v" * self.verbosity)
-        if self.config_path:
-            argv += ["--config", self.config_path]
-        return [*argv, "crawl", *sources]
 
 
 class Daemon:
@@ -498,61 +478,6 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """The Python-level handler of SIGTERM/SIGINT: the wakeup pipe carries the signal."""
 
 
-# --------------------------------------------------------------------------------------
-# Entry points
-# --------------------------------------------------------------------------------------
-
-
-def run(
-    config: Config,
-    *,
-    once: bool = False,
-    verbosity: int = 0,
-    log_format: str = "text",
-    out: IO[str] | None = None,
-) -> int:
-    """``defwatch run [--once]``: take the store's lock, then run the daemon or one cycle."""
-    from scheduler.lock import instance_lock
-    from store import Store
-
-    if not any(s.enabled for s in config.sources):
-        where = config.path or "the configuration"
-        raise CommandError(f"{where}: no enabled source to run")
-    check_alert_channels(config)  # a broken template or Apprise URL: one line, before anything runs
-    logging.captureWarnings(True)  # a warning is a log event too (one line, JSON if asked)
-    if not log.isEnabledFor(logging.DEBUG):  # -v: our own line per crawl says it all
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with instance_lock(config.store.url) as lock:
-        store = Store.open(config.store.url)
-        try:
-            options = ChildOptions(config.path, verbosity, log_format, fork=once)
-            daemon = Daemon(config, store, options, lock)
-            if not once:
-                return daemon.run_forever(banner=lambda due_now: _banner(config, due_now))
-            code, results = daemon.run_once()
-        finally:
-            store.close()
-    out = out or sys.stdout
-    if out.isatty():  # cron gets silence on success; a person at a terminal gets the table
-        from scheduler.summary import print_crawl_summary
-
-        print_crawl_summary(results, out)
-    return code
-
-
-def _banner(config: Config, due_now: Sequence[str]) -> None:
-    """What the daemon will do, at INFO, shown without -v (a person starting it wants to
-    know which configuration it read and how to stop it; -q-like quiet is --log-format json
-    piped to a shipper, where these are events like any other)."""
-    from scheduler.overview import banner_lines
-
-    banner = logging.getLogger("defwatch")
-    if banner.getEffectiveLevel() > logging.INFO:
-        banner.setLevel(logging.INFO)
-    for line in banner_lines(config, due_now=set(due_now)):
-        banner.info("%s", line)
-
-
 def _is_json(line: str) -> bool:
     if not line.startswith("{"):
         return False
@@ -571,5 +496,4 @@ __all__: list[str] = [
     "close_stale_runs",
     "deliver_alerts",
     "kill_after",
-    "run",
 ]
