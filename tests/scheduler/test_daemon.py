@@ -373,7 +373,7 @@ def test_status_json_after_runs(after_one_cycle: Defwatch) -> None:
     assert sources["news"]["next_run"].endswith("+09:00")
     assert report["daemon"]["running"] is False
     assert report["alerts"] == {"pending": 0, "sent": 0, "failed": 0}
-    assert report["deliveries"] == {"by_channel": {}, "failed": []}
+    assert report["deliveries"] == {"by_channel": {}, "failed": [], "paused": {}}
     assert report["store"]["stories"] > 0 and report["store"]["size_bytes"] > 0
 
 
