@@ -13,7 +13,7 @@ import pytest
 
 from store import Store
 from tests.conftest import Defwatch
-from tests.faults.conftest import figure
+from tests.faults.conftest import feed_config, figure
 from tests.faults.hostile import HostileServer, rss
 
 pytestmark = pytest.mark.timeout(300)
@@ -42,30 +42,7 @@ def test_clock_jumps_lose_nothing_and_alert_nothing_twice(tmp_path: Path) -> Non
             site.static("/clock.xml", rss(list(reversed(stories))))
 
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(
-            f"""
-            [store]
-            url = "sqlite:///defwatch.db"
-
-            [crawl]
-            allow_private = true
-            autothrottle = false
-
-            [channels.log]
-            type = "file"
-            path = "alerts.jsonl"
-
-            [[rules]]
-            name = "everything"
-            regex = "."
-            notify = ["log"]
-
-            [[sources]]
-            name = "clock"
-            kind = "feed"
-            url = "{site.url("/clock.xml")}"
-            """
-        )
+        defwatch.write_config(feed_config(site.url("/clock.xml"), source="clock"))
         steps = [("now", None), ("+3 days", "+3d"), ("-1 day", "-1d")]
         for n, (label, offset) in enumerate(steps):
             publish(n)

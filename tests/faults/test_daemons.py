@@ -14,7 +14,7 @@ import pytest
 
 from store import Store
 from tests.conftest import Defwatch
-from tests.faults.conftest import figure
+from tests.faults.conftest import feed_config, figure
 from tests.faults.hostile import HostileServer, items, rss, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -26,30 +26,7 @@ def test_a_second_daemon_on_the_same_store_is_refused_and_the_first_goes_on(tmp_
     with HostileServer() as site:
         url = site.static("/two.xml", rss(items("/two.xml", N)))
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(
-            f"""
-            [store]
-            url = "sqlite:///defwatch.db"
-
-            [crawl]
-            allow_private = true
-            autothrottle = false
-
-            [channels.log]
-            type = "file"
-            path = "alerts.jsonl"
-
-            [[rules]]
-            name = "everything"
-            regex = "."
-            notify = ["log"]
-
-            [[sources]]
-            name = "two"
-            kind = "feed"
-            url = "{url}"
-            """
-        )
+        defwatch.write_config(feed_config(url, source="two"))
         db = tmp_path / "defwatch.db"
         alerts = tmp_path / "alerts.jsonl"
 

@@ -18,7 +18,7 @@ import pytest
 
 from store import Store
 from tests.conftest import Defwatch
-from tests.faults.conftest import figure
+from tests.faults.conftest import feed_config, figure
 from tests.faults.hostile import HostileServer, _article, rss, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -38,30 +38,12 @@ def test_sigkill_mid_crawl_then_again_loses_nothing_and_alerts_once(tmp_path: Pa
         site.static("/kill.xml", rss([(f"kill story {i}", f"{{origin}}/story/kill/{i}") for i in range(N)]))
         defwatch = Defwatch(tmp_path)
         defwatch.write_config(
-            f"""
-            [store]
-            url = "sqlite:///defwatch.db"
-
-            [crawl]
-            allow_private = true
-            autothrottle = false
-            concurrency_per_domain = 2
-
-            [channels.log]
-            type = "file"
-            path = "alerts.jsonl"
-
-            [[rules]]
-            name = "everything"
-            regex = "."
-            notify = ["log"]
-
-            [[sources]]
-            name = "kill"
-            kind = "feed"
-            url = "{site.url("/kill.xml")}"
-            fetch_articles = true
-            """
+            feed_config(
+                site.url("/kill.xml"),
+                source="kill",
+                crawl="concurrency_per_domain = 2",
+                source_extra="fetch_articles = true",
+            )
         )
         db = tmp_path / "defwatch.db"
 

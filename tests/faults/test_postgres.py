@@ -27,7 +27,7 @@ from store import Store
 from store.lock import lock_key
 from tests import pg
 from tests.conftest import Defwatch
-from tests.faults.conftest import figure
+from tests.faults.conftest import feed_config, figure
 from tests.faults.hostile import HostileServer, rss, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -37,32 +37,6 @@ N_ITEMS = 30
 
 def feed() -> bytes:
     return rss([(f"story {i} on the defence budget", f"{{origin}}/story/full/{i}") for i in range(N_ITEMS)])
-
-
-def config(feed_url: str, store_url: str, alerts: Path) -> str:
-    return f"""
-        [store]
-        url = "{store_url}"
-
-        [crawl]
-        allow_private = true
-        autothrottle = false
-        timeout = "60s"
-
-        [channels.log]
-        type = "file"
-        path = "{alerts}"
-
-        [[rules]]
-        name = "everything"
-        regex = "."
-        notify = ["log"]
-
-        [[sources]]
-        name = "full"
-        kind = "feed"
-        url = "{feed_url}"
-        """
 
 
 def alerted(path: Path) -> Counter[str]:
@@ -110,7 +84,9 @@ def test_postgres_restarting_mid_cycle_loses_nothing(cluster: pg.Cluster, tmp_pa
             site.page(sock, req, 200, body, "application/rss+xml")
 
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(config(site.custom("/feed.xml", restart_then_serve), url, alerts))
+        defwatch.write_config(
+            feed_config(site.custom("/feed.xml", restart_then_serve), store=url, alerts=alerts)
+        )
         first = defwatch("run", "--once", timeout=240)
         assert restarted, "the feed was never read"
         assert "Traceback" not in first.stderr, first.stderr[-3000:]
@@ -169,7 +145,7 @@ def test_a_connection_dropped_during_a_save(pg_admin_url: str | None, tmp_path: 
     alerts = tmp_path / "alerts.jsonl"
     with HostileServer() as site:
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(config(site.static("/feed.xml", feed()), url, alerts))
+        defwatch.write_config(feed_config(site.static("/feed.xml", feed()), store=url, alerts=alerts))
         first = defwatch("run", "--once", timeout=240)
         assert "Traceback" not in first.stderr, first.stderr[-3000:]
         assert first.returncode == 1, first.stderr[-3000:]
@@ -211,7 +187,9 @@ def test_a_daemon_keeps_its_lock_when_the_server_ends_its_session(
     log = tmp_path / "daemon.log"
     with HostileServer() as site, admin.connect() as conn:
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(config(site.static("/feed.xml", feed()), url, tmp_path / "alerts.jsonl"))
+        defwatch.write_config(
+            feed_config(site.static("/feed.xml", feed()), store=url, alerts=tmp_path / "alerts.jsonl")
+        )
         with log.open("w") as out:
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "scheduler", "run"],

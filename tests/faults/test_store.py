@@ -20,7 +20,7 @@ import pytest
 
 from store import Store
 from tests.conftest import Defwatch
-from tests.faults.conftest import figure
+from tests.faults.conftest import feed_config, figure
 from tests.faults.hostile import HostileServer, rss
 
 pytestmark = pytest.mark.timeout(300)
@@ -42,32 +42,6 @@ def feed(n: int = N_ITEMS) -> bytes:
         b"<description>",
         b"<description>" + text.encode() + b" ",
     )
-
-
-def config(url: str, store: Path, alerts: Path) -> str:
-    return f"""
-        [store]
-        url = "sqlite:///{store}"
-
-        [crawl]
-        allow_private = true
-        autothrottle = false
-        timeout = "10s"
-
-        [channels.log]
-        type = "file"
-        path = "{alerts}"
-
-        [[rules]]
-        name = "everything"
-        regex = "."
-        notify = ["log"]
-
-        [[sources]]
-        name = "full"
-        kind = "feed"
-        url = "{url}"
-        """
 
 
 @pytest.fixture
@@ -100,7 +74,7 @@ def test_a_full_disk_fails_the_run_and_the_stories_are_stored_when_space_returns
     with HostileServer() as site:
         url = site.static("/full.xml", feed())
         defwatch = Defwatch(tmp_path)
-        defwatch.write_config(config(url, tmpfs / "defwatch.db", alerts))
+        defwatch.write_config(feed_config(url, store=f"sqlite:///{tmpfs / 'defwatch.db'}", alerts=alerts))
         full = defwatch("run", "--once")
         assert full.returncode == 1, full.stdout + full.stderr
         assert "Traceback" not in full.stderr
@@ -130,7 +104,13 @@ def test_a_full_disk_fails_the_run_and_the_stories_are_stored_when_space_returns
 
 def test_a_read_only_store_exits_2_with_one_line(tmpfs: Path, tmp_path: Path) -> None:
     defwatch = Defwatch(tmp_path)
-    defwatch.write_config(config("http://127.0.0.1:9/x.xml", tmpfs / "defwatch.db", tmp_path / "a.jsonl"))
+    defwatch.write_config(
+        feed_config(
+            "http://127.0.0.1:9/x.xml",
+            store=f"sqlite:///{tmpfs / 'defwatch.db'}",
+            alerts=tmp_path / "a.jsonl",
+        )
+    )
     Store.open(f"sqlite:///{tmpfs / 'defwatch.db'}").close()
     remount(tmpfs, "ro")
     try:
@@ -147,7 +127,7 @@ def test_a_read_only_store_exits_2_with_one_line(tmpfs: Path, tmp_path: Path) ->
 def test_a_corrupt_store_exits_2_with_one_line(tmp_path: Path, damage: str) -> None:
     db = tmp_path / "defwatch.db"
     defwatch = Defwatch(tmp_path)
-    defwatch.write_config(config("http://127.0.0.1:9/x.xml", db, tmp_path / "a.jsonl"))
+    defwatch.write_config(feed_config("http://127.0.0.1:9/x.xml", store=db, alerts=tmp_path / "a.jsonl"))
     if damage == "garbage":
         db.write_bytes(os.urandom(20000))
     else:
@@ -175,7 +155,7 @@ def test_a_missing_store_is_recreated_by_a_crawl_with_a_clear_warning(tmp_path: 
     another folder, would otherwise be replaced silently and everything alerted again."""
     db = tmp_path / "data" / "defwatch.db"
     defwatch = Defwatch(tmp_path)
-    defwatch.write_config(config("http://127.0.0.1:9/x.xml", db, tmp_path / "a.jsonl"))
+    defwatch.write_config(feed_config("http://127.0.0.1:9/x.xml", store=db, alerts=tmp_path / "a.jsonl"))
     Store.open(f"sqlite:///{db}").close()
     db.unlink()
     status = defwatch("status")
