@@ -146,8 +146,8 @@ def child_full(config_path: str, source: str) -> dict[str, Any]:
     return {
         "outcome": summaries[0].outcome,
         "reason": summaries[0].reason,
-        "new_stories": summaries[0].counts.new_stories,
-        "known_skipped": summaries[0].counts.known_skipped,
+        "new_stories": summaries[0].new_stories,
+        "known_skipped": summaries[0].known_skipped,
         **_scrapy_stats(stats),
         **_cpu(),
     }

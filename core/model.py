@@ -6,10 +6,14 @@ rows, JSON outputs and comparisons with plain strings stay what they were.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["FAILED_OUTCOMES", "JST", "WINDOWS", "Outcome", "Window"]
+__all__ = ["FAILED_OUTCOMES", "JST", "WINDOWS", "Outcome", "RunResult", "Window"]
 
 # Japan Standard Time: the time the sources publish in and the edges (outputs) speak.
 JST = ZoneInfo("Asia/Tokyo")
@@ -39,3 +43,49 @@ class Window(StrEnum):
 
 
 WINDOWS: tuple[str, ...] = tuple(w.value for w in Window)  # plain strings, for argparse and tables
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of a source's crawl (a ``crawl_runs`` row): how it ended, what it counted,
+    why. The spider makes one when it closes and the store records it; the crawl commands,
+    the daemon and ``defwatch status`` read it back from the store (:meth:`from_row`)."""
+
+    source: str
+    outcome: Outcome
+    run_id: int | None = None  # None: no run was recorded (the daemon was stopping)
+    requests: int = 0
+    new_stories: int = 0
+    revised: int = 0
+    known_skipped: int = 0
+    errors: int = 0
+    reason: str | None = None
+    # Per-reason counters and where it ran (``crawl_runs.stats``).
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long the recorded run took (0 when it has not both times)."""
+        if self.started is None or self.finished is None:
+            return 0.0
+        return (self.finished - self.started).total_seconds()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> RunResult:
+        """A ``crawl_runs`` row (counters not yet written are NULL: 0 here)."""
+        return cls(
+            source=row["source"],
+            outcome=Outcome(row["outcome"]),
+            run_id=row["id"],
+            requests=row["requests"] or 0,
+            new_stories=row["new_stories"] or 0,
+            revised=row["revised"] or 0,
+            known_skipped=row["known_skipped"] or 0,
+            errors=row["errors"] or 0,
+            reason=row["reason"],
+            stats=row["stats"] or {},
+            started=row["started"],
+            finished=row["finished"],
+        )

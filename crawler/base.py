@@ -35,10 +35,10 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
 from core.config import Config, SourceConfig
-from core.model import Outcome
+from core.model import Outcome, RunResult
 from crawler.addresses import PrivateAddressRefused, refused_at_connect
 from crawler.worker import InlineWorker, SinkFactory, Worker, WorkerDied, make_sink
-from store import RunCounts, Store
+from store import Store
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ class DefwatchSpider(scrapy.Spider):
         # A Scrapyd job is handed its run (opened by the `defwatch crawl` that scheduled it) as
         # the spider argument run_id, a string.
         self.run_id = int(run_id) if run_id is not None else store.start_run(source.name)
-        self.outcome: str | None = None
-        self.counts: RunCounts | None = None
+        self.result: RunResult | None = None  # how the run ended, once closed
         # The source's own size limit goes on each request (meta ``download_maxsize``):
         # Scrapy 2.19 deprecates the spider attribute of that name.
         self.max_response_size: int | None = int(source.options.get("max_response_size") or 0) or None
@@ -264,18 +263,6 @@ class DefwatchSpider(scrapy.Spider):
         for k, v in stats.items():
             if k.startswith("downloader/response_status_count/"):
                 reasons[f"http_status_{k.rsplit('/', 1)[1]}"] = v
-        counts = RunCounts(
-            requests=int(stats.get("downloader/request_count", 0)),
-            new_stories=int(stats.get("defwatch/stories_new", 0)),
-            revised=int(stats.get("defwatch/stories_revised", 0)),
-            known_skipped=int(stats.get("defwatch/known_skipped", 0)),
-            errors=int(stats.get("defwatch/errors", 0)),
-            stats={
-                **reasons,
-                "unchanged": int(stats.get("defwatch/stories_unchanged", 0)),
-                "completed": int(stats.get("defwatch/stories_completed", 0)),
-            },
-        )
         if reason == "shutdown":
             outcome, why = INTERRUPTED, "stopped by a signal before the crawl finished"
         elif reason == "closespider_timeout":
@@ -304,8 +291,23 @@ class DefwatchSpider(scrapy.Spider):
             outcome, why = OK, None
         if self.store_exceptions:
             self.forget_validators()
-        self.outcome, self.counts = outcome, counts
-        self.store.finish_run(self.run_id, outcome, counts, why)
+        self.result = RunResult(
+            self.source.name,
+            outcome,
+            self.run_id,
+            requests=int(stats.get("downloader/request_count", 0)),
+            new_stories=int(stats.get("defwatch/stories_new", 0)),
+            revised=int(stats.get("defwatch/stories_revised", 0)),
+            known_skipped=int(stats.get("defwatch/known_skipped", 0)),
+            errors=int(stats.get("defwatch/errors", 0)),
+            reason=why,
+            stats={
+                **reasons,
+                "unchanged": int(stats.get("defwatch/stories_unchanged", 0)),
+                "completed": int(stats.get("defwatch/stories_completed", 0)),
+            },
+        )
+        self.store.finish_run(self.result)
 
     def forget_validators(self) -> None:
         """After stories failed to store, the next run must not get a 304 for the answer that

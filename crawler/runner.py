@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import BaseSettings, Settings, SettingsAttribute
 
 from core.config import Config, SourceConfig
+from core.model import RunResult
 from crawler import settings as default_settings
 from crawler.base import FAILED, DefwatchSpider
 from crawler.hostcache import HOSTS, cache_path
 from crawler.worker import InlineWorker, PageWorker, SinkFactory, Worker, make_sink
-from store import RunCounts, Store
+from store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,6 @@ class CrawlProgress(Protocol):
 
 class CrawlSetupError(Exception):
     """The crawl cannot start (unknown source, spider missing); one line for the user."""
-
-
-@dataclass
-class RunSummary:
-    source: str
-    kind: str
-    run_id: int | None
-    outcome: str
-    counts: RunCounts
-    reason: str | None
 
 
 SPIDER_KINDS = ("feed", "jdefense", "mod", "page")  # crawler/spiders/<kind>.py
@@ -144,8 +134,9 @@ def crawl(
     store: Store | None = None,
     progress: CrawlProgress | None = None,
     ingest: SinkFactory | None = None,
-) -> list[RunSummary]:
-    """Crawl the named sources (all enabled ones by default) concurrently; block until done.
+) -> list[RunResult]:
+    """Crawl the named sources (all enabled ones by default) concurrently; block until done:
+    how each source's run ended, in the order of ``names``.
 
     ``progress`` (scheduler.progress) follows each source's crawler while it runs.
     ``ingest`` makes, for a store, what every item goes to (``ingest.Ingest``: save, link
@@ -173,21 +164,19 @@ def crawl(
         HOSTS.save()
         if isinstance(worker, PageWorker):
             worker.close()
-    summaries = []
+    results = []
     for src in sources:
         spider = getattr(crawlers[src.name], "spider", None)
-        if spider is not None and spider.outcome is not None:
-            summaries.append(
-                RunSummary(src.name, src.kind, spider.run_id, spider.outcome, spider.counts, _reason(spider))
-            )
+        if spider is not None and spider.result is not None:
+            results.append(spider.result)
             continue
         reason = startup_errors.get(src.name, "the spider did not run")
-        run_id = run_ids[src.name]
-        store.finish_run(run_id, FAILED, RunCounts(), reason)
-        summaries.append(RunSummary(src.name, src.kind, run_id, FAILED, RunCounts(), reason))
+        result = RunResult(src.name, FAILED, run_ids[src.name], reason=reason)
+        store.finish_run(result)
+        results.append(result)
     if own_store:
         store.close()
-    return summaries
+    return results
 
 
 def _run_spiders(
@@ -237,10 +226,3 @@ def _run_spiders(
 def _in_memory(store: Store) -> bool:
     url = store.engine.url
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
-def _reason(spider: DefwatchSpider) -> str | None:
-    if spider.run_id is None:
-        return None
-    run = spider.store.run(spider.run_id)
-    return run["reason"] if run else None

@@ -18,15 +18,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
 from core.config import Config, SourceConfig
-from crawler.runner import RunSummary, select_sources
-from store import RunCounts, Store
+from core.model import Outcome, RunResult
+from crawler.runner import select_sources
+from store import Store
 
 PROJECT = "defwatch"
 REQUEST_TIMEOUT = 10.0  # seconds for one call to a node's JSON API
@@ -162,7 +163,7 @@ def crawl_on_nodes(
     *,
     clock: Callable[[], float] = time.monotonic,
     log: Callable[[str], None] = lambda line: None,
-) -> list[RunSummary]:
+) -> list[RunResult]:
     """Schedule each source on a node, wait for every job (cancelling at ``crawl_timeout``)
     and return how each run ended, as ``crawler.runner.crawl`` does."""
     if not config.path:
@@ -191,9 +192,9 @@ def crawl_on_nodes(
                 break
             else:
                 failed[source.name] = "no Scrapyd node took the job: " + "; ".join(refusals)
-                store.finish_run(run_id, "failed", RunCounts(), failed[source.name])
+                store.finish_run(RunResult(source.name, Outcome.FAILED, run_id, reason=failed[source.name]))
         _wait(store, jobs, config.scheduler.crawl_timeout, clock)
-        return [_summary(store, s, run_ids[s.name]) for s in sources]
+        return [_recorded(store, s, run_ids[s.name]) for s in sources]
     finally:
         store.close()
 
@@ -216,7 +217,10 @@ def _wait(store: Store, jobs: list[Job], timeout: float, clock: Callable[[], flo
                 job.silent_since = job.silent_since or now
                 if now - job.silent_since >= LOST_AFTER:
                     _close(
-                        store, job, "failed", f"Scrapyd node {job.node.url} stopped answering during the job"
+                        store,
+                        job,
+                        Outcome.FAILED,
+                        f"Scrapyd node {job.node.url} stopped answering during the job",
                     )
                     continue
             else:
@@ -227,7 +231,7 @@ def _wait(store: Store, jobs: list[Job], timeout: float, clock: Callable[[], flo
                     if job.cancelled_at is not None:
                         _cut(store, job, timeout)
                     else:
-                        _close(store, job, "failed", _ended_without_run(job, state))
+                        _close(store, job, Outcome.FAILED, _ended_without_run(job, state))
                     continue
             if job.cancelled_at is None and now - job.started >= timeout + CANCEL_GRACE:
                 with suppress(NodeError):  # the run is closed as cut whatever the node says
@@ -249,28 +253,21 @@ def _ended_without_run(job: Job, state: str) -> str:
     return f"{where} ended without closing its run" + (f" (log: {job.log_url})" if job.log_url else "")
 
 
-def _close(store: Store, job: Job, outcome: str, reason: str) -> None:
+def _close(store: Store, job: Job, outcome: Outcome, reason: str) -> None:
     """End the job's run with ``reason`` unless the job closed it itself (the usual end)."""
     run = store.run(job.run_id)
-    if run is not None and run["outcome"] == "running":
-        store.finish_run(job.run_id, outcome, RunCounts(), reason)
+    if run is not None and run.outcome == Outcome.RUNNING:
+        store.finish_run(RunResult(job.source.name, outcome, job.run_id, reason=reason))
 
 
 def _cut(store: Store, job: Job, timeout: float) -> None:
     """A job cancelled at the crawl timeout: its run is ``timeout``, with what it counted,
     whether it was still open or closed by the cancel's signal (``interrupted``)."""
     run = store.run(job.run_id)
-    if run is None or run["outcome"] not in ("running", "interrupted"):
+    if run is None or run.outcome not in (Outcome.RUNNING, Outcome.INTERRUPTED):
         return
-    counts = RunCounts(
-        run.get("requests") or 0,
-        run.get("new_stories") or 0,
-        run.get("revised") or 0,
-        run.get("known_skipped") or 0,
-        run.get("errors") or 0,
-    )
     reason = f"cut at the crawl timeout ({timeout:g} s + {CANCEL_GRACE:g} s of grace) on {job.node.url}"
-    store.finish_run(job.run_id, "timeout", counts, reason)
+    store.finish_run(replace(run, outcome=Outcome.TIMEOUT, reason=reason))
 
 
 def job_settings(config: Config) -> list[str]:
@@ -282,15 +279,6 @@ def job_settings(config: Config) -> list[str]:
     return [f"{name}={settings[name]}" for name in JOB_SETTINGS if settings.get(name) is not None]
 
 
-def _summary(store: Store, source: SourceConfig, run_id: int) -> RunSummary:
-    run = store.run(run_id) or {}
-    counts = RunCounts(
-        run.get("requests") or 0,
-        run.get("new_stories") or 0,
-        run.get("revised") or 0,
-        run.get("known_skipped") or 0,
-        run.get("errors") or 0,
-    )
-    return RunSummary(
-        source.name, source.kind, run_id, run.get("outcome", "failed"), counts, run.get("reason")
-    )
+def _recorded(store: Store, source: SourceConfig, run_id: int) -> RunResult:
+    """How the job's run ended, as recorded (failed, if the run has vanished)."""
+    return store.run(run_id) or RunResult(source.name, Outcome.FAILED, run_id)

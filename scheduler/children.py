@@ -1,5 +1,5 @@
 """The daemon's crawl children: one ``defwatch crawl`` process per batch of sources, its
-time limit, what it recorded (``CrawlResult``), and how many may run at once."""
+time limit, and how many may run at once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, NoReturn
+from typing import IO, NoReturn
 
 log = logging.getLogger("scheduler.daemon")
 
@@ -62,43 +62,6 @@ def _duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
-
-
-@dataclass
-class CrawlResult:
-    """How one source's crawl ended, as recorded in the store."""
-
-    source: str
-    outcome: str
-    run_id: int | None = None
-    requests: int = 0
-    new_stories: int = 0
-    revised: int = 0
-    known_skipped: int = 0
-    errors: int = 0
-    reason: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def counts(self) -> Any:  # what scheduler.summary prints
-        from store import RunCounts
-
-        return RunCounts(self.requests, self.new_stories, self.revised, self.known_skipped, self.errors)
-
-    @classmethod
-    def from_run(cls, run: dict[str, Any], seconds: float) -> CrawlResult:
-        return cls(
-            source=run["source"],
-            outcome=run["outcome"],
-            run_id=run["id"],
-            requests=run["requests"] or 0,
-            new_stories=run["new_stories"] or 0,
-            revised=run["revised"] or 0,
-            known_skipped=run["known_skipped"] or 0,
-            errors=run["errors"] or 0,
-            reason=run["reason"],
-            seconds=seconds,
-        )
 
 
 # --------------------------------------------------------------------------------------

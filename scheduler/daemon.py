@@ -34,14 +34,13 @@ from typing import TYPE_CHECKING, Any
 from core.config import Config, SourceConfig
 from core.cron import cron_trigger
 from core.errors import EXIT_FAILED, EXIT_OK
-from core.model import FAILED_OUTCOMES
+from core.model import FAILED_OUTCOMES, Outcome, RunResult
 from scheduler.children import (
     GATHER,
     START_ALLOWANCE,
     STOP_GRACE,
     ChildOptions,
     Children,
-    CrawlResult,
     _Child,
     _duration,
     _utcnow,
@@ -99,23 +98,23 @@ class Daemon:
         return [s for s in self.config.sources if s.enabled]
 
     # -- one crawl process ---------------------------------------------------------------
-    def crawl(self, source: SourceConfig) -> CrawlResult:
+    def crawl(self, source: SourceConfig) -> RunResult:
         """Crawl one source in a child process; block until it ends or is killed."""
         return self.crawl_batch([source])[0]
 
-    def crawl_batch(self, sources: Sequence[SourceConfig]) -> list[CrawlResult]:
+    def crawl_batch(self, sources: Sequence[SourceConfig]) -> list[RunResult]:
         """Crawl ``sources`` in one child process (a spider each, with its own time limit,
         and its own run recorded); block until it ends or is killed. A result per source."""
         names = [s.name for s in sources]
         last = self.store.last_runs()
-        before = {n: int(last[n]["id"]) if n in last else 0 for n in names}
+        before = {n: (last[n].run_id or 0) if n in last else 0 for n in names}
         env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock)}
         fds = (self.lock.fd,) if self.lock is not None else ()
         if self.options.fork:
             preload_crawl()
         spawned = self.children.spawn(names, self.options.argv(*names), env, fds, fork=self.options.fork)
         if spawned is None:
-            return [CrawlResult(n, "interrupted", reason="the daemon was stopping") for n in names]
+            return [RunResult(n, Outcome.INTERRUPTED, reason="the daemon was stopping") for n in names]
         key, child = spawned
         clock, started = time.monotonic(), _utcnow()
         log.info("crawl %s: started (pid %d)", child.label, child.process.pid)
@@ -131,7 +130,7 @@ class Daemon:
             self.children.done(key)
         child.relay.join(timeout=5)
         seconds = time.monotonic() - clock
-        results = [self._record(src, child, before[src.name], started, seconds) for src in sources]
+        results = [self._record(src, child, before[src.name], started) for src in sources]
         for result in results:
             self._log_result(result)
         outcomes = Counter(r.outcome for r in results)
@@ -149,39 +148,34 @@ class Daemon:
         held by a callback that never returns). Starting n spiders takes a moment more."""
         return kill_after(self.config.scheduler.crawl_timeout) + START_ALLOWANCE + 0.02 * n
 
-    def _record(
-        self, source: SourceConfig, child: _Child, before: int, spawned: datetime, seconds: float
-    ) -> CrawlResult:
+    def _record(self, source: SourceConfig, child: _Child, before: int, spawned: datetime) -> RunResult:
         """Read the run the child recorded; finish it, or record one (from ``spawned``, when
         the child was started), when the child could not. The result's duration is the
         recorded run's, so the log says what `defwatch status` says."""
-        from store import RunCounts
-
         code = child.process.returncode
         runs = [r for r in self.store.runs(source.name, limit=10) if r["id"] > before]
+        outcome: Outcome
         if child.killed_for_timeout:
-            outcome = "timeout"
+            outcome = Outcome.TIMEOUT
             why = (
                 f"killed after {_duration(self._kill_after(len(child.sources)))}: the crawl "
                 f"took longer than crawl_timeout ({_duration(self.config.scheduler.crawl_timeout)})"
             )
         elif self.stopping.is_set():
-            outcome, why = "interrupted", "stopped by a signal before the crawl finished"
+            outcome, why = Outcome.INTERRUPTED, "stopped by a signal before the crawl finished"
         else:
-            outcome = "failed"
+            outcome = Outcome.FAILED
             why = child.last_error or f"the crawl process ended with status {code}"
         unfinished = [r for r in runs if r["outcome"] == "running"]
         for run in unfinished:
-            self.store.finish_run(run["id"], outcome, RunCounts(), why)
+            self.store.finish_run(RunResult(source.name, outcome, run["id"], reason=why))
         if not runs:
             run_id = self.store.start_run(source.name, started=spawned)
-            self.store.finish_run(run_id, outcome, RunCounts(), why)
+            self.store.finish_run(RunResult(source.name, outcome, run_id, reason=why))
             runs = [{"id": run_id}]
         newest = self.store.run(max(int(r["id"]) for r in runs))
         assert newest is not None
-        if newest["finished"] is not None and newest["started"] is not None:
-            seconds = (newest["finished"] - newest["started"]).total_seconds()
-        return CrawlResult.from_run(newest, seconds)
+        return newest
 
     def close_stale_runs(self) -> None:
         """Runs left ``running`` by a crawl that died with its daemon (SIGKILL, a power cut).
@@ -189,7 +183,7 @@ class Daemon:
         them is alive, so each is recorded ``interrupted``."""
         close_stale_runs(self.store)
 
-    def _log_result(self, r: CrawlResult) -> None:
+    def _log_result(self, r: RunResult) -> None:
         text = "crawl %s: %s, %d new stories, %d requests, %d errors, %.1fs%s"
         args = (r.source, r.outcome, r.new_stories, r.requests, r.errors, r.seconds)
         tail = f" ({r.reason})" if r.reason else ""
@@ -386,19 +380,19 @@ class Daemon:
             if run is None:
                 due.append(src.name)
                 continue
-            fire = cron_trigger(src.schedule, src.tz).get_next_fire_time(None, run["started"])
+            fire = cron_trigger(src.schedule, src.tz).get_next_fire_time(None, run.started)
             if fire is not None and fire <= now:
                 due.append(src.name)
         return due
 
     # -- one cycle ------------------------------------------------------------------------
-    def run_once(self) -> tuple[int, list[CrawlResult]]:
+    def run_once(self) -> tuple[int, list[RunResult]]:
         """Crawl every enabled source in one crawl process, then deliver and rebuild every
         feed. Exit 1 when a crawl failed, timed out or was interrupted by anything but our
         own stop; 0 when a signal stopped the cycle."""
         sources = self.sources
         self.close_stale_runs()
-        results: list[CrawlResult] = []
+        results: list[RunResult] = []
         with (
             self._signals(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl") as pool,
@@ -490,7 +484,6 @@ def _is_json(line: str) -> bool:
 
 __all__: list[str] = [
     "ChildOptions",
-    "CrawlResult",
     "Daemon",
     "build_feeds",
     "close_stale_runs",

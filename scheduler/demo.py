@@ -32,7 +32,7 @@ from imitations.server import SiteServer
 
 if TYPE_CHECKING:
     from core.config import Config
-    from scheduler.daemon import CrawlResult
+    from core.model import RunResult
     from store import Store
 
 EXIT_INTERRUPTED = 130  # as for Ctrl-C anywhere else in the command
@@ -270,7 +270,7 @@ def _printer(out: IO[str]) -> Any:
     return say
 
 
-def _print_results(results: list[CrawlResult], say: Any) -> None:
+def _print_results(results: list[RunResult], say: Any) -> None:
     for r in results:
         reason = f" ({r.reason})" if r.reason else ""
         say(

@@ -29,24 +29,24 @@ def collect_status(config: Config, store: Any, now: datetime | None = None) -> d
             "last_run": None,
         }
         if run:
-            duration = (run["finished"] - run["started"]).total_seconds() if run["finished"] else None
+            assert run.started is not None  # a recorded run has started
             entry["last_run"] = {
-                "started": run["started"].astimezone(src.tz).isoformat(),
-                "finished": run["finished"].astimezone(src.tz).isoformat() if run["finished"] else None,
-                "duration_s": round(duration, 3) if duration is not None else None,
-                "outcome": run["outcome"],
-                "new_stories": run["new_stories"],
-                "revised": run["revised"],
-                "requests": run["requests"],
-                "known_skipped": run["known_skipped"],
-                "errors": run["errors"],
-                "reason": run["reason"],
-                "stats": run["stats"],
+                "started": run.started.astimezone(src.tz).isoformat(),
+                "finished": run.finished.astimezone(src.tz).isoformat() if run.finished else None,
+                "duration_s": round(run.seconds, 3) if run.finished else None,
+                "outcome": str(run.outcome),
+                "new_stories": run.new_stories,
+                "revised": run.revised,
+                "requests": run.requests,
+                "known_skipped": run.known_skipped,
+                "errors": run.errors,
+                "reason": run.reason,
+                "stats": dict(run.stats),
             }
             # Routes the site answers with a bot challenge (crawler.spiders.mod): a known
             # limit of reading the site, shown here rather than degrading every run.
             entry["limits"] = sorted(
-                k.split(":", 1)[1] for k in (run["stats"] or {}) if k.startswith("challenged_route:")
+                k.split(":", 1)[1] for k in run.stats if k.startswith("challenged_route:")
             )
         sources.append(entry)
     url = make_url(config.store.url)

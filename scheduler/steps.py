@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core.config import Config
-from core.model import Outcome
+from core.model import Outcome, RunResult
 
 if TYPE_CHECKING:
     from store import Store
@@ -33,14 +33,10 @@ def deliver_alerts(config: Config, store: Store) -> Any:
 def close_stale_runs(store: Store) -> None:
     """Every run still ``running``, recorded ``interrupted``: only with the store's lock
     held (which every crawl holds while it runs), when none of them can be alive."""
-    from store import RunCounts
-
     why = "the crawl ended without recording its run (its process was killed or crashed)"
     for run in store.unfinished_runs():
-        store.finish_run(run["id"], Outcome.INTERRUPTED, RunCounts(), why)
-        log.warning(
-            "crawl %s: run %d left running since %s: %s", run["source"], run["id"], run["started"], why
-        )
+        store.finish_run(RunResult(run.source, Outcome.INTERRUPTED, run.run_id, reason=why))
+        log.warning("crawl %s: run %d left running since %s: %s", run.source, run.run_id, run.started, why)
 
 
 def start_delivery_loop(config: Config, store: Store) -> Any:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.model import RunResult
 
 
-def print_crawl_summary(summaries: list[Any], out: IO[str]) -> None:
+def print_crawl_summary(results: Sequence[RunResult], out: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -14,16 +18,15 @@ def print_crawl_summary(summaries: list[Any], out: IO[str]) -> None:
     table = Table(title="crawl", title_justify="left")
     for col in ("source", "outcome", "requests", "new", "revised", "known skipped", "errors", "reason"):
         table.add_column(col)
-    for s in summaries:
-        c = s.counts
+    for r in results:
         table.add_row(
-            s.source,
-            s.outcome,
-            str(c.requests),
-            str(c.new_stories),
-            str(c.revised),
-            str(c.known_skipped),
-            str(c.errors),
-            Text(s.reason or ""),
+            r.source,
+            str(r.outcome),
+            str(r.requests),
+            str(r.new_stories),
+            str(r.revised),
+            str(r.known_skipped),
+            str(r.errors),
+            Text(r.reason or ""),
         )
     console.print(table)

@@ -4,12 +4,12 @@ did (``crawl_runs``) and the validators a source's pages answered with (``http_s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
+from core.model import RunResult
 from store import schema as t
 
 if TYPE_CHECKING:
@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class RunCounts:
-    requests: int = 0
-    new_stories: int = 0
-    revised: int = 0
-    known_skipped: int = 0
-    errors: int = 0
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class CrawlRecords:
@@ -54,7 +44,11 @@ class CrawlRecords:
                 update(t.crawl_runs).where(t.crawl_runs.c.id == run_id).values(stats={**(old or {}), **stats})
             )
 
-    def finish_run(self, run_id: int, outcome: str, counts: RunCounts, reason: str | None = None) -> None:
+    def finish_run(self, result: RunResult) -> None:
+        """Record how the run ``result.run_id`` ended: its outcome, counts, reason and stats
+        (the run's source and times are the store's, not the result's)."""
+        assert result.run_id is not None, "a run is finished by its id"
+        run_id = result.run_id
         with self.engine.begin() as conn:
             # What was recorded while it ran (set_run_stats) stays beside the crawl's counters.
             old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
@@ -63,24 +57,24 @@ class CrawlRecords:
                 .where(t.crawl_runs.c.id == run_id)
                 .values(
                     finished=utcnow(),
-                    outcome=outcome,
-                    requests=counts.requests,
-                    new_stories=counts.new_stories,
-                    revised=counts.revised,
-                    known_skipped=counts.known_skipped,
-                    errors=counts.errors,
-                    reason=reason,
-                    stats={**(old or {}), **counts.stats},
+                    outcome=str(result.outcome),
+                    requests=result.requests,
+                    new_stories=result.new_stories,
+                    revised=result.revised,
+                    known_skipped=result.known_skipped,
+                    errors=result.errors,
+                    reason=result.reason,
+                    stats={**(old or {}), **result.stats},
                 )
             )
 
-    def run(self, run_id: int) -> dict[str, Any] | None:
+    def run(self, run_id: int) -> RunResult | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.crawl_runs).where(t.crawl_runs.c.id == run_id)).mappings().first()
-            return dict(row) if row else None
+            return RunResult.from_row(dict(row)) if row else None
 
     def runs(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
-        """The most recent runs of a source, newest first."""
+        """The most recent runs of a source, newest first, as their rows."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.crawl_runs)
@@ -90,15 +84,15 @@ class CrawlRecords:
             ).mappings()
             return [dict(r) for r in rows]
 
-    def unfinished_runs(self) -> list[dict[str, Any]]:
+    def unfinished_runs(self) -> list[RunResult]:
         """Every run still ``running``, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.crawl_runs).where(t.crawl_runs.c.outcome == "running").order_by(t.crawl_runs.c.id)
             ).mappings()
-            return [dict(r) for r in rows]
+            return [RunResult.from_row(dict(r)) for r in rows]
 
-    def last_runs(self) -> dict[str, dict[str, Any]]:
+    def last_runs(self) -> dict[str, RunResult]:
         """The latest run of every source that has run, keyed by source name."""
         latest = (
             select(t.crawl_runs.c.source, func.max(t.crawl_runs.c.id).label("id"))
@@ -109,7 +103,7 @@ class CrawlRecords:
             rows = conn.execute(
                 select(t.crawl_runs).join(latest, latest.c.id == t.crawl_runs.c.id)
             ).mappings()
-            return {r["source"]: dict(r) for r in rows}
+            return {r["source"]: RunResult.from_row(dict(r)) for r in rows}
 
     def last_success(self) -> dict[str, datetime]:
         """When each source last finished a run that was not a failure."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from core.config import Config
-from core.model import FAILED_OUTCOMES
+from core.model import FAILED_OUTCOMES, RunResult
 
 HELP = "crawl now (all sources, or those named) and print a summary"
 EXAMPLES = """\
@@ -41,16 +40,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if not child:  # the lock is ours: no other crawl of this store is alive
                 close_stale_runs(config)
             if config.crawl.scrapyd:
-                summaries = _crawl_on_nodes(config, args.sources or None)
+                results = _crawl_on_nodes(config, args.sources or None)
             else:
-                summaries = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
+                results = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
-    print_crawl_summary(summaries, sys.stdout)
-    return 1 if any(s.outcome in FAILED_OUTCOMES for s in summaries) else 0
+    print_crawl_summary(results, sys.stdout)
+    return 1 if any(r.outcome in FAILED_OUTCOMES for r in results) else 0
 
 
-def _crawl_on_nodes(config: Config, names: list[str] | None) -> list[Any]:
+def _crawl_on_nodes(config: Config, names: list[str] | None) -> list[RunResult]:
     """``[crawl] scrapyd``: the sources are crawled as jobs on Scrapyd nodes (crawler.scrapyd)."""
     import logging
 

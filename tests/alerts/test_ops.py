@@ -9,7 +9,7 @@ import pytest
 
 from alerts.dispatcher import Dispatcher
 from alerts.ops import check_sources
-from store import RunCounts
+from core.model import Outcome, RunResult
 
 from .conftest import Pipeline, Receiver
 
@@ -30,7 +30,7 @@ def p(pipeline: Callable[..., Pipeline], receiver: Receiver) -> Pipeline:
 def run(p: Pipeline, source: str, outcome: str, reason: str | None = None) -> list[str]:
     """Record one finished run, then check, as the pipeline does after each crawl."""
     run_id = p.store.start_run(source)
-    p.store.finish_run(run_id, outcome, RunCounts(), reason)
+    p.store.finish_run(RunResult(source, Outcome(outcome), run_id, reason=reason))
     return check_sources(p.store, p.config)
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
+from core.model import Outcome, RunResult
 from feeds.serve import Health
-from store import RunCounts, Store
+from store import Store
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "feeds.md").read_text(encoding="utf-8")
 TOML = re.findall(r"```toml\n(.*?)```", DOC, re.S)
@@ -31,7 +32,7 @@ def test_healthz_example_has_the_real_shape(tmp_path: Path) -> None:
     (tmp_path / "defwatch.toml").write_text(f'[store]\nurl = "sqlite:///{tmp_path / "d.db"}"\n')
     config = load_config(tmp_path / "defwatch.toml")
     with Store.open(config.store.url) as store:
-        store.finish_run(store.start_run("jdefense"), "ok", RunCounts())
+        store.finish_run(RunResult("jdefense", Outcome.OK, store.start_run("jdefense")))
     health = Health(config)
     status, doc = health.report(datetime.now(UTC))
     health.close()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from core.model import Outcome, RunResult
 from feeds.build import build_all
-from store import RunCounts, Store
+from store import Store
 from tests.conftest import Defwatch
 from tests.feeds.conftest import Server, Site
 from tests.feeds.data import make_config
@@ -187,7 +188,7 @@ def health(server: Server) -> tuple[int, dict]:  # type: ignore[type-arg]
 def test_healthz_reports_the_store_and_every_source(served: tuple[Server, Site]) -> None:
     server, site = served
     run = site.store.start_run("jdefense")
-    site.store.finish_run(run, "ok", RunCounts())
+    site.store.finish_run(RunResult("jdefense", Outcome.OK, run))
     status, doc = health(server)
     assert status == 200 and doc["ok"] is True
     assert doc["store"] == {"reachable": True}
@@ -205,7 +206,7 @@ def test_healthz_503_when_a_source_is_overdue(tmp_path: Path) -> None:
     server = Server(Defwatch(tmp_path))
     try:
         with Store.open(config.store.url) as store:
-            store.finish_run(store.start_run("fast"), "ok", RunCounts())
+            store.finish_run(RunResult("fast", Outcome.OK, store.start_run("fast")))
         status, doc = health(server)
         assert status == 200, doc
         deadline = datetime.fromisoformat(doc["sources"]["fast"]["overdue_after"])

@@ -15,8 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.config import Config, load_config
+from core.model import Outcome, RunResult
 from feeds.serve import FeedServer, Health
-from store import RunCounts, Store, StoryIn
+from store import Store, StoryIn
 from store import outbox as ob
 from web import create_app
 
@@ -66,9 +67,11 @@ def client(config: Config, store: Store) -> FlaskClient:
 
 def test_health_shows_failures_self_checks_and_the_outbox(client: FlaskClient, store: Store) -> None:
     ok = store.start_run("jdefense")
-    store.finish_run(ok, "ok", RunCounts(requests=12, new_stories=3))
+    store.finish_run(RunResult("jdefense", Outcome.OK, ok, requests=12, new_stories=3))
     failed = store.start_run("mod")
-    store.finish_run(failed, "failed", RunCounts(errors=1), reason="cannot resolve host mod.example")
+    store.finish_run(
+        RunResult("mod", Outcome.FAILED, failed, errors=1, reason="cannot resolve host mod.example")
+    )
     store.save_ranking_snapshot(
         "jdefense",
         "1w",
