@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert
 
 from core.config import Config, load_config
+from core.model import RankingSnapshot
 from core.text import normalize, summarize
 from feeds.build import build_all, build_changed
 from imitations import shared_story
@@ -193,7 +194,9 @@ def rank_lists(store: Store, config: Config, rng: random.Random, count: int) -> 
             if rng.random() < 0.2:
                 listed[-1] = rng.choice([u for u in urls if u not in listed])
             entries = [{"rank": r, "url": u, "title": f"記事 {u[-12:-5]}"} for r, u in enumerate(listed, 1)]
-            ingest.save_ranking_snapshot("jdefense", window, entries, taken_at=START + timedelta(hours=hour))
+            ingest.save_ranking_snapshot(
+                RankingSnapshot.of("jdefense", window, entries, taken_at=START + timedelta(hours=hour))
+            )
 
 
 def crawl(store: Store, rng: random.Random, first: int) -> None:

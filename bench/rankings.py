@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import load_config
+from core.model import RankingSnapshot
 from ingest import Ingest
 from store import Store
 from store import rankings as rk
@@ -70,10 +71,12 @@ def build(store: Store | Ingest, windows: list[str], snapshots: int, seed: int =
             listed = churn(rng, listed, next_id)
             counts.update(listed)
             store.save_ranking_snapshot(
-                "jdefense",
-                window,
-                [{"rank": r, "url": u, "title": f"記事 {u[-11:-5]}"} for r, u in enumerate(listed, 1)],
-                taken_at=START + timedelta(minutes=15 * i),
+                RankingSnapshot.of(
+                    "jdefense",
+                    window,
+                    [{"rank": r, "url": u, "title": f"記事 {u[-11:-5]}"} for r, u in enumerate(listed, 1)],
+                    taken_at=START + timedelta(minutes=15 * i),
+                )
             )
     return counts
 

@@ -6,14 +6,23 @@ rows, JSON outputs and comparisons with plain strings stay what they were.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["FAILED_OUTCOMES", "JST", "WINDOWS", "Outcome", "RunResult", "Window"]
+__all__ = [
+    "FAILED_OUTCOMES",
+    "JST",
+    "WINDOWS",
+    "Outcome",
+    "RankingEntry",
+    "RankingSnapshot",
+    "RunResult",
+    "Window",
+]
 
 # Japan Standard Time: the time the sources publish in and the edges (outputs) speak.
 JST = ZoneInfo("Asia/Tokyo")
@@ -89,3 +98,34 @@ class RunResult:
             started=row["started"],
             finished=row["finished"],
         )
+
+
+@dataclass(frozen=True)
+class RankingEntry:
+    """One line of a "most read" list."""
+
+    rank: int
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class RankingSnapshot:
+    """One "most read" list as read, on its way to the store (``ranking_snapshots``)."""
+
+    source: str
+    window: str  # a Window's value
+    entries: tuple[RankingEntry, ...]  # in rank order
+    taken_at: datetime | None = None  # None: when it is stored
+    # False: the spider already knows the list is broken (a challenge page), ``reason`` says why.
+    valid: bool = True
+    reason: str | None = None
+    run_id: int | None = None  # the crawl run that read it
+
+    @classmethod
+    def of(
+        cls, source: str, window: str, entries: Iterable[Mapping[str, Any]], **rest: Any
+    ) -> RankingSnapshot:
+        """A list whose entries are given as ``{rank, url, title}`` (as spiders yield them)."""
+        listed = tuple(RankingEntry(int(e["rank"]), e["url"], e["title"]) for e in entries)
+        return cls(source, window, listed, **rest)

@@ -9,6 +9,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from core.model import RankingSnapshot
 from core.text import summarize
 from crawler.base import DefwatchSpider
 from crawler.items import RankingItem, StoryItem
@@ -78,7 +79,7 @@ class StorePipeline:
             ]
             if len(entries) < len(item.entries):
                 spider.count("not_http_link", len(item.entries) - len(entries))
-            await spider.worker.save_ranking_snapshot(
+            snapshot = RankingSnapshot.of(
                 spider.source.name,
                 item.window,
                 entries,
@@ -86,4 +87,5 @@ class StorePipeline:
                 reason=item.reason,
                 run_id=spider.run_id,
             )
+            await spider.worker.save_ranking_snapshot(snapshot)
             stats.inc_value("defwatch/ranking_snapshots")

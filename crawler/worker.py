@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from core.config import Config
+    from core.model import RankingSnapshot
     from store import SaveResult, Store, StoryIn
 
 P = ParamSpec("P")
@@ -59,16 +60,7 @@ class Sink(Protocol):
 
     def save_stories(self, stories: list[StoryIn]) -> list[SaveResult]: ...
 
-    def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: list[dict[str, Any]],
-        *,
-        valid: bool,
-        reason: str | None,
-        run_id: int | None,
-    ) -> int: ...
+    def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> int: ...
 
 
 # Makes the sink for a store: ingest.Ingest, handed down by whoever starts the crawl.
@@ -88,8 +80,8 @@ class StoreSink:
         with self.store.transaction() as conn:
             return [self.store.save_story(story, conn) for story in stories]
 
-    def save_ranking_snapshot(self, *args: Any, **kwargs: Any) -> int:
-        return self.store.save_ranking_snapshot(*args, **kwargs)
+    def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> int:
+        return self.store.save_ranking_snapshot(snapshot)
 
 
 def make_sink(store: Store, config: Config | None, ingest: SinkFactory | None) -> Sink:
@@ -118,19 +110,8 @@ class Worker(ABC):
         result: SaveResult = await self._call_store("save_story", story)
         return result
 
-    async def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: list[dict[str, Any]],
-        *,
-        valid: bool,
-        reason: str | None,
-        run_id: int | None,
-    ) -> None:
-        await self._call_store(
-            "save_ranking_snapshot", source, window, entries, valid=valid, reason=reason, run_id=run_id
-        )
+    async def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> None:
+        await self._call_store("save_ranking_snapshot", snapshot)
 
 
 class InlineWorker(Worker):

@@ -12,14 +12,13 @@ worker (crawler/worker.py) calls it for every item and knows nothing of the stag
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from alerts.outbox import Outbox
 from core.config import Config
+from core.model import RankingSnapshot
 from rankings.movements import record_movements
 from store import SaveResult, Store, StoryIn
 
@@ -67,22 +66,11 @@ class Ingest:
             self.outbox.on_story_saved(conn, row, result)
         return result
 
-    def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: Iterable[Mapping[str, Any]],
-        taken_at: datetime | None = None,
-        valid: bool = True,
-        reason: str | None = None,
-        run_id: int | None = None,
-    ) -> int:
+    def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> int:
         """A "most read" list read: save it, decide whether it can be trusted and store its
         movements, queue the alerts each new movement calls for."""
         with self.store.transaction() as conn:
-            snapshot_id = self.store.save_ranking_snapshot(
-                source, window, entries, taken_at, valid, reason, run_id, conn=conn
-            )
+            snapshot_id = self.store.save_ranking_snapshot(snapshot, conn)
             for movement in record_movements(conn, snapshot_id):
                 self.outbox.enqueue_ranking(conn, movement)
         return snapshot_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 
+from core.model import RankingSnapshot
 from core.text import content_hash, normalize
 from store import schema as t
 from store.runs import CrawlRecords, utcnow
@@ -395,31 +396,19 @@ class Store(CrawlRecords):
             return int(conn.execute(select(func.count()).select_from(t.stories)).scalar_one())
 
     # -- rankings --------------------------------------------------------------------------
-    def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: Iterable[Mapping[str, Any]],
-        taken_at: datetime | None = None,
-        valid: bool = True,
-        reason: str | None = None,
-        run_id: int | None = None,
-        conn: Connection | None = None,
-    ) -> int:
-        """Store one ranking list; ``entries`` are {rank, url, title} in rank order."""
+    def save_ranking_snapshot(self, snapshot: RankingSnapshot, conn: Connection | None = None) -> int:
+        """Store one ranking list (taken now unless it says when); its id."""
         if conn is None:
             with self.engine.begin() as own:
-                return self.save_ranking_snapshot(
-                    source, window, entries, taken_at, valid, reason, run_id, own
-                )
+                return self.save_ranking_snapshot(snapshot, own)
         pk = conn.execute(
             insert(t.ranking_snapshots).values(
-                source=source,
-                window=window,
-                taken_at=taken_at or utcnow(),
-                valid=valid,
-                reason=reason,
-                run_id=run_id,
+                source=snapshot.source,
+                window=snapshot.window,
+                taken_at=snapshot.taken_at or utcnow(),
+                valid=snapshot.valid,
+                reason=snapshot.reason,
+                run_id=snapshot.run_id,
             )
         ).inserted_primary_key
         assert pk is not None
@@ -427,12 +416,12 @@ class Store(CrawlRecords):
         rows = [
             {
                 "snapshot_id": snapshot_id,
-                "rank": e["rank"],
-                "url": e["url"],
-                "url_key": url_key(e["url"]),
-                "title": e["title"],
+                "rank": e.rank,
+                "url": e.url,
+                "url_key": url_key(e.url),
+                "title": e.title,
             }
-            for e in entries
+            for e in snapshot.entries
         ]
         if rows:
             conn.execute(insert(t.ranking_entries), rows)

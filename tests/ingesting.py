@@ -4,13 +4,10 @@ and alerts tests save things one call at a time and see what a crawl would have 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import Connection
 
 from core.config import Config, load_config
+from core.model import RankingSnapshot
 from ingest import Ingest
 from store import SaveResult, Store, StoryIn
 from store.copies import CopyDetector
@@ -24,20 +21,10 @@ class IngestingStore(Store):
             return self.ingest.save_story(story)
         return super().save_story(story, conn)
 
-    def save_ranking_snapshot(
-        self,
-        source: str,
-        window: str,
-        entries: Iterable[Mapping[str, Any]],
-        taken_at: datetime | None = None,
-        valid: bool = True,
-        reason: str | None = None,
-        run_id: int | None = None,
-        conn: Connection | None = None,
-    ) -> int:
+    def save_ranking_snapshot(self, snapshot: RankingSnapshot, conn: Connection | None = None) -> int:
         if conn is None:
-            return self.ingest.save_ranking_snapshot(source, window, entries, taken_at, valid, reason, run_id)
-        return super().save_ranking_snapshot(source, window, entries, taken_at, valid, reason, run_id, conn)
+            return self.ingest.save_ranking_snapshot(snapshot)
+        return super().save_ranking_snapshot(snapshot, conn)
 
 
 def ingesting(store: Store, config: Config | None = None, copies: CopyDetector | None = None) -> Store:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from core.model import RankingSnapshot
 from feeds.build import build_all, build_changed, feed_specs, story_id
 from imitations import shared_story
 from store import StoryIn, url_key, utcnow
@@ -254,7 +255,7 @@ def test_ranking_feed_lists_movements(site: Site) -> None:
         (datetime(2025, 10, 20, 10, tzinfo=UTC), second),
     ):
         entries = [{"rank": i, "url": u, "title": f"記事{u[-11:-5]}"} for i, u in enumerate(urls, 1)]
-        site.store.save_ranking_snapshot("jdefense", "24h", entries, taken_at=when)
+        site.store.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", entries, taken_at=when))
     site.build()
     titles = [e.title for e in site.parse("ranking/24h.atom").entries]
     assert "New #1: 記事004411" in titles

@@ -25,6 +25,7 @@ from PIL import Image
 import imitations.server as site_server
 from core.config import RuleConfig, load_config
 from core.errors import CommandError
+from core.model import RankingSnapshot
 from core.rules import ranking_rule_matches
 from imitations.jdefense import JDefenseSite
 from imitations.jdefense import data as D
@@ -173,7 +174,7 @@ def save_epochs(store: Store, epochs: Any, windows: tuple[str, ...] = D.WINDOWS)
     for epoch in epochs:
         for window in windows:
             store.save_ranking_snapshot(
-                "jdefense", window, listing(epoch, window), taken_at=EPOCH_TIME[epoch]
+                RankingSnapshot.of("jdefense", window, listing(epoch, window), taken_at=EPOCH_TIME[epoch])
             )
 
 
@@ -237,7 +238,9 @@ def test_the_next_valid_list_is_compared_with_the_last_valid_one(tmp_path: Path)
     save_epochs(store, [3, 4], windows=("1w",))
     swapped = ["004433", "004441", *D.RANKINGS[3]["1w"][2:]]  # epoch 3's list, top two swapped
     later = EPOCH_TIME[4] + timedelta(hours=1)
-    store.save_ranking_snapshot("jdefense", "1w", listing(0, "1w", swapped), taken_at=later)
+    store.save_ranking_snapshot(
+        RankingSnapshot.of("jdefense", "1w", listing(0, "1w", swapped), taken_at=later)
+    )
     # Against epoch 3 (valid), not the one-entry list of epoch 4: no flood of "entered".
     assert moves(store, "1w", later) == [
         ("new_1", "004433", 1, 2),
@@ -251,10 +254,12 @@ def test_an_empty_list_is_invalid_and_silent(tmp_path: Path) -> None:
     store = hooked(f"sqlite:///{tmp_path / 'db.sqlite'}")
     save_epochs(store, [0], windows=("24h",))
     empty_at = EPOCH_TIME[0] + timedelta(minutes=15)
-    store.save_ranking_snapshot("jdefense", "24h", [], taken_at=empty_at)
+    store.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", [], taken_at=empty_at))
     assert store.ranking_snapshots("jdefense", "24h")[-1]["reason"] == "empty list"
     assert moves(store, "24h", empty_at) == []
-    store.save_ranking_snapshot("jdefense", "24h", listing(1, "24h"), taken_at=EPOCH_TIME[1])
+    store.save_ranking_snapshot(
+        RankingSnapshot.of("jdefense", "24h", listing(1, "24h"), taken_at=EPOCH_TIME[1])
+    )
     assert moves(store, "24h", EPOCH_TIME[1]) == EXPECTED[("24h", 1)]
     store.close()
 
@@ -263,7 +268,9 @@ def test_the_spiders_own_verdict_stands(tmp_path: Path) -> None:
     store = hooked(f"sqlite:///{tmp_path / 'db.sqlite'}")
     save_epochs(store, [0], windows=("24h",))
     store.save_ranking_snapshot(
-        "jdefense", "24h", listing(2, "24h"), taken_at=EPOCH_TIME[1], valid=False, reason="challenge page"
+        RankingSnapshot.of(
+            "jdefense", "24h", listing(2, "24h"), taken_at=EPOCH_TIME[1], valid=False, reason="challenge page"
+        )
     )
     assert [(s["valid"], s["reason"]) for s in store.ranking_snapshots("jdefense", "24h")][-1] == (
         False,

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import inspect
 
 from core.config import load_config
+from core.model import RankingSnapshot
 from rankings.movements import recompute_events
 from store import Store, head_revisions
 from store import rankings as rk
@@ -46,11 +47,15 @@ def history(tmp_path: Path) -> Iterator[Store]:
         (T[4], "abcd"),
         (T[5], "a"),  # 1 of 4: invalid
     ]:
-        store.save_ranking_snapshot("jdefense", "24h", listing(*keys), taken_at=at)
-    store.save_ranking_snapshot("jdefense", "1w", listing("x", "y", "z", "w", "a"), taken_at=T[0])
-    store.save_ranking_snapshot("jdefense", "1w", listing("y", "x", "z", "w", "a"), taken_at=T[4])
-    store.save_ranking_snapshot("other", "24h", listing("p", "q"), taken_at=T[0])
-    store.save_ranking_snapshot("other", "24h", listing("q", "p"), taken_at=T[6])
+        store.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", listing(*keys), taken_at=at))
+    store.save_ranking_snapshot(
+        RankingSnapshot.of("jdefense", "1w", listing("x", "y", "z", "w", "a"), taken_at=T[0])
+    )
+    store.save_ranking_snapshot(
+        RankingSnapshot.of("jdefense", "1w", listing("y", "x", "z", "w", "a"), taken_at=T[4])
+    )
+    store.save_ranking_snapshot(RankingSnapshot.of("other", "24h", listing("p", "q"), taken_at=T[0]))
+    store.save_ranking_snapshot(RankingSnapshot.of("other", "24h", listing("q", "p"), taken_at=T[6]))
     yield store
     store.close()
 
@@ -81,8 +86,8 @@ def test_upgrade_from_0002_keeps_the_snapshots_and_recomputes_their_movements(tm
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     with Store.open(db, revision="0002") as old:
         assert "ranking_events" not in inspect(old.engine).get_table_names()
-        old.save_ranking_snapshot("jdefense", "24h", listing("a", "b"), taken_at=T[0])
-        old.save_ranking_snapshot("jdefense", "24h", listing("b", "c"), taken_at=T[1])
+        old.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", listing("a", "b"), taken_at=T[0]))
+        old.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", listing("b", "c"), taken_at=T[1]))
     with Store.open(db) as upgraded:
         assert len(upgraded.ranking_snapshots("jdefense", "24h")) == 2
         assert rk.recent_events(upgraded, "jdefense", "24h", 10) == []
@@ -199,9 +204,9 @@ def test_current_ranking_with_changes_and_time_listed(history: Store) -> None:
 def test_current_ranking_without_history(tmp_path: Path) -> None:
     with hooked(tmp_path / "db.sqlite") as store:
         assert rk.current_ranking(store, "jdefense", "24h") is None
-        store.save_ranking_snapshot("jdefense", "24h", [], taken_at=T[0])
+        store.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", [], taken_at=T[0]))
         assert rk.current_ranking(store, "jdefense", "24h") is None  # only an invalid list
-        store.save_ranking_snapshot("jdefense", "24h", listing("a", "b"), taken_at=T[1])
+        store.save_ranking_snapshot(RankingSnapshot.of("jdefense", "24h", listing("a", "b"), taken_at=T[1]))
         current = rk.current_ranking(store, "jdefense", "24h")
         assert current is not None
         assert current["previous_taken_at"] is None and current["ago_taken_at"] is None

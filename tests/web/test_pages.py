@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.config import Config, load_config
-from core.model import Outcome, RunResult
+from core.model import Outcome, RankingSnapshot, RunResult
 from feeds.serve import FeedServer, Health
 from store import Store, StoryIn
 from store import outbox as ob
@@ -73,11 +73,13 @@ def test_health_shows_failures_self_checks_and_the_outbox(client: FlaskClient, s
         RunResult("mod", Outcome.FAILED, failed, errors=1, reason="cannot resolve host mod.example")
     )
     store.save_ranking_snapshot(
-        "jdefense",
-        "1w",
-        [{"rank": 1, "url": "https://j-defense.example/1", "title": "x"}],
-        valid=False,
-        reason="count: 1 article, expected 5-20",
+        RankingSnapshot.of(
+            "jdefense",
+            "1w",
+            [{"rank": 1, "url": "https://j-defense.example/1", "title": "x"}],
+            valid=False,
+            reason="count: 1 article, expected 5-20",
+        )
     )
     saved = store.save_story(
         StoryIn(url="https://mod.example/a", source="mod", title="ASEAN 会合", body="本文")
