@@ -7,7 +7,11 @@ cycle in a child process for that reason (and to bound memory).
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from scrapy.crawler import CrawlerProcess
@@ -22,6 +26,41 @@ from crawler.worker import InlineWorker, PageWorker, SinkFactory, Worker, make_s
 from store import Store
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _cheap_caller_lookup() -> Iterator[None]:
+    """``inspect.stack()`` and ``inspect.getmodule()`` of a frame, cheaply.
+
+    Scrapy's shims for its deprecated TLS classes (imported with its HTTP download handler)
+    call them only to name the module of their caller's frame; in full, they read the source
+    file of every frame on the stack and the real path of every module loaded: 0.1 CPU-s of
+    every crawl process for three calls. Here the frames come without source context and a
+    frame's module is the one its globals name."""
+    stack, getmodule = inspect.stack, inspect.getmodule
+
+    def frames(context: int = 1) -> list[inspect.FrameInfo]:
+        found, frame = [], sys._getframe(1)
+        while frame is not None:
+            code = frame.f_code
+            found.append(inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None))
+            frame = frame.f_back  # type: ignore[assignment]
+        return found
+
+    def module_of(obj: Any, _filename: str | None = None) -> Any:
+        if inspect.isframe(obj):
+            return sys.modules.get(obj.f_globals.get("__name__", ""))
+        return getmodule(obj, _filename)
+
+    inspect.stack, inspect.getmodule = frames, module_of  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        inspect.stack, inspect.getmodule = stack, getmodule
+
+
+with _cheap_caller_lookup():  # every crawl loads it (crawler.settings.DOWNLOAD_HANDLERS_BASE)
+    import scrapy.core.downloader.handlers.http11  # noqa: F401
 
 
 class CrawlProgress(Protocol):
