@@ -14,12 +14,14 @@ writes them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +53,16 @@ if TYPE_CHECKING:
     from store.db import Store
 
 # FORMATS and story_id are feeds.render's, importable from here as they always were.
-__all__ = ["FORMATS", "BuildReport", "FeedSpec", "build_all", "build_changed", "feed_specs", "story_id"]
+__all__ = [
+    "FORMATS",
+    "BuildReport",
+    "FeedSpec",
+    "build_all",
+    "build_changed",
+    "build_due",
+    "feed_specs",
+    "story_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -461,3 +472,66 @@ def build_changed(config: Config, store: Store, since: datetime) -> BuildReport:
     revised, copies linked, ranking movements), plus any feed whose files are missing;
     what a crawl calls when it is done, with ``since`` the time the crawl started."""
     return _Builder(config, store).build(since=since)
+
+
+# What build_due keeps beside the feeds: when its last build began reading the store, the
+# last full one, and a digest of what shapes the feeds (a hidden file: never a feed).
+LAST_BUILD = ".last-build.json"
+FULL_EVERY = timedelta(days=1)  # a full build at least this often, whatever the records say
+
+
+def build_due(config: Config, store: Store) -> BuildReport:
+    """Rebuild what changed since the last ``build_due`` (what ``run --once`` does after its
+    crawl): the feeds whose stories, copies or ranking movements changed since that build
+    began, and any whose files are missing, as the daemon does after each crawl. Everything
+    is rebuilt when there is no record of that build beside the feeds (or it cannot be
+    read), when the configuration's sources, rules or ``[feeds]`` or defwatch's version
+    changed since, or when the last full build is a day old. An unchanged cycle then reads
+    a few indexed rows instead of rendering every feed to compare it with its file.
+
+    Its callers hold the store's lock, with no crawl running: every story saved before
+    ``started`` is committed when the build reads the store."""
+    started = datetime.now(UTC)
+    folder = Path(config.feeds.dir)
+    digest = _shape(config)
+    last = _read_last_build(folder / LAST_BUILD)
+    since: datetime | None = None
+    full = started
+    if (
+        last is not None
+        and last["shape"] == digest
+        and started - FULL_EVERY <= last["full"] <= last["since"] <= started
+    ):
+        since, full = last["since"], last["full"]
+    report = _Builder(config, store).build(since=since)
+    record = {"since": started.isoformat(), "full": full.isoformat(), "shape": digest}
+    text = json.dumps(record, indent=1) + "\n"
+    write_if_changed(folder / LAST_BUILD, text.encode("utf-8"))
+    return report
+
+
+def _shape(config: Config) -> str:
+    """A digest of what decides the feeds' content besides the store: the configuration's
+    sources, rules and ``[feeds]``, defwatch's version, and the code that renders them (an
+    edited checkout keeps its version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("defwatch")
+    except PackageNotFoundError:
+        installed = "unknown"
+    here = Path(__file__).parent
+    code = [(p.name, p.stat().st_mtime_ns) for p in sorted(here.glob("*.py"))]
+    shape = repr((installed, code, config.feeds, config.rules, config.sources))
+    return hashlib.sha256(shape.encode("utf-8")).hexdigest()
+
+
+def _read_last_build(path: Path) -> dict[str, Any] | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        since, full = datetime.fromisoformat(raw["since"]), datetime.fromisoformat(raw["full"])
+        if since.tzinfo is None or full.tzinfo is None:
+            raise ValueError("a time without its zone")
+        return {"since": since, "full": full, "shape": str(raw["shape"])}
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or damaged: a full build
+        return None

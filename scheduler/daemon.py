@@ -231,16 +231,17 @@ class Daemon:
             sys.stderr.flush()
 
     # -- after crawls: alerts and feeds ---------------------------------------------------
-    def publish(self, full: bool = False) -> None:
+    def publish(self, full: bool = False, once: bool = False) -> None:
         """Wake the deliveries (one cycle: deliver what is due), then rebuild the feeds whose
-        data changed since the last publication (all of them the first time, and with ``full``)."""
+        data changed since the last publication (all of them the first time, and with
+        ``full``; with ``once``, since the last cycle's, as recorded beside the feeds)."""
         if self.stopping.is_set():
             return  # the next start catches up: the outbox is kept, the first build is full
         with self._publish_lock:
             started = _utcnow()
             self.deliver_alerts()
             since = None if full else self._feeds_since
-            if build_feeds(self.config, self.store, since):
+            if build_feeds(self.config, self.store, since, due=once):
                 # A story saved by a crawl still running may commit after this build read the
                 # store, with a time stamp before ``started``: such crawls are read again.
                 self._feeds_since = min([started, *self.children.started()])
@@ -408,7 +409,7 @@ class Daemon:
             else:
                 exc = future.exception()
                 log.error("crawl: %s: %s", type(exc).__name__, exc)
-            self.publish(full=True)
+            self.publish(once=True)
         if self.stopping.is_set():
             return EXIT_OK, results
         failed = len(results) < len(sources) or any(r.outcome in BAD_OUTCOMES for r in results)

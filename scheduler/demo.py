@@ -289,7 +289,7 @@ def _print_summary(config: Config, store: Store, folder: Path, receiver: Webhook
     kinds = Counter(m["kind"] for m in movements)
     kinds_text = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
     say(f"  ranking movements: {len(movements)}" + (f" ({kinds_text})" if kinds_text else ""))
-    feeds = sorted(p for p in Path(config.feeds.dir).rglob("*") if p.is_file())
+    feeds = sorted(p for p in Path(config.feeds.dir).rglob("*") if p.is_file() and not p.name.startswith("."))
     say(f"  feeds written:     {len(feeds)} files in {config.feeds.dir}")
     for p in feeds:
         if p.suffix in (".rss", ".opml"):  # each feed is also there as .atom

@@ -64,12 +64,16 @@ def stop_deliveries(stop: bool = True) -> None:
         STOPPING.clear()
 
 
-def build_feeds(config: Config, store: Store, since: datetime | None) -> Any:
-    """Rebuild the feeds changed at or after ``since`` (all of them when None)."""
-    from feeds.build import build_all, build_changed
+def build_feeds(config: Config, store: Store, since: datetime | None, due: bool = False) -> Any:
+    """Rebuild the feeds changed at or after ``since`` (all of them when None); with ``due``,
+    those changed since the last such build, as recorded beside the feeds (feeds.build.build_due)."""
+    from feeds.build import build_all, build_changed, build_due
 
     try:
-        report = build_all(config, store) if since is None else build_changed(config, store, since)
+        if due:
+            report = build_due(config, store)
+        else:
+            report = build_all(config, store) if since is None else build_changed(config, store, since)
     except Exception as exc:
         log.error("feeds: %s: %s", type(exc).__name__, exc)
         return None

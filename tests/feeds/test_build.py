@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from core.model import RankingSnapshot
-from feeds.build import build_all, build_changed, feed_specs, story_id
+from feeds.build import LAST_BUILD, build_all, build_changed, build_due, feed_specs, story_id
 from imitations import shared_story
 from store import StoryIn, url_key, utcnow
 from tests.feeds.conftest import Site
@@ -390,6 +390,47 @@ def test_build_changed_builds_missing_files(site: Site) -> None:
     (site.public / "ranking/1w.rss").unlink()
     assert build_changed(site.config, site.store, utcnow()).built == ["ranking/1w"]
     assert (site.public / "ranking/1w.rss").exists()
+
+
+# -- build_due: what changed since the last cycle's build (run --once) ----------------
+
+
+def test_build_due_renders_nothing_when_nothing_changed_then_what_changed(site: Site) -> None:
+    every = sorted(spec.path for spec in feed_specs(site.config))
+    assert sorted(build_due(site.config, site.store).built) == every  # no record yet: all
+    before = snapshot(site)
+    assert build_due(site.config, site.store).built == []
+    assert snapshot(site) == before
+    site.store.save_story(
+        StoryIn(
+            url=f"{NAVAL_URL}/2025/10/kaga-f-35b-again/",
+            source="navalnews",
+            title="F-35B returns to JS Kaga",
+            published=datetime(2025, 10, 21, 1, 0, tzinfo=UTC),
+            body="More trials.",
+        )
+    )
+    assert sorted(build_due(site.config, site.store).built) == ["all", "rules/f35", "sources/navalnews"]
+    assert build_due(site.config, site.store).built == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["rules", "feeds", "record damaged", "record gone"],
+)
+def test_build_due_rebuilds_everything_when_what_shapes_the_feeds_changed(site: Site, change: str) -> None:
+    build_due(site.config, site.store)
+    config = site.config
+    if change == "rules":
+        config = replace(config, rules=config.rules[:-1])
+    elif change == "feeds":
+        config = replace(config, feeds=replace(config.feeds, max_items=config.feeds.max_items - 1))
+    elif change == "record damaged":
+        (site.public / LAST_BUILD).write_text("{not json", encoding="utf-8")
+    else:
+        (site.public / LAST_BUILD).unlink()
+    every = sorted(spec.path for spec in feed_specs(config))
+    assert sorted(build_due(config, site.store).built) == every
 
 
 def test_file_paths_use_the_configured_folder(site: Site) -> None:
