@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test demo lint typecheck pytest bench clean
+.PHONY: run test demo lint typecheck pytest bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ pytest: $(TEST_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The option tables of docs/sources.md and docs/alerts.md, from core/sources/ and core/channels/.
+docs: $(STAMP)
+	$(BIN)/python -m core.option_tables
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run_all.py --quick

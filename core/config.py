@@ -14,17 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.config_loader import _Loader
-from core.options import (
-    CHANNEL_COMMON,
-    CHANNEL_TYPES,
-    RANKING_WINDOWS,
-    REQUIRED,
-    RULE_EVENTS,
-    RULE_FIELDS,
-    SOURCE_COMMON,
-    SOURCE_KINDS,
-    default_sources,
-)
+from core.options import RANKING_WINDOWS, REQUIRED, RULE_EVENTS, RULE_FIELDS, default_sources
 from core.settings import (
     DEFAULT_CONFIG_NAME,
     DEFAULT_TIMEZONE,
@@ -48,8 +38,6 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AlertsConfig",
-    "CHANNEL_COMMON",
-    "CHANNEL_TYPES",
     "ChannelConfig",
     "Config",
     "ConfigError",
@@ -63,8 +51,6 @@ __all__ = [
     "RULE_EVENTS",
     "RULE_FIELDS",
     "RuleConfig",
-    "SOURCE_COMMON",
-    "SOURCE_KINDS",
     "SchedulerConfig",
     "SourceConfig",
     "StoreConfig",

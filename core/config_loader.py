@@ -10,22 +10,21 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.channels import channel_types
 from core.cron import cron_trigger
 from core.logs import register_secret
 from core.options import (
-    CHANNEL_COMMON,
-    CHANNEL_TYPES,
     RANKING_WINDOWS,
     REQUIRED,
     RULE_EVENTS,
     RULE_FIELDS,
-    SOURCE_COMMON,
-    SOURCE_KINDS,
+    Option,
+    OptionProblem,
+    Options,
     default_sources,
 )
 from core.settings import (
     _VAR_RE,
-    DEFAULT_TIMEZONE,
     NAME_RE,
     AlertsConfig,
     ChannelConfig,
@@ -40,6 +39,7 @@ from core.settings import (
     parse_duration,
     parse_size,
 )
+from core.sources import DEFAULT_TIMEZONE, SOURCE_KEYS, source_kinds
 
 log = logging.getLogger("core.config")  # the name its lines have always carried
 
@@ -81,23 +81,26 @@ class _Loader:
 
         return _VAR_RE.sub(sub, value), secret
 
-    def read(self, kind: str, value: Any, key: str) -> Any:
-        """Validate one value of the given kind and return it converted."""
+    def read(self, kind: str, value: Any, key: str, secret: bool = False) -> Any:
+        """Validate one value of the given kind (core/options.py lists them) and return it
+        converted. A secret's value is never shown."""
         if kind in (
             "str",
+            "path",
             "name",
             "url",
+            "smtp-url",
             "cron",
             "timezone",
             "duration",
             "size",
             "selector",
-        ) or kind.startswith(("choice:", "secret")):
+        ) or kind.startswith("choice:"):
             if not isinstance(value, str):
                 raise self.fail(key, f"expected a string, got {_type_name(value)}")
             text, from_env = self.interpolate(value, key)
-            shown = "(value not shown)" if (from_env or kind.startswith("secret")) else f'"{value}"'
-            if kind.startswith("secret") and not from_env and _looks_secret(kind, text):
+            shown = "(value not shown)" if (from_env or secret) else f'"{value}"'
+            if secret and not from_env and _looks_secret(kind, text):
                 log.warning(
                     "%s: %s: a secret is written in the file itself; put it in .env and write ${NAME} here",
                     self.label,
@@ -160,10 +163,10 @@ class _Loader:
         if kind == "name":
             if not NAME_RE.match(text):
                 raise self.fail(key, f"{shown} is not a valid name (expected [a-z0-9-]+)")
-        elif kind in ("url", "secret-url"):
+        elif kind == "url":
             if not re.match(r"^https?://[^/\s]+", text):
                 raise self.fail(key, f"{shown} is not an http(s) URL")
-        elif kind == "secret-smtp":
+        elif kind == "smtp-url":
             if not re.match(r"^smtps?://[^/\s]+", text):
                 raise self.fail(key, f"{shown} is not an smtp:// or smtps:// URL")
         elif kind == "cron":
@@ -291,6 +294,7 @@ class _Loader:
     def sources(self, value: Any) -> list[SourceConfig]:
         if not isinstance(value, list):
             raise self.fail("sources", "expected an array of tables ([[sources]])")
+        kinds = source_kinds()
         out: list[SourceConfig] = []
         seen: set[str] = set()
         for i, item in enumerate(value):
@@ -298,23 +302,21 @@ class _Loader:
             table = self.table(item, key)
             kind = table.get("kind")
             if kind is None:
-                raise self.fail(f"{key}.kind", f"required; one of: {', '.join(SOURCE_KINDS)}")
-            if kind not in SOURCE_KINDS:
+                raise self.fail(f"{key}.kind", f"required; one of: {', '.join(kinds)}")
+            if kind not in kinds:
                 raise self.fail(
                     f"{key}.kind",
-                    f'"{kind}" is not a source kind; expected one of: {", ".join(SOURCE_KINDS)}',
+                    f'"{kind}" is not a source kind; expected one of: {", ".join(kinds)}',
                 )
-            spec = {**SOURCE_COMMON, **SOURCE_KINDS[kind]}
-            self.check_keys(table, spec, key)
-            values = self.fill(table, spec, key)
-            if values["name"] in seen:
+            declared = kinds[kind].declared()
+            self.check_keys(table, [o.key for o in (*SOURCE_KEYS, *declared)], key)
+            common = self.fill(table, SOURCE_KEYS, key)
+            options = self.fill(table, declared, key)
+            if common["name"] in seen:
                 raise self.fail(
-                    f"{key}.name", f'"{values["name"]}" is used by another source; names must be unique'
+                    f"{key}.name", f'"{common["name"]}" is used by another source; names must be unique'
                 )
-            seen.add(values["name"])
-            if kind == "page":
-                self.check_selectors(values, key)
-            common = {k: values.pop(k) for k in list(values) if k in SOURCE_COMMON}
+            seen.add(common["name"])
             out.append(
                 SourceConfig(
                     name=common["name"],
@@ -324,49 +326,43 @@ class _Loader:
                     timezone=common["timezone"],
                     enabled=common["enabled"],
                     keep_params=tuple(common["keep_params"]),
-                    options={"max_response_size": common["max_response_size"], **values},
+                    options=self.options(kinds[kind], options, common["name"], key),
                 )
             )
         return out
 
-    def fill(self, table: Mapping[str, Any], spec: dict[str, tuple[str, Any]], key: str) -> dict[str, Any]:
+    def fill(self, table: Mapping[str, Any], declared: tuple[Option, ...], key: str) -> dict[str, Any]:
+        """The declared keys' values, read from the table or their defaults, by attribute."""
         values: dict[str, Any] = {}
-        for k, (kind, default) in spec.items():
-            if k in table:
-                values[k] = self.read(kind, table[k], f"{key}.{k}")
-            elif default is REQUIRED:
-                raise self.fail(f"{key}.{k}", "required")
-            else:
-                values[k] = default
+        for o in declared:
+            where = f"{key}.{o.key}"
+            if o.key not in table:
+                if o.required:
+                    raise self.fail(where, "required")
+                values[o.name] = o.default
+                continue
+            value = self.read(o.type, table[o.key], where, secret=o.secret)
+            if isinstance(value, list):
+                value = tuple(value)
+                if o.at_least_one and not value:
+                    raise self.fail(where, f"expected at least one {o.at_least_one}")
+            if o.minimum is not None and value < o.minimum:
+                raise self.fail(where, f"expected an integer of at least {o.minimum}")
+            values[o.name] = value
         return values
 
-    def check_selectors(self, values: dict[str, Any], key: str) -> None:
-        from parsel import Selector
-
-        probe = Selector(text="<html><body></body></html>")
-        for k in ("item", "link", "title", "date", "next"):
-            expr = values.get(k)
-            if expr is None:
-                continue
-            try:
-                if values["selector_type"] == "xpath":
-                    probe.xpath(expr)
-                else:
-                    probe.css(expr)
-            except Exception as exc:  # parsel raises several error types for bad expressions
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                kind = "CSS" if values["selector_type"] == "css" else "XPath"
-                raise self.fail(
-                    f"{key}.{k}",
-                    f'"{expr}" is not a valid {kind} selector in source "{values["name"]}" ({reason})',
-                ) from None
-        if values.get("date_format") and not values.get("date"):
-            raise self.fail(f"{key}.date_format", "given without a date selector")
-        if values["max_pages"] < 1:
-            raise self.fail(f"{key}.max_pages", "expected an integer of at least 1")
+    def options(self, cls: type[Any], values: dict[str, Any], name: str, key: str) -> Any:
+        """The options object of a source kind or channel type, checked as a whole."""
+        options: Options = cls(**values)
+        try:
+            options.check(name)
+        except OptionProblem as problem:
+            raise self.fail(f"{key}.{problem.key}", problem.message) from None
+        return options
 
     def channels(self, value: Any) -> dict[str, ChannelConfig]:
         table = self.table(value, "channels")
+        types = channel_types()
         out: dict[str, ChannelConfig] = {}
         for name, item in table.items():
             key = f"channels.{name}"
@@ -375,42 +371,42 @@ class _Loader:
             body = self.table(item, key)
             ctype = body.get("type")
             if ctype is None:
-                raise self.fail(f"{key}.type", f"required; one of: {', '.join(CHANNEL_TYPES)}")
-            if ctype not in CHANNEL_TYPES:
+                raise self.fail(f"{key}.type", f"required; one of: {', '.join(types)}")
+            if ctype not in types:
                 raise self.fail(
                     f"{key}.type",
-                    f'"{ctype}" is not a channel type; expected one of: {", ".join(CHANNEL_TYPES)}',
+                    f'"{ctype}" is not a channel type; expected one of: {", ".join(types)}',
                 )
-            spec = {**CHANNEL_COMMON, **CHANNEL_TYPES[ctype]}
-            self.check_keys(body, spec, key)
-            values = self.fill(body, spec, key)
-            values.pop("type")
-            if ctype == "email" and not values["to"]:
-                raise self.fail(f"{key}.to", "expected at least one address")
-            out[name] = ChannelConfig(name=name, type=ctype, options=values)
+            declared = types[ctype].declared()
+            self.check_keys(body, ["type", *(o.key for o in declared)], key)
+            options = self.options(types[ctype], self.fill(body, declared, key), name, key)
+            out[name] = ChannelConfig(name=name, type=ctype, options=options)
         return out
 
     def rules(self, value: Any, source_names: set[str], channel_names: set[str]) -> list[RuleConfig]:
         if not isinstance(value, list):
             raise self.fail("rules", "expected an array of tables ([[rules]])")
-        spec: dict[str, tuple[str, Any]] = {
-            "name": ("name", REQUIRED),
-            "keywords": ("list", []),
-            "regex": ("str", None),
-            "exclude": ("list", []),
-            "fields": ("list", list(RULE_FIELDS)),
-            "sources": ("list", []),
-            "on": ("list", ["new"]),
-            "notify": ("list", []),
-            "windows": ("list", list(RANKING_WINDOWS)),
-            "max_rank": ("int", None),
-        }
+        spec = tuple(
+            Option(k, kind, default, "")
+            for k, kind, default in (
+                ("name", "name", REQUIRED),
+                ("keywords", "list", ()),
+                ("regex", "str", None),
+                ("exclude", "list", ()),
+                ("fields", "list", RULE_FIELDS),
+                ("sources", "list", ()),
+                ("on", "list", ("new",)),
+                ("notify", "list", ()),
+                ("windows", "list", RANKING_WINDOWS),
+                ("max_rank", "int", None),
+            )
+        )
         out: list[RuleConfig] = []
         seen: set[str] = set()
         for i, item in enumerate(value):
             key = f"rules[{i}]"
             table = self.table(item, key)
-            self.check_keys(table, spec, key)
+            self.check_keys(table, [o.key for o in spec], key)
             v = self.fill(table, spec, key)
             if v["name"] in seen:
                 raise self.fail(f"{key}.name", f'"{v["name"]}" is used by another rule; names must be unique')
@@ -469,7 +465,7 @@ def _looks_secret(kind: str, text: str) -> bool:
     """Whether a value written in the TOML itself holds a secret: a signing secret always; a
     URL when it carries a password, a query string or a token-like path segment (Slack's
     /services/T…/B…/XXXX). A plain receiver URL on the local network is no secret."""
-    if kind == "secret":
+    if kind == "str":  # a signing secret
         return True
     from urllib.parse import urlsplit
 

@@ -1,87 +1,125 @@
-"""What each source kind and channel type accepts: the one declaration the loader
-(core/config_loader.py), the docs and ``--help`` read."""
+"""How a plug-in (a source kind, a channel type) declares the keys it takes: each key one
+``opt(...)`` field of a frozen options class, with its type, default, validation, secret
+flag and one-line help. The loader (core/config_loader.py), `defwatch check`, and the
+option tables of docs/sources.md and docs/alerts.md (core/option_tables.py) read these
+declarations; the plug-ins read their options as typed attributes."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from core.model import WINDOWS
-from core.settings import DEFAULT_TIMEZONE
 
-# --------------------------------------------------------------------------------------
-# What each source kind and channel type accepts (the one declaration config, docs and
-# --help read). Spec: key -> (kind of value, default); default REQUIRED means required.
-# --------------------------------------------------------------------------------------
 
-REQUIRED = object()
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
 
-SOURCE_COMMON: dict[str, tuple[str, Any]] = {
-    "name": ("name", REQUIRED),
-    "kind": ("str", REQUIRED),
-    "url": ("url", REQUIRED),
-    "schedule": ("cron", "*/15 * * * *"),
-    "timezone": ("timezone", DEFAULT_TIMEZONE),
-    "enabled": ("bool", True),
-    "keep_params": ("list", []),
-    "max_response_size": ("size", None),  # None: [crawl] max_response_size
-}
 
-SOURCE_KINDS: dict[str, dict[str, tuple[str, Any]]] = {
-    "jdefense": {
-        "sections": ("list", None),  # None: every section the home page's navigation links
-        "selectors": ("selectors", None),  # [sources.selectors]: crawler/selectors.py
-        "probe_misses": ("int", 5),
-        "probe_max": ("int", 50),
-    },
-    "mod": {
-        "feeds": ("list", ["/j/rss/news.xml", "/j/rss/update.xml"]),
-        "kisha": ("str", "/j/press/kisha/kisha_ja.js"),
-        "jinji": ("list", ["/j/press/jinji/{year}/index.html"]),
-        "max_pdf_size": ("size", 20 * 1000**2),
-        "fetch_html": ("bool", True),
-    },
-    "feed": {
-        "fetch_articles": ("bool", False),
-        "max_items": ("int", 1000),  # items read per fetch; the rest counted (crawler.spiders.feed)
-        "language": ("str", None),  # ja, zh, ko: titles that read as mojibake degrade the run
-    },
-    "page": {
-        "selector_type": ("choice:css,xpath", "css"),
-        "item": ("selector", REQUIRED),
-        "link": ("selector", REQUIRED),
-        "title": ("selector", REQUIRED),
-        "date": ("selector", None),
-        "date_format": ("str", None),
-        "next": ("selector", None),
-        "max_pages": ("int", 5),
-        "fetch_articles": ("bool", False),
-        "language": ("str", None),  # ja, zh, ko: titles that read as mojibake degrade the run
-    },
-}
+REQUIRED: Any = _Required()
 
-CHANNEL_COMMON: dict[str, tuple[str, Any]] = {
-    "type": ("str", REQUIRED),
-    "timeout": ("duration", 10.0),
-    "min_interval": ("duration", 0.0),
-    "digest": ("duration", None),
-    "language": ("choice:en,ja", "en"),  # the default templates (alerts.templates)
-    "title_template": ("str", None),  # Jinja2, sandboxed
-    "body_template": ("str", None),
-}
+# The kinds of value a key may take (core/config_loader.py reads each): str, name, url,
+# smtp-url, cron, timezone, duration, size, selector, int, bool, bool-or-list, list,
+# selectors (a table) and choice:a,b (one of the words listed).
 
-CHANNEL_TYPES: dict[str, dict[str, tuple[str, Any]]] = {
-    "webhook": {"url": ("secret-url", REQUIRED), "secret": ("secret", None)},
-    "slack": {"url": ("secret-url", REQUIRED), "min_interval": ("duration", 1.0)},
-    "email": {
-        "smtp_url": ("secret-smtp", REQUIRED),
-        "from": ("str", REQUIRED),
-        "to": ("list", REQUIRED),
-        "require_tls": ("bool", False),
-        "list_unsubscribe": ("str", None),  # a List-Unsubscribe value (mailto: or https: URL)
-    },
-    "file": {"path": ("str", REQUIRED)},
-    "apprise": {"urls": ("list", REQUIRED)},  # Apprise URLs, secrets through ${VAR}
-}
+
+@dataclass(frozen=True)
+class Option:
+    """One key of defwatch.toml as a plug-in declares it."""
+
+    key: str  # as written in defwatch.toml
+    type: str
+    default: Any  # REQUIRED: the key must be given
+    help: str  # one line, for the docs' tables
+    secret: bool = False  # never shown in an error, warned about when written in the file
+    minimum: int | None = None  # an integer of at least this
+    at_least_one: str | None = None  # a list that may not be empty: what its items are
+    shown_default: str | None = None  # how the docs show a default that is not a plain value
+    attr: str = ""  # the attribute it is read as, when not the key ("from" -> sender)
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def name(self) -> str:
+        return self.attr or self.key
+
+
+def opt(
+    type: str,
+    default: Any,
+    help: str,
+    *,
+    secret: bool = False,
+    minimum: int | None = None,
+    at_least_one: str | None = None,
+    shown_default: str | None = None,
+    key: str | None = None,
+) -> Any:
+    """A field of an options class, declared as an :class:`Option` (key: the attribute's
+    name unless given)."""
+    meta = {
+        "option": {
+            "type": type,
+            "default": default,
+            "help": help,
+            "secret": secret,
+            "minimum": minimum,
+            "at_least_one": at_least_one,
+            "shown_default": shown_default,
+            "key": key,
+        }
+    }
+    if default is REQUIRED:
+        return dataclasses.field(metadata=meta, repr=not secret)
+    if isinstance(default, list | dict):
+        raise TypeError("an option's default must be immutable (a tuple, not a list)")
+    return dataclasses.field(default=default, metadata=meta, repr=not secret)
+
+
+class OptionProblem(Exception):
+    """A value that fails a check of several keys together: the key and the one line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """The base of every options class: its fields are its keys, in the order declared."""
+
+    @classmethod
+    def declared(cls) -> tuple[Option, ...]:
+        out = []
+        for f in dataclasses.fields(cls):
+            meta = f.metadata.get("option")
+            if meta is None:
+                continue
+            key = meta["key"] or f.name
+            out.append(
+                Option(
+                    key=key,
+                    type=meta["type"],
+                    default=meta["default"],
+                    help=meta["help"],
+                    secret=meta["secret"],
+                    minimum=meta["minimum"],
+                    at_least_one=meta["at_least_one"],
+                    shown_default=meta["shown_default"],
+                    attr="" if key == f.name else f.name,
+                )
+            )
+        return tuple(out)
+
+    def check(self, name: str) -> None:
+        """Checks of several keys together, once each key is valid on its own; raise
+        :class:`OptionProblem`. ``name``: the source's or channel's name."""
+
 
 RULE_FIELDS = ("title", "summary", "body")
 RULE_EVENTS = ("new", "revised", "ranking")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.channels import ChannelOptions
 from core.model import WINDOWS
+from core.sources import DEFAULT_TIMEZONE, SourceOptions
 
 DEFAULT_CONFIG_NAME = "defwatch.toml"
-DEFAULT_TIMEZONE = "Asia/Tokyo"
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -109,7 +109,8 @@ class SourceConfig:
     timezone: str = DEFAULT_TIMEZONE
     enabled: bool = True
     keep_params: tuple[str, ...] = ()
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # The keys of its kind (core/sources/), read as attributes: source.options.max_items.
+    options: SourceOptions = field(default_factory=SourceOptions)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -134,7 +135,8 @@ class RuleConfig:
 class ChannelConfig:
     name: str
     type: str
-    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # The keys of its type (core/channels/), read as attributes: channel.options.timeout.
+    options: ChannelOptions = field(default_factory=ChannelOptions, repr=False)
 
     def __repr__(self) -> str:  # options hold secrets (URLs with tokens, passwords)
         return f"ChannelConfig(name={self.name!r}, type={self.type!r}, options=<redacted>)"

@@ -36,6 +36,7 @@ from twisted.python.failure import Failure
 
 from core.config import Config, SourceConfig
 from core.model import Outcome, RunResult
+from core.sources import SourceOptions
 from crawler.addresses import PrivateAddressRefused, refused_at_connect
 from crawler.worker import InlineWorker, SinkFactory, Worker, WorkerDied, make_sink
 from store import Store
@@ -59,6 +60,7 @@ T = TypeVar("T")
 class DefwatchSpider(scrapy.Spider):
     kinds: ClassVar[dict[str, type[DefwatchSpider]]] = {}
     kind: ClassVar[str] = ""
+    options: SourceOptions
 
     def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,7 +100,13 @@ class DefwatchSpider(scrapy.Spider):
         # named by the DEFWATCH_INGEST setting (``scrapy crawl``).
         self.worker: Worker = worker or InlineWorker(make_sink(store, config, ingest))
         self.worker_gone = False
-        self.options = dict(source.options)
+        # The keys of the source's kind (core/sources/), read as attributes.
+        if self.kind and source.options.kind != self.kind:
+            raise ValueError(
+                f"source {source.name}: the {self.kind} spider was handed the options of kind "
+                f"{source.options.kind or '(none)'} (SourceConfig.options)"
+            )
+        self.options = source.options
         self.base_url = source.url
         host = urlsplit(source.url).hostname
         self.allowed_domains = [host] if host else []
@@ -115,7 +123,7 @@ class DefwatchSpider(scrapy.Spider):
         self.result: RunResult | None = None  # how the run ended, once closed
         # The source's own size limit goes on each request (meta ``download_maxsize``):
         # Scrapy 2.19 deprecates the spider attribute of that name.
-        self.max_response_size: int | None = int(source.options.get("max_response_size") or 0) or None
+        self.max_response_size: int | None = source.options.max_response_size or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DefwatchSpider:

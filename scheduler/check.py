@@ -157,20 +157,21 @@ def probe_source(
 
 def probe_channel(channel: ChannelConfig, user_agent: str, timeout: float) -> Probe:
     what = f"channel {channel.name}"
-    o = channel.options
-    if channel.type in ("webhook", "slack") and isinstance(o.get("url"), str):
-        # Any HTTP answer means the endpoint is there; nothing is posted.
-        status, said = _http(str(o["url"]), user_agent, timeout)
-        where = masked_url(str(o["url"]))
-        return Probe(what, status is not None, f"{said} to HEAD, nothing sent ({where})")
-    if channel.type == "email" and isinstance(o.get("smtp_url"), str):
-        return _probe_smtp(what, str(o["smtp_url"]), timeout)
-    if channel.type == "file" and o.get("path"):
-        folder = Path(str(o["path"])).resolve().parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent  # the channel creates missing folders
-        ok = os.access(folder, os.W_OK)
-        return Probe(what, ok, f"{folder} is {'writable' if ok else 'not writable'}")
+    # What is tried follows the type's declaration (core/channels/): its first address.
+    for option in type(channel.options).declared():
+        value = getattr(channel.options, option.name)
+        if option.type == "url":
+            # Any HTTP answer means the endpoint is there; nothing is posted.
+            status, said = _http(value, user_agent, timeout)
+            return Probe(what, status is not None, f"{said} to HEAD, nothing sent ({masked_url(value)})")
+        if option.type == "smtp-url":
+            return _probe_smtp(what, value, timeout)
+        if option.type == "path":
+            folder = Path(value).resolve().parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent  # the channel creates missing folders
+            ok = os.access(folder, os.W_OK)
+            return Probe(what, ok, f"{folder} is {'writable' if ok else 'not writable'}")
     return Probe(what, True, f"type {channel.type}: not checked")
 
 

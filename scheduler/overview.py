@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from core.channels import AppriseOptions, EmailOptions, FileOptions, SlackOptions, WebhookOptions
 from core.config import ChannelConfig, Config, RuleConfig, SourceConfig
 from core.cron import cron_trigger
 from core.logs import mask
@@ -83,16 +84,14 @@ def masked_url(url: str) -> str:
 
 def channel_target(channel: ChannelConfig) -> str:
     o = channel.options
-    if channel.type == "email":
-        return f"{masked_url(str(o.get('smtp_url', '')))} to {', '.join(o.get('to', ()))}"
-    if channel.type == "file":
-        return str(Path(str(o.get("path", ""))).resolve())
-    for key in ("url", "urls"):
-        value = o.get(key)
-        if isinstance(value, str):
-            return masked_url(value)
-        if isinstance(value, list | tuple):
-            return ", ".join(masked_url(str(v)) for v in value)
+    if isinstance(o, EmailOptions):
+        return f"{masked_url(o.smtp_url)} to {', '.join(o.to)}"
+    if isinstance(o, FileOptions):
+        return str(Path(o.path).resolve())
+    if isinstance(o, WebhookOptions | SlackOptions):
+        return masked_url(o.url)
+    if isinstance(o, AppriseOptions):
+        return ", ".join(masked_url(v) for v in o.urls)
     return "(no address)"
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.channels.base import Channel, Digest, Message, Receipt
 from alerts.channels.deadline import STOPPING
+from core.channels import AppriseOptions
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -76,7 +77,9 @@ class AppriseChannel(Channel, type="apprise"):
 
     @classmethod
     def from_config(cls, config: ChannelConfig) -> AppriseChannel:
-        return cls(config.name, config.options["urls"], **cls.common_options(config))
+        o = config.options
+        assert isinstance(o, AppriseOptions)
+        return cls(config.name, o.urls, **cls.shared(o))
 
     def secrets(self) -> tuple[str, ...]:
         return self.urls

@@ -12,6 +12,7 @@ from functools import cached_property
 from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from core.channels import ChannelOptions
 from core.logs import mask, secret_forms
 
 if TYPE_CHECKING:
@@ -147,17 +148,10 @@ class Channel:
         return f"{type(self).__name__}(name={self.name!r})"
 
     @staticmethod
-    def common_options(config: ChannelConfig) -> dict[str, Any]:
-        """The keys every channel type takes (CHANNEL_COMMON), as constructor arguments."""
-        o = config.options
-        return {
-            "timeout": o.get("timeout", 10.0),
-            "min_interval": o.get("min_interval", 0.0),
-            "digest": o.get("digest"),
-            "language": o.get("language") or "en",
-            "title_template": o.get("title_template"),
-            "body_template": o.get("body_template"),
-        }
+    def shared(options: ChannelOptions) -> dict[str, Any]:
+        """The keys every channel type takes (core/channels/base.py declares them), as the
+        constructor's keyword arguments."""
+        return {o.name: getattr(options, o.name) for o in ChannelOptions.declared()}
 
     @classmethod
     def from_config(cls, config: ChannelConfig) -> Channel:

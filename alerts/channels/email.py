@@ -22,6 +22,7 @@ from alerts.channels.base import Channel, ChannelError, Digest, Message, Receipt
 from alerts.channels.deadline import watch
 from alerts.message import JST, cut, facts, headline
 from alerts.templates import Rendered
+from core.channels import EmailOptions
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -62,14 +63,15 @@ class EmailChannel(Channel, type="email"):
     @classmethod
     def from_config(cls, config: ChannelConfig) -> EmailChannel:
         o = config.options
+        assert isinstance(o, EmailOptions)
         return cls(
             config.name,
-            o["smtp_url"],
-            o["from"],
-            o["to"],
-            require_tls=bool(o.get("require_tls", False)),
-            list_unsubscribe=o.get("list_unsubscribe"),
-            **cls.common_options(config),
+            o.smtp_url,
+            o.sender,
+            o.to,
+            require_tls=o.require_tls,
+            list_unsubscribe=o.list_unsubscribe,
+            **cls.shared(o),
         )
 
     def rate_key(self) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alerts.channels.base import Channel, Digest, Message, Receipt
+from core.channels import FileOptions
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -21,7 +22,9 @@ class FileChannel(Channel, type="file"):
 
     @classmethod
     def from_config(cls, config: ChannelConfig) -> FileChannel:
-        return cls(config.name, config.options["path"], **cls.common_options(config))
+        o = config.options
+        assert isinstance(o, FileOptions)
+        return cls(config.name, o.path, **cls.shared(o))
 
     def rate_key(self) -> str | None:
         return f"file:{self.path.resolve()}"

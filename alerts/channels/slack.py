@@ -14,6 +14,7 @@ from alerts.channels.base import Digest, Message, Receipt
 from alerts.channels.webhook import HttpChannel
 from alerts.message import facts, headline
 from alerts.templates import Rendered
+from core.channels import SlackOptions
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -117,7 +118,9 @@ class SlackChannel(HttpChannel, type="slack"):
 
     @classmethod
     def from_config(cls, config: ChannelConfig) -> SlackChannel:
-        return cls(config.name, config.options["url"], **cls.common_options(config))
+        o = config.options
+        assert isinstance(o, SlackOptions)
+        return cls(config.name, o.url, **cls.shared(o))
 
     @staticmethod
     def document(message: Message) -> dict[str, Any]:

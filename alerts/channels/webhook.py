@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from alerts.channels import deadline
 from alerts.channels.base import Channel, Digest, Message, Receipt
 from alerts.channels.deadline import HttpAnswer
+from core.channels import WebhookOptions
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
@@ -134,7 +135,8 @@ class WebhookChannel(HttpChannel, type="webhook"):
     @classmethod
     def from_config(cls, config: ChannelConfig) -> WebhookChannel:
         o = config.options
-        return cls(config.name, o["url"], secret=o.get("secret"), **cls.common_options(config))
+        assert isinstance(o, WebhookOptions)
+        return cls(config.name, o.url, secret=o.secret, **cls.shared(o))
 
     def secrets(self) -> tuple[str, ...]:
         return (*super().secrets(), *((self.secret,) if self.secret else ()))

@@ -30,6 +30,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from core.config import format_size
 from core.dates import plausible
+from core.sources import FeedOptions, PageOptions
 from core.text import fold_whitespace, summarize
 from crawler.addresses import PrivateAddressRefused
 from crawler.base import DefwatchSpider, classify_failure, failure_reason
@@ -55,6 +56,8 @@ STORY_META = "defwatch_story"
 
 
 class ListingSpider(DefwatchSpider):
+    options: FeedOptions | PageOptions
+
     """A source whose URL lists stories: a feed, or a listing page read with selectors."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -115,7 +118,7 @@ class ListingSpider(DefwatchSpider):
         known = self.known([s.url for s in fresh if not s.fragment_key])
         known |= self.known([s.url for s in fresh if s.fragment_key], fragment=True)
         self.skip_known(len(known))
-        fetch = bool(self.options.get("fetch_articles"))
+        fetch = self.options.fetch_articles
         return [self.article_request(s) if fetch else s for s in fresh if s.url not in known]
 
     def check_mojibake(self, stories: Iterable[StoryItem], language: str, decoded: str, url: str) -> None:
@@ -280,6 +283,8 @@ def describe_failure(failure: Failure, max_size: int, max_redirects: int) -> tup
 
 
 class FeedSpider(ListingSpider, kind="feed"):
+    options: FeedOptions
+
     async def start(self) -> AsyncIterator[Any]:
         yield self.listing_request(self.source.url, self.parse_feed, first=True)
 
@@ -288,7 +293,7 @@ class FeedSpider(ListingSpider, kind="feed"):
             self.count("not_modified")
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        limit = int(self.options.get("max_items") or MAX_ITEMS)
+        limit = self.options.max_items or MAX_ITEMS
         document = parse_feed_document(response.body, content_type, response.url, limit)
         parsed, decoded = document.parsed, document.decoded
         entries = parsed.get("entries", [])
@@ -323,7 +328,7 @@ class FeedSpider(ListingSpider, kind="feed"):
         elif not stories:
             self.degrade(f"none of the feed's {len(entries)} items could be used (see the counts)")
         else:
-            language = str(self.options.get("language") or parsed.get("feed", {}).get("language") or "")
+            language = str(self.options.language or parsed.get("feed", {}).get("language") or "")
             self.check_mojibake(
                 stories, language, f"decoded as {decoded.encoding}, from the {decoded.source}", response.url
             )

@@ -14,7 +14,7 @@ highest one known. A run goes:
 3. when the home page had no ranking block, the first article page read gives the
    snapshots (and a known article page is read for them if no new one was).
 
-Options (core/config.py): ``sections`` restricts the section pages read and the sections
+Options (core/sources/jdefense.py): ``sections`` restricts the section pages read and the sections
 each probed id is tried under (an article answers only under its own section, so a probed id
 costs one request per section); by default every section the home page's navigation links
 (``/docs/<section>/``) is read, and a configured section the navigation does not link, or
@@ -57,6 +57,7 @@ from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 
 from core.dates import parse_era_dates
+from core.sources import JDefenseOptions
 from core.text import summarize
 from crawler.base import classify_failure, failure_reason
 from crawler.extract_article import ArticleFields, HtmlPage, RankingBlock, links, parse_page
@@ -100,13 +101,15 @@ class Probe:
 
 
 class JDefenseSpider(RankingSteps, kind="jdefense"):
+    options: JDefenseOptions
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # None: every section the home page's navigation links (known once it is read).
-        configured = self.options.get("sections")
+        configured = self.options.sections
         self.restricted: list[str] | None = list(configured) if configured else None
         self.sections: list[str] = list(self.restricted or [])
-        self.selectors: dict[str, str] | None = dict(self.options.get("selectors") or {}) or None
+        self.selectors: dict[str, str] | None = dict(self.options.selectors or {}) or None
         assert self.config is not None
         self.pages_folder = data_folder(self.config.store.url)
         for section in self.sections:
@@ -115,8 +118,8 @@ class JDefenseSpider(RankingSteps, kind="jdefense"):
                     f"sources.{self.source.name}.sections: {section!r} is not a path segment "
                     "(expected e.g. mod, world)"
                 )
-        self.probe_misses = max(1, int(self.options.get("probe_misses", 5)))
-        self.probe_max = int(self.options.get("probe_max", 50))
+        self.probe_misses = max(1, self.options.probe_misses)
+        self.probe_max = self.options.probe_max
         host = urlsplit(self.base_url)
         self.site = f"{host.scheme}://{host.netloc}"
         self.is_article_url = ArticleUrls(host.netloc.lower())

@@ -28,6 +28,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from core.dates import JST, parse_era_date_string, plausible
+from core.sources import ModOptions
 from core.text import normalize
 from crawler.base import classify_failure, failure_reason
 from crawler.encoding import looks_like_mojibake
@@ -81,11 +82,13 @@ class Listed:
 
 
 class ModSpider(ModPages, kind="mod"):
+    options: ModOptions
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # PDFs have their own limit, max_pdf_size; other requests take the source's.
-        self.max_pdf_size: int | None = int(self.options.get("max_pdf_size") or 0) or None
-        self.fetch_html = bool(self.options.get("fetch_html", True))
+        self.max_pdf_size: int | None = self.options.max_pdf_size or None
+        self.fetch_html = self.options.fetch_html
         self.listed: dict[str, list[Listed]] = {}  # url_key -> what each listing said
         self.pending = 0  # listings not answered yet; the merge waits for all of them
         self.listings = 0
@@ -98,10 +101,10 @@ class ModSpider(ModPages, kind="mod"):
     # -- the listings --------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         requests = []
-        for number, path in enumerate(self.options.get("feeds") or []):
+        for number, path in enumerate(self.options.feeds):
             requests.append(self.listing_request(path, self.parse_feed, essential=number == 0))
-        if self.options.get("kisha"):
-            requests.append(self.listing_request(self.options["kisha"], self.parse_kisha))
+        if self.options.kisha:
+            requests.append(self.listing_request(self.options.kisha, self.parse_kisha))
         for path, optional in self.index_paths():
             requests.append(self.index_request(self.absolute(path), optional=optional))
         # Counted before the first one goes out: a listing that answers before the next is
@@ -115,7 +118,7 @@ class ModSpider(ModPages, kind="mod"):
         new year's index may not exist yet (a 404 is then only counted), and the last
         year's still gets orders, so both are read."""
         today = datetime.now(JST).date()
-        for template in self.options.get("jinji") or []:
+        for template in self.options.jinji:
             if "{year}" not in template:
                 yield template, False
                 continue

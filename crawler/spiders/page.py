@@ -15,6 +15,7 @@ from typing import Any
 from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
 
+from core.sources import PageOptions
 from core.text import fold_whitespace
 from crawler.encoding import decode_document
 from crawler.items import StoryItem
@@ -24,6 +25,8 @@ PAGE_META = "defwatch_page"
 
 
 class PageSpider(ListingSpider, kind="page"):
+    options: PageOptions
+
     async def start(self) -> AsyncIterator[Any]:
         yield self.listing_request(self.source.url, self.parse_listing, first=True, meta={PAGE_META: 1})
 
@@ -40,19 +43,19 @@ class PageSpider(ListingSpider, kind="page"):
         response, assumed = self.decoded_as_a_browser(response)
         items = self.select(response.selector, "item")
         if not items:
-            self.degrade(f'selector item = "{self.options["item"]}" matched nothing at {response.url}')
+            self.degrade(f'selector item = "{self.options.item}" matched nothing at {response.url}')
             return
         stories = self.stories(items, response)
         if assumed:
             for story in stories:
                 story.extra["encoding_assumed"] = assumed
-        language = self.options.get("language") or response.xpath("/html/@lang").get() or ""
+        language = self.options.language or response.xpath("/html/@lang").get() or ""
         self.check_mojibake(stories, language, f"decoded as {response.encoding}", response.url)
         new = self.new_stories(stories)
         yield from new
         if stories and not new:
             self.logger.debug("page %d lists nothing new; older pages are not read", page)
-        elif page < max(1, int(self.options["max_pages"])) and self.options.get("next"):
+        elif page < max(1, self.options.max_pages) and self.options.next:
             next_url = _value(self.select(response.selector, "next"), "href")
             if next_url:
                 yield self.listing_request(
@@ -83,17 +86,17 @@ class PageSpider(ListingSpider, kind="page"):
         for item in items:
             link = _value(self.select(item, "link"), "href")
             title = _value(self.select(item, "title"))
-            raw_date = _value(self.select(item, "date"), "datetime") if self.options.get("date") else None
+            raw_date = _value(self.select(item, "date"), "datetime") if self.options.date else None
             for key, value in (("link", link), ("title", title), ("date", raw_date)):
                 missing[key] += not value
             if not link:
                 self.count("no_link")
                 continue
-            if not title and not self.options.get("fetch_articles"):
+            if not title and not self.options.fetch_articles:
                 self.count("no_title")
                 continue
             extra: dict[str, Any] = {}
-            published = self.published(raw_date, extra, self.options.get("date_format"))
+            published = self.published(raw_date, extra, self.options.date_format)
             stories.append(
                 StoryItem(
                     url=response.urljoin(link),
@@ -105,18 +108,18 @@ class PageSpider(ListingSpider, kind="page"):
                 )
             )
         for key, count in missing.items():
-            if self.options.get(key) and count == len(items):
+            if getattr(self.options, key) and count == len(items):
                 self.degrade(
-                    f'selector {key} = "{self.options[key]}" matched nothing in any of the '
+                    f'selector {key} = "{getattr(self.options, key)}" matched nothing in any of the '
                     f"{len(items)} items at {response.url}"
                 )
         return stories
 
     def select(self, node: Selector | SelectorList[Selector], key: str) -> SelectorList[Selector]:
-        expr = self.options.get(key)
+        expr: str | None = getattr(self.options, key)
         if not expr:
             return SelectorList([])
-        return node.xpath(expr) if self.options["selector_type"] == "xpath" else node.css(expr)
+        return node.xpath(expr) if self.options.selector_type == "xpath" else node.css(expr)
 
 
 def _value(found: SelectorList[Selector], attribute: str | None = None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from core.config import Config
 from core.errors import CommandError
 from core.model import JST
+from core.sources import JDefenseOptions
 
 HELP = "what the readers extract from one page, by which route, and their checks"
 KINDS = ("jdefense", "mod", "page", "feed")
@@ -55,5 +56,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise CommandError(f"inspect: cannot fetch {args.url}: HTTP {answer.status}", code=1)
     html = answer.text
     tz = source.tz if source is not None else JST
-    selectors = dict(source.options.get("selectors") or {}) if source is not None else None
+    options = source.options if source is not None else None
+    selectors = dict(options.selectors or {}) if isinstance(options, JDefenseOptions) else None
     return inspect_page(html, args.url, kind, tz, sys.stdout, selectors or None)

@@ -27,6 +27,7 @@ from scrapy.utils.test import get_crawler
 from w3lib.html import remove_tags, replace_entities
 
 from core.config import SourceConfig
+from core.sources import FeedOptions
 from crawler.encoding import codec_for_label, decode_document
 from crawler.feed_entries import entry_link, fold_spaces
 from crawler.items import StoryItem
@@ -140,7 +141,7 @@ def read_with_the_feed_kind(store: Store, name: str) -> Read:
     body = (CORPUS / name).read_bytes()
     headers = _headers(body)
     url = f"{ORIGIN}/corpus/{name}"
-    source = SourceConfig(name=_source(name), kind="feed", url=url, timezone="UTC")
+    source = SourceConfig(name=_source(name), kind="feed", url=url, timezone="UTC", options=FeedOptions())
     crawler = get_crawler(FeedSpider)
     spider = FeedSpider.from_crawler(crawler, source=source, store=store, config=None)
     response_headers = {"Content-Type": headers.get("content-type", "application/xml")}

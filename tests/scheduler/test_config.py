@@ -103,8 +103,8 @@ def test_interface_example_loads(tmp_path: Path) -> None:
     assert config.alerts.ops_channel == "team-slack"
     assert config.rules[1].fields == ("title",) and config.rules[1].sources == ("jdefense", "mod")
     assert config.rules[0].fields == ("title", "summary", "body") and config.rules[0].on == ("new",)
-    assert config.channels["hook"].options["secret"] == SECRETS["ALERT_WEBHOOK_SECRET"]
-    assert config.channels["ops-mail"].options["to"] == ["ops@example.org"]
+    assert config.channels["hook"].options.secret == SECRETS["ALERT_WEBHOOK_SECRET"]
+    assert config.channels["ops-mail"].options.to == ("ops@example.org",)
 
 
 def test_channel_repr_hides_secrets(tmp_path: Path) -> None:
