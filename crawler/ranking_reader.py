@@ -17,7 +17,6 @@ caller stores only the windows that pass, and says why the others were refused.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,18 +26,17 @@ from lxml.html import HtmlElement
 
 from crawler.checks import Check, failures
 from crawler.html_page import HtmlPage, Link, clean, descendants, links
+from crawler.ranking_entries import MAX_ENTRIES, MIN_ENTRIES, read_windows
 from crawler.url_shape import link_lists
 
 __all__ = ["MAX_ENTRIES", "MIN_ENTRIES", "RankingBlock", "RankingSelectors", "read_ranking"]
 
-MIN_ENTRIES, MAX_ENTRIES = 5, 20
 # How far apart (levels to their common ancestor) the tabs of one block may sit.
 _TAB_REACH = 4
 # How far above the tab bar the block may reach for its lists, never past these.
 _BLOCK_REACH = 3
 _BOUNDARIES = frozenset({"aside", "footer", "section", "article", "main", "nav", "body", "html"})
 _LABEL_MAX = 40
-_RANK = re.compile(r"^(?:no\.?|第|#)?\s*0*(\d{1,2})\s*(?:位|\.)?$", re.IGNORECASE)
 _REF_ATTRS = ("aria-controls", "href", "data-target", "data-bs-target", "data-href")
 
 
@@ -364,16 +362,6 @@ def _holding(node: HtmlElement, tab_inside: set[HtmlElement], targets: set[HtmlE
     return sorted(out, key=order.__getitem__)
 
 
-def _link_title(a: HtmlElement) -> str:
-    """The link's text without a rank badge inside it (``<span>1</span>title``)."""
-    parts = [a.text or ""]
-    for child in a.iterchildren():
-        if isinstance(child.tag, str) and not _RANK.match(clean(child.text_content())):
-            parts.append(child.text_content())
-        parts.append(child.tail or "")
-    return clean("".join(parts))
-
-
 def _entries(
     page: HtmlPage,
     block: HtmlElement,
@@ -382,89 +370,8 @@ def _entries(
     found: list[Link],
     accept: Callable[[str], bool],
 ) -> RankingBlock:
-    windows: dict[str, list[Link]] = {}
-    checks: dict[str, list[Check]] = {}
-    lists = link_lists(page, accept, within=block)
-    for (_, window), panel in zip(tabs, panels, strict=True):
-        in_panel = [link for link in found if link.element in panel]
-        entries: list[Link] = []
-        groups: list[list[Link]] = []
-        for link in in_panel:  # a thumbnail link and a title link to one article: one entry
-            if groups and groups[-1][0].url == link.url:
-                groups[-1].append(link)
-            else:
-                groups.append([link])
-        for group in groups:
-            titles = [_link_title(link.element) for link in group if link.element is not None]
-            title = max(titles, key=len, default="")
-            entries.append(Link(title, group[0].url, group[0].element))
-        windows[window] = entries
-        checks[window] = _window_checks(page, entries, groups, panel)
-        anchors = {link.element for link in in_panel}
-        outside = [u for x in lists if x.anchors & anchors for u in x.outside]
-        checks[window].append(
-            Check(
-                "url-shape",
-                not outside,
-                f"{len(outside)} {'entry links' if len(outside) == 1 else 'entries link'} outside "
-                f"the site's article URL shape, e.g. {outside[0]}"
-                if outside
-                else "",
-            )
-        )
+    windows, checks = read_windows(page, block, tabs, panels, found, accept)
     return RankingBlock(element=block, windows=windows, checks=checks)
-
-
-def _window_checks(
-    page: HtmlPage, entries: list[Link], groups: list[list[Link]], panel: set[HtmlElement]
-) -> list[Check]:
-    n = len(entries)
-    urls = [e.url for e in entries]
-    titles = [e.text for e in entries]
-    repeated_urls = sorted({u for u in urls if urls.count(u) > 1})
-    repeated_titles = sorted({t for t in titles if t and titles.count(t) > 1})
-    blank = [i for i, t in enumerate(titles, 1) if not t]
-    out = [
-        Check(
-            "count",
-            MIN_ENTRIES <= len(set(urls)) <= MAX_ENTRIES,
-            f"{len(set(urls))} distinct articles (expected {MIN_ENTRIES}-{MAX_ENTRIES})",
-        ),
-        Check(
-            "distinct", not repeated_urls, f"repeated: {', '.join(repeated_urls)}" if repeated_urls else ""
-        ),
-        Check("titled", not blank, f"no title at ranks {blank}" if blank else ""),
-        Check(
-            "titles-differ",
-            not repeated_titles,
-            f"titles repeat: {' / '.join(repeated_titles)[:200]}" if repeated_titles else "",
-        ),
-    ]
-    numbers = [_rank_number(group, panel) for group in groups]
-    shown = [x for x in numbers if x is not None]
-    if not shown:
-        out.append(Check("ranks", True, "by order (no visible numbers)"))
-    else:
-        ok = numbers == list(range(1, n + 1))
-        out.append(Check("ranks", ok, f"shown {numbers}" if not ok else f"1..{n} shown"))
-    return out
-
-
-def _rank_number(group: list[Link], panel: set[HtmlElement]) -> int | None:
-    """The rank an entry shows (text, image alt, a badge in the link), or None."""
-    first = group[0].element
-    if first is None:
-        return None
-    item = first  # the entry's box: the largest ancestor holding only this entry's links
-    parent = item.getparent()
-    while parent is not None and sum(1 for _ in parent.iter("a")) <= len(group):
-        item, parent = parent, parent.getparent()
-    for el in item.iter(lxml.etree.Element):
-        text = clean(el.text_content()) if len(el) == 0 else clean(el.text or "")
-        m = _RANK.match(text) or (_RANK.match(el.get("alt") or "") if el.tag == "img" else None)
-        if m:
-            return int(m.group(1))
-    return None
 
 
 # ---- a source's own selectors ------------------------------------------------------------------------
