@@ -28,7 +28,7 @@ _READS_EDGES = re.compile(r"(?<!\\)[$^]|\\[AZbB]")
 
 
 class GroupIndex(Protocol):
-    """What rule_groups needs of the stories' order and groups (feeds.build.StoryIndex is
+    """What rule_groups needs of the stories' order and groups (feeds.story_index.StoryIndex is
     one): each story's place, newest first, and the origin of its group."""
 
     position: dict[int, int]
