@@ -19,8 +19,11 @@ Backends (the seam for another database):
   thousand stories or more) is found by walking the stories newest first until a page is full.
 - :class:`TrigramSearch` (PostgreSQL): the same LIKE conditions, served by the ``pg_trgm``
   GIN index ``ix_stories_text_trgm`` on ``text_norm`` (migration ``0007_pg_search``) for
-  words of three characters or more; shorter words are checked on what those found, or by a
-  scan newest first when every word is short (as on SQLite).
+  words of three characters or more; shorter words are checked on what those found. When
+  every word is short, a common one is found among the newest stories (as on SQLite), a
+  rarer one through the GIN index ``ix_stories_grams`` on ``story_grams(text_norm)``, the
+  distinct characters and pairs of characters of each text (migration
+  ``0010_pg_short_words``), then checked with LIKE.
 - :class:`LikeSearch`: any database, LIKE over ``text_norm``.
 
 Whatever the user typed is data: every word is quoted as an FTS5 phrase and LIKE
@@ -35,7 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import String, and_, bindparam, func, literal_column, select, table, text, union
+from sqlalchemy import String, Text, and_, bindparam, func, literal_column, select, table, text, union
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.text import normalize
@@ -146,9 +150,22 @@ class LikeSearch:
 
 
 class TrigramSearch(LikeSearch):
-    """PostgreSQL with pg_trgm: LIKE, which the trigram GIN index serves."""
+    """PostgreSQL with pg_trgm: LIKE, which the trigram GIN index serves; words of one or
+    two characters alone through the index of each text's characters and pairs."""
 
     name = "pg-trigram"
+    RECENT = 2000  # the newest stories a query of short words is first looked for among
+
+    def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
+        conditions = [_contains(w) for w in query.words]
+        if not query.long_words and self.has_terms(conn):
+            grams = bindparam("grams", list(query.short_words), type_=postgresql.ARRAY(Text))
+            conditions.insert(0, func.story_grams(t.stories.c.text_norm).op("@>")(grams))
+        return and_(*conditions)
+
+    def has_terms(self, conn: Connection) -> bool:
+        """Whether short words can be looked up (migration 0010_pg_short_words)."""
+        return bool(conn.execute(text("SELECT to_regclass('ix_stories_grams') IS NOT NULL")).scalar())
 
 
 class Fts5Search:
@@ -254,7 +271,7 @@ def search(
     if not query.words:
         return []
     engine = backend(conn)
-    if isinstance(engine, Fts5Search) and not query.long_words and engine.has_terms(conn):
+    if isinstance(engine, Fts5Search | TrigramSearch) and not query.long_words and engine.has_terms(conn):
         # A common short word fills the page from the newest stories: look among them
         # first, walking the order down to the RECENT-th newest (a page found there is the
         # page); a rarer word is looked up in the index.

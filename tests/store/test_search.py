@@ -180,6 +180,10 @@ def test_the_order_and_the_lookup_use_indexes(store: Store) -> None:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table is scanned otherwise
             plan = " | ".join(search.query_plan(conn, search.parse("防衛当局")))
             assert "ix_stories_text_trgm" in plan, plan
+            # Short words alone: the index of each text's characters and pairs of characters.
+            for typed in ("日豪", "艦", "日豪 艦"):
+                short = " | ".join(search.query_plan(conn, search.parse(typed)))
+                assert "ix_stories_grams" in short, short
             return
         plan = " | ".join(search.query_plan(conn, search.parse("防衛当局")))
         assert "VIRTUAL TABLE" in plan
@@ -198,6 +202,7 @@ def test_words_of_one_or_two_characters_are_found_anywhere_in_a_text(
     # begins there), and in texts of one and two characters; looked up in the index (past
     # the newest story) and found walking the newest stories.
     monkeypatch.setattr(search.Fts5Search, "RECENT", recent)
+    monkeypatch.setattr(search.TrigramSearch, "RECENT", recent)
     for n, (title, body) in enumerate([("新型の哨戒艦", "哨戒艦"), ("艦", ""), ("日豪", ""), ("X", "豪")]):
         store.save_story(
             StoryIn(
