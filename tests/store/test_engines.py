@@ -17,7 +17,7 @@ import imitations.server as site_server
 from imitations.jdefense import JDefenseSite
 from imitations.mod import ModSite
 from imitations.server import SiteServer
-from store import Store, links
+from store import Store, links, search
 from store import schema as t
 from tests.conftest import Defwatch
 
@@ -179,3 +179,23 @@ def test_search_finds_the_same_on_both(crawled: dict[str, Crawled]) -> None:
         assert result.returncode == 0, result.stderr
         found[engine] = sorted(s["url"] for s in json.loads(result.stdout))
     assert found["postgresql"] == found["sqlite"] != []
+
+
+@pytest.mark.parametrize("typed", ["ＡＳＥＡＮ", "人事発令", "日豪", "艦", "防衛 艦", "鯱"])
+def test_each_index_finds_the_same_on_both(
+    crawled: dict[str, Crawled], typed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Trigrams (FTS5, pg_trgm) for the long words; for one or two characters alone, the
+    # FTS5 terms and tail indexes on SQLite, the index of characters and pairs on PostgreSQL
+    # (each only past the 2,000 newest stories, so looked among first: RECENT 1 here).
+    monkeypatch.setattr(search.Fts5Search, "RECENT", 1)
+    monkeypatch.setattr(search.TrigramSearch, "RECENT", 1)
+    found = {}
+    for engine, crawl in crawled.items():
+        with Store.open(crawl.url) as store, store.engine.connect() as conn:
+            ids = search.search(conn, search.parse(typed), limit=1000)
+            urls = conn.execute(select(t.stories.c.id, t.stories.c.url).where(t.stories.c.id.in_(ids)))
+            by_id = {i: url for i, url in urls}
+            found[engine] = sorted(by_id[i] for i in ids)
+    assert found["postgresql"] == found["sqlite"]
+    assert found["sqlite"] if typed != "鯱" else not found["sqlite"]
