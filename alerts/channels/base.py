@@ -114,12 +114,13 @@ class Channel:
         self,
         name: str,
         *,
-        timeout: float = 10.0,
-        min_interval: float = 0.0,
-        digest: float | None = None,
-        language: str = "en",
-        title_template: str | None = None,
-        body_template: str | None = None,
+        # The declared defaults (core/channels/base.py), for channels built without a config.
+        timeout: float = ChannelOptions.timeout,
+        min_interval: float = ChannelOptions.min_interval,
+        digest: float | None = ChannelOptions.digest,
+        language: str = ChannelOptions.language,
+        title_template: str | None = ChannelOptions.title_template,
+        body_template: str | None = ChannelOptions.body_template,
     ) -> None:
         from alerts.templates import Templates
 

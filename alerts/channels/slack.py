@@ -113,7 +113,7 @@ def rendered_document(payload: Mapping[str, Any], rendered: Rendered) -> dict[st
 
 class SlackChannel(HttpChannel, type="slack"):
     def __init__(self, name: str, url: str, **common: Any) -> None:
-        common.setdefault("min_interval", 1.0)
+        common.setdefault("min_interval", SlackOptions.min_interval)
         super().__init__(name, url, **common)
 
     @classmethod

@@ -293,7 +293,7 @@ class FeedSpider(ListingSpider, kind="feed"):
             self.count("not_modified")
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        limit = self.options.max_items or MAX_ITEMS
+        limit = self.options.max_items or FeedOptions.max_items
         document = parse_feed_document(response.body, content_type, response.url, limit)
         parsed, decoded = document.parsed, document.decoded
         entries = parsed.get("entries", [])
@@ -394,9 +394,6 @@ class FeedSpider(ListingSpider, kind="feed"):
 
 
 _ISO_START = re.compile(r"\s*\d{4}-")
-
-# A feed listing more is read up to this many items (``max_items``), the rest counted.
-MAX_ITEMS = 1000
 
 
 def identify(stories: list[StoryItem], keep_params: tuple[str, ...] = ()) -> list[StoryItem]:
