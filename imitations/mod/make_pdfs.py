@@ -1,6 +1,6 @@
-"""Generate the imitation's PDFs into files/ from data.py; the outputs are committed.
+"""Generate the imitation's PDFs into files/ from pdf_docs.py; the outputs are committed.
 
-Run after changing a PDF in data.py:  .venv/bin/python -m imitations.mod.make_pdfs
+Run after changing a PDF in pdf_docs.py:  .venv/bin/python -m imitations.mod.make_pdfs
 
 Needs reportlab (a test extra) and, for the one PDF with an embedded font, the IPAex
 Gothic TrueType file shipped by matplotlib-fontja. The server itself only reads the files.
