@@ -28,7 +28,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FIRST = ["synthetic_site", "crawl", "latency", "memory", "links", "rules", "feeds", "rankings"]
-NOT_BENCHES = {"run_all", "zoo"}  # zoo.py: a table of what was read right, no figures
+# zoo.py: a table of what was read right; layers.py: import figures (no time measured)
+NOT_BENCHES = {"run_all", "zoo", "layers"}
 QUICK_BUDGET_S = 180.0
 TIMEOUT_S = {"quick": 600, "full": 7200}
 
