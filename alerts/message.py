@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.model import JST
+from core.model import JST, Movement
 from core.text import summarize
 
 __all__ = [
@@ -107,7 +107,7 @@ def story_payload(
 def ranking_payload(
     rule: str,
     matched: Sequence[str],
-    event: Mapping[str, Any],
+    movement: Movement,
     story: Mapping[str, Any] | None,
     also: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
@@ -119,27 +119,26 @@ def ranking_payload(
         # Not stored (the ranking lists pages defwatch has not read): what the ranking itself
         # says, and ``stored`` false so a message says the date is not known, not blank.
         doc = {
-            "url": event["url"],
-            "title": event["title"],
-            "source": event["source"],
+            "url": movement.url,
+            "title": movement.title,
+            "source": movement.source,
             "published": None,
             "summary": "",
             "also": list(also),
             "stored": False,
         }
-    at = event.get("at")
     payload = {
         "rule": rule,
         "matched": list(matched),
         "event": "ranking",
         "ranking": {
-            "id": event["id"],
-            "source": event["source"],
-            "window": event["window"],
-            "kind": event["kind"],
-            "rank": event.get("rank"),
-            "previous_rank": event.get("previous_rank"),
-            "at": _iso_jst(at) if isinstance(at, datetime) else at,
+            "id": movement.id,
+            "source": movement.source,
+            "window": movement.window,
+            "kind": movement.kind,
+            "rank": movement.rank,
+            "previous_rank": movement.previous_rank,
+            "at": _iso_jst(movement.at),
         },
         "story": doc,
     }

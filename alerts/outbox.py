@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.config import Config, RuleConfig
+    from core.model import Movement
     from store import SaveResult
 
 __all__ = ["Outbox", "delivery_id", "enqueue_ranking_event"]
@@ -119,12 +120,12 @@ class Outbox:
         return added
 
     # -- ranking movements ------------------------------------------------------------------------
-    def enqueue_ranking(self, conn: Connection, event: Mapping[str, Any]) -> list[str]:
+    def enqueue_ranking(self, conn: Connection, movement: Movement) -> list[str]:
         """Add the deliveries one ranking movement calls for; returns the ids added."""
-        matches = self.rules.match_ranking(event)
+        matches = self.rules.match_ranking(movement)
         if not matches:
             return []
-        story_id = links.find_story_id(conn, [event.get("url_key") or url_key(event["url"])])
+        story_id = links.find_story_id(conn, [url_key(movement.url)])
         story = None
         also: list[str] = []
         if story_id is not None:
@@ -135,8 +136,8 @@ class Outbox:
         added: list[str] = []
         for match in matches:
             for channel in self.rules.rule(match.rule).notify:
-                did = delivery_id("ranking", event["id"], match.rule, channel)
-                payload = ranking_payload(match.rule, match.matched, event, story, also, sources)
+                did = delivery_id("ranking", movement.id, match.rule, channel)
+                payload = ranking_payload(match.rule, match.matched, movement, story, also, sources)
                 if db.insert_delivery(
                     conn,
                     id=did,
@@ -162,7 +163,6 @@ def _ruleset(rules: tuple[RuleConfig, ...]) -> RuleSet:
     return _compiled[1]
 
 
-def enqueue_ranking_event(conn: Connection, config: Config, event: Mapping[str, Any]) -> list[str]:
-    """One movement, inside the snapshot transaction (the ingest step uses an Outbox)
-    (keys: id, source, window, kind, rank, previous_rank, url, title, at)."""
-    return Outbox(_ruleset(config.rules)).enqueue_ranking(conn, event)
+def enqueue_ranking_event(conn: Connection, config: Config, movement: Movement) -> list[str]:
+    """One movement, inside the snapshot transaction (the ingest step uses an Outbox)."""
+    return Outbox(_ruleset(config.rules)).enqueue_ranking(conn, movement)

@@ -17,6 +17,7 @@ __all__ = [
     "FAILED_OUTCOMES",
     "JST",
     "WINDOWS",
+    "Movement",
     "Outcome",
     "RankingEntry",
     "RankingSnapshot",
@@ -129,3 +130,20 @@ class RankingSnapshot:
         """A list whose entries are given as ``{rank, url, title}`` (as spiders yield them)."""
         listed = tuple(RankingEntry(int(e["rank"]), e["url"], e["title"]) for e in entries)
         return cls(source, window, listed, **rest)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One story's change between two consecutive valid "most read" lists of a window, as
+    stored (``ranking_events``): what the alert outbox, ranking rules, the feeds, the web
+    page and ``defwatch ranking`` are given."""
+
+    id: int
+    source: str
+    window: str  # a Window's value
+    kind: str  # entered | left | climbed | fell | new_1 | returned
+    rank: int | None  # None: it left
+    previous_rank: int | None  # None: it was not on the previous list
+    url: str
+    title: str
+    at: datetime  # when the list that shows it was taken (aware)

@@ -23,6 +23,7 @@ from core.text import normalize
 
 if TYPE_CHECKING:
     from core.config import RuleConfig
+    from core.model import Movement
 
 __all__ = ["FIELDS", "Rule", "RuleMatch", "RuleSet", "ranking_rule_matches", "required_text", "whole_text"]
 
@@ -277,14 +278,13 @@ class RuleSet:
         return found
 
     # -- ranking movements -------------------------------------------------------------------
-    def match_ranking(self, event: Mapping[str, Any]) -> list[RuleMatch]:
-        """The rules with ``ranking`` in ``on`` that a ranking movement (keys source, window,
-        kind, rank, previous_rank, title) fires. What a ranking rule means (its windows,
+    def match_ranking(self, movement: Movement) -> list[RuleMatch]:
+        """The rules with ``ranking`` in ``on`` that a ranking movement fires. What a ranking rule means (its windows,
         sources, ``max_rank`` as a story coming into the top N, keywords on the title) is
         defined once, in ``ranking_rule_matches``."""
         out: list[RuleMatch] = []
         for config in self._ranking_configs:
-            matched = ranking_rule_matches(config, event)
+            matched = ranking_rule_matches(config, movement)
             if matched is not None:
                 out.append(RuleMatch(config.name, matched))
         return out
@@ -296,7 +296,7 @@ _LIST_ENTRIES = ("entered", "returned")  # a story coming onto the list
 _CROSSINGS = ("entered", "returned", "climbed")  # a story coming into the top max_rank
 
 
-def ranking_rule_matches(rule: RuleConfig, event: Mapping[str, Any]) -> list[str] | None:
+def ranking_rule_matches(rule: RuleConfig, movement: Movement) -> list[str] | None:
     """Whether a ranking rule fires on a movement: None when not; else the matched
     keywords (as configured), plus the regex's matched text, empty for a rule without
     either.
@@ -309,13 +309,13 @@ def ranking_rule_matches(rule: RuleConfig, event: Mapping[str, Any]) -> list[str
     and ``left``. Also checked: ``on`` includes "ranking", ``windows``, ``sources``, and
     keywords, regex and exclude on the title only (NFKC, case-folded, like story rules).
     """
-    if "ranking" not in rule.on or event["window"] not in rule.windows:
+    if "ranking" not in rule.on or movement.window not in rule.windows:
         return None
-    if rule.sources and event["source"] not in rule.sources:
+    if rule.sources and movement.source not in rule.sources:
         return None
-    if not _comes_into_view(event, rule.max_rank):
+    if not _comes_into_view(movement, rule.max_rank):
         return None
-    title = normalize(event["title"] or "")
+    title = normalize(movement.title or "")
     if any(normalize(x) in title for x in rule.exclude if normalize(x)):
         return None
     matched = [k for k in rule.keywords if normalize(k) and normalize(k) in title]
@@ -328,10 +328,10 @@ def ranking_rule_matches(rule: RuleConfig, event: Mapping[str, Any]) -> list[str
     return matched
 
 
-def _comes_into_view(event: Mapping[str, Any], max_rank: int | None) -> bool:
+def _comes_into_view(movement: Movement, max_rank: int | None) -> bool:
     if max_rank is None:
-        return event["kind"] in _LIST_ENTRIES
-    rank, before = event["rank"], event["previous_rank"]
-    if event["kind"] not in _CROSSINGS or rank is None or rank > max_rank:
+        return movement.kind in _LIST_ENTRIES
+    rank, before = movement.rank, movement.previous_rank
+    if movement.kind not in _CROSSINGS or rank is None or rank > max_rank:
         return False
     return before is None or before > max_rank

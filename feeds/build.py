@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 from core.config import RANKING_WINDOWS
+from core.model import Movement
 from core.text import summarize
 from feeds.render import (
     FORMATS,
@@ -166,7 +167,7 @@ class _Builder:
         self.specs = feed_specs(config)
         self.tz: dict[str, tzinfo] = {s.name: s.tz for s in config.sources}
         self.matcher = RuleMatcher(config.rules)
-        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._events: dict[str, list[Movement]] = {}
         self._changed: set[int] | None = None  # stories changed since the last build, if known
 
     def zone(self, source: str) -> tzinfo:
@@ -289,28 +290,28 @@ class _Builder:
             categories=tuple(categories),
         )
 
-    def events(self, window: str) -> list[dict[str, Any]]:
+    def events(self, window: str) -> list[Movement]:
         if window not in self._events:
             # A rule feed of movements filters them: read more than one feed shows.
             self._events[window] = recent_events(self.store, None, window, max(self.limit * 5, 200))
         return self._events[window]
 
-    def event_entry(self, event: Mapping[str, Any]) -> Entry:
-        zone = self.zone(event["source"])
-        at = event["at"].astimezone(zone)
-        rank = f"#{event['rank']}" if event.get("rank") is not None else "off the list"
-        summary = f"{event['source']} {event['window']} ranking: {clean_text(event['title'])} ({rank})"
+    def event_entry(self, event: Movement) -> Entry:
+        zone = self.zone(event.source)
+        at = event.at.astimezone(zone)
+        rank = f"#{event.rank}" if event.rank is not None else "off the list"
+        summary = f"{event.source} {event.window} ranking: {clean_text(event.title)} ({rank})"
         return Entry(
             id=event_id(event),
             title=event_title(event),
-            link=event["url"],
+            link=event.url,
             published=at,
             updated=at,
             summary=summary,
             categories=(
-                ("source", event["source"]),
-                ("window", event["window"]),
-                ("movement", event["kind"]),
+                ("source", event.source),
+                ("window", event.window),
+                ("movement", event.kind),
             ),
         )
 

@@ -10,17 +10,17 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from xml.etree import ElementTree as ET
 
 from feedgen.feed import FeedGenerator
 
-from core.model import JST
+from core.model import JST, Movement
 from store.urls import url_key
 
 __all__ = [
@@ -100,21 +100,22 @@ def story_id(key: str) -> str:
     return f"{TAG}story:{key.removeprefix('//')}"
 
 
-def event_id(event: Mapping[str, Any]) -> str:
+def event_id(movement: Movement) -> str:
     """A ranking movement's id, from what identifies it (not its row id, which a recompute
     of the movements may change)."""
-    at = event["at"].astimezone(UTC).isoformat()
-    raw = "|".join((event["source"], event["window"], event["kind"], url_key(event["url"]), at))
-    return f"{TAG}ranking:{event['window']}:{hashlib.sha256(raw.encode()).hexdigest()[:24]}"
+    m = movement
+    at = m.at.astimezone(UTC).isoformat()
+    raw = "|".join((m.source, m.window, m.kind, url_key(m.url), at))
+    return f"{TAG}ranking:{m.window}:{hashlib.sha256(raw.encode()).hexdigest()[:24]}"
 
 
 def clean_text(text: str | None) -> str:
     return _NOT_XML.sub("", text or "")
 
 
-def event_title(e: Mapping[str, Any]) -> str:
-    rank, prev, title = e.get("rank"), e.get("previous_rank"), clean_text(e.get("title"))
-    kind = e["kind"]
+def event_title(movement: Movement) -> str:
+    rank, prev, title = movement.rank, movement.previous_rank, clean_text(movement.title)
+    kind = movement.kind
     if kind == "new_1":
         return f"New #1: {title}"
     if kind == "entered":

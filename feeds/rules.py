@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.config import RuleConfig
+    from core.model import Movement
 
 __all__ = ["GroupIndex", "RuleMatcher", "required_literal", "rule_groups"]
 
@@ -133,10 +134,10 @@ class RuleMatcher:
         self._cache[story["id"]] = result
         return result
 
-    def ranking_matches(self, event: Mapping[str, Any]) -> list[str]:
+    def ranking_matches(self, movement: Movement) -> list[str]:
         if not self.ranking_rules:
             return []
-        return [m.rule for m in self.ruleset.match_ranking(event)]
+        return [m.rule for m in self.ruleset.match_ranking(movement)]
 
 
 def required_literal(pattern: str) -> str | None:

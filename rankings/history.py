@@ -4,14 +4,13 @@ the chart (``rankings.chart``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from core.config import parse_duration
 from core.errors import CommandError
-from core.model import JST
+from core.model import JST, Movement
 from rankings.chart import draw_chart
 from store import Store
 from store import rankings as rk
@@ -113,15 +112,15 @@ def render_ranking(store: Store, source: str, window: str, span: timedelta, labe
     moves.add_column("movement")
     moves.add_column("title", no_wrap=True, overflow="ellipsis", max_width=100)
     for ev in events[:MAX_EVENTS_SHOWN]:
-        moves.add_row(_jst(ev["at"]), describe(ev), Text(ev["title"]))
+        moves.add_row(_jst(ev.at), describe(ev), Text(ev.title))
     console.print(moves)
     if len(events) > MAX_EVENTS_SHOWN:
         say(f"only the newest {MAX_EVENTS_SHOWN} shown: a shorter --since shows fewer")
 
 
-def describe(event: Mapping[str, Any]) -> str:
+def describe(movement: Movement) -> str:
     """A movement in a few words: "climbed #5→#4", "left (was #2)", "new #1"."""
-    kind, rank, before = event["kind"], event["rank"], event["previous_rank"]
+    kind, rank, before = movement.kind, movement.rank, movement.previous_rank
     if kind == "entered":
         return f"entered at #{rank}"
     if kind == "returned":
@@ -130,6 +129,7 @@ def describe(event: Mapping[str, Any]) -> str:
         return f"left (was #{before})"
     if kind == "new_1":
         return "new #1" + (f" (was #{before})" if before else "")
+    assert rank is not None and before is not None  # climbed or fell: between two ranks
     arrow = "▲" if kind == "climbed" else "▼"
     return f"{kind} #{before}→#{rank} ({arrow}{abs(before - rank)})"
 

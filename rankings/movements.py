@@ -12,6 +12,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.model import Movement
 from store import rankings as rk
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ _OWN_REASON = re.compile(r"^(empty list|\d+ entr(y|ies) where the last valid lis
 
 
 @dataclass(frozen=True)
-class Movement:
-    """One story's change between two consecutive valid lists of a window."""
+class Change:
+    """One story's change between two consecutive valid lists of a window, as found (the
+    stored ``core.model.Movement`` adds its id, source, window and time)."""
 
     kind: str  # entered | left | climbed | fell | new_1 | returned
     url_key: str
@@ -66,14 +68,14 @@ def movements(
     previous: Sequence[Mapping[str, Any]],
     current: Sequence[Mapping[str, Any]],
     listed_before: Container[str],
-) -> list[Movement]:
+) -> list[Change]:
     """What changed from ``previous`` to ``current`` (both valid lists of one window), in
     reading order: a new #1, then the list top to bottom, then what left.
     ``listed_before`` holds the stories that were on an earlier valid list: one of them
     coming back is ``returned``, not ``entered``. A new #1 also has its own movement
     (entered, returned or climbed)."""
     prev, cur = _by_key(previous), _by_key(current)
-    out: list[Movement] = []
+    out: list[Change] = []
     if prev and cur:
         top, prev_top = next(iter(cur.values())), next(iter(prev.values()))
         if top["url_key"] != prev_top["url_key"]:
@@ -91,16 +93,16 @@ def movements(
     return out
 
 
-def _move(kind: str, e: Mapping[str, Any], rank: int | None, previous_rank: int | None) -> Movement:
-    return Movement(kind, e["url_key"], e["url"], e["title"], rank, previous_rank)
+def _move(kind: str, e: Mapping[str, Any], rank: int | None, previous_rank: int | None) -> Change:
+    return Change(kind, e["url_key"], e["url"], e["title"], rank, previous_rank)
 
 
 # -- keeping movements: the snapshot hook and recomputing ------------------------------------
 
 
-def record_movements(conn: Connection, snapshot_id: int) -> list[dict[str, Any]]:
+def record_movements(conn: Connection, snapshot_id: int) -> list[Movement]:
     """Decide whether a just-stored snapshot is valid and store its movements against the
-    last valid snapshot of its window; return the new movements (recent_events' shape).
+    last valid snapshot of its window; return the new movements.
 
     A snapshot that arrives after a later one of its window (a backfill) changes what
     that later one is compared with: the window is recomputed instead."""
@@ -126,14 +128,14 @@ def record_movements(conn: Connection, snapshot_id: int) -> list[dict[str, Any]]
     return rk.insert_events(conn, [_event_row(snap, last["id"], m) for m in found])
 
 
-def recompute_events(store: Store, source: str, window: str) -> list[dict[str, Any]]:
+def recompute_events(store: Store, source: str, window: str) -> list[Movement]:
     """Rebuild a window's validity decisions and movements from its stored snapshots.
     Movements that stay the same keep their ids; returns the movements that are new."""
     with store.transaction() as conn:
         return _recompute(conn, source, window)
 
 
-def _recompute(conn: Connection, source: str, window: str) -> list[dict[str, Any]]:
+def _recompute(conn: Connection, source: str, window: str) -> list[Movement]:
     wanted: dict[tuple[int, str, str], dict[str, Any]] = {}
     last: dict[str, Any] | None = None
     seen: set[str] = set()
@@ -165,7 +167,7 @@ def _recompute(conn: Connection, source: str, window: str) -> list[dict[str, Any
     return rk.insert_events(conn, [row for key, row in wanted.items() if key not in kept])
 
 
-def _event_row(snap: Mapping[str, Any], previous_id: int, m: Movement) -> dict[str, Any]:
+def _event_row(snap: Mapping[str, Any], previous_id: int, m: Change) -> dict[str, Any]:
     return {
         "snapshot_id": snap["id"],
         "previous_snapshot_id": previous_id,

@@ -32,7 +32,7 @@ from imitations.server import SiteServer
 
 if TYPE_CHECKING:
     from core.config import Config
-    from core.model import RunResult
+    from core.model import Movement, RunResult
     from store import Store
 
 EXIT_INTERRUPTED = 130  # as for Ctrl-C anywhere else in the command
@@ -286,7 +286,7 @@ def _print_summary(config: Config, store: Store, folder: Path, receiver: Webhook
     say(f"  stories:           {store.count_stories()} ({detail})")
     say(f"  copies linked:     {_copies(store)}")
     movements = _movements(store)
-    kinds = Counter(m["kind"] for m in movements)
+    kinds = Counter(m.kind for m in movements)
     kinds_text = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
     say(f"  ranking movements: {len(movements)}" + (f" ({kinds_text})" if kinds_text else ""))
     feeds = sorted(p for p in Path(config.feeds.dir).rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -317,7 +317,7 @@ def _copies(store: Store) -> int:
         return len(copy_links(conn))
 
 
-def _movements(store: Store) -> list[dict[str, Any]]:
+def _movements(store: Store) -> list[Movement]:
     from store.rankings import recent_events
 
     return [m for w in WINDOWS for m in recent_events(store, None, w, 100_000)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.model import Movement
 from store import schema as t
 from store.urls import url_key
 
@@ -32,7 +33,7 @@ _s = t.ranking_snapshots
 _e = t.ranking_entries
 _ev = t.ranking_events
 
-# The public shape of a movement (recent_events, the alert outbox, the feeds).
+# The columns of a stored movement that make a ``core.model.Movement``.
 _EVENT_COLUMNS = (
     _ev.c.id,
     _ev.c.source,
@@ -146,15 +147,15 @@ def window_events(conn: Connection, source: str, window: str) -> list[dict[str, 
     return [dict(r) for r in rows]
 
 
-def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Store movements (full ``ranking_events`` rows without id), in order; return them in
-    their public shape with their new ids."""
+def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Movement]:
+    """Store movements (full ``ranking_events`` rows without id), in order; return them
+    with their new ids."""
     if not rows:
         return []
     result = conn.execute(insert(_ev).returning(_ev.c.id, sort_by_parameter_order=True), list(rows))
     ids = list(result.scalars())
     public = [c.name for c in _EVENT_COLUMNS if c.name != "id"]
-    return [{"id": int(pk), **{k: row[k] for k in public}} for pk, row in zip(ids, rows, strict=True)]
+    return [Movement(id=int(pk), **{k: row[k] for k in public}) for pk, row in zip(ids, rows, strict=True)]
 
 
 def delete_events(conn: Connection, ids: Iterable[int]) -> None:
@@ -173,11 +174,10 @@ def recent_events(
     limit: int,
     *,
     since: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Movement]:
     """The newest movements of a window (of every source when ``source`` is None), newest
     snapshot first and, within one snapshot, in the order they were found (new #1, the
-    list top to bottom, then what left). Keys: id, source, window, kind, rank,
-    previous_rank, url, title, at (aware). ``since``: only movements after that time."""
+    list top to bottom, then what left). ``since``: only movements after that time."""
     query = select(*_EVENT_COLUMNS).where(_ev.c.window == window)
     if source is not None:
         query = query.where(_ev.c.source == source)
@@ -185,7 +185,7 @@ def recent_events(
         query = query.where(_ev.c.at > since)
     query = query.order_by(_ev.c.at.desc(), _ev.c.snapshot_id.desc(), _ev.c.id).limit(limit)
     with store.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+        return [Movement(**r) for r in conn.execute(query).mappings()]
 
 
 # -- reading: snapshots and history ------------------------------------------------------

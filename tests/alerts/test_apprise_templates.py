@@ -17,6 +17,7 @@ from alerts.channels.slack import message_blocks
 from alerts.dispatcher import Dispatcher
 from alerts.message import ranking_payload
 from alerts.templates import Templates
+from core.model import Movement
 from tests.conftest import Defwatch
 
 from .conftest import Answer, Pipeline, Receiver, SmtpServer, Trickler, write_config
@@ -250,17 +251,17 @@ path = "{out.as_posix()}"
 
 # -- a ranking alert for a page defwatch has not stored ------------------------------------------
 
-RANKED_UNSTORED = {
-    "id": 7,
-    "source": "jdefense",
-    "window": "24h",
-    "kind": "entered",
-    "rank": 2,
-    "previous_rank": None,
-    "url": "https://j-defense.ikaros.jp/docs/news/2025/10/20-1.html",
-    "title": "防衛装備庁、新型レーダーを発表",
-    "at": dt.datetime(2025, 10, 20, 3, 0, tzinfo=dt.UTC),
-}
+RANKED_UNSTORED = Movement(
+    id=7,
+    source="jdefense",
+    window="24h",
+    kind="entered",
+    rank=2,
+    previous_rank=None,
+    url="https://j-defense.ikaros.jp/docs/news/2025/10/20-1.html",
+    title="防衛装備庁、新型レーダーを発表",
+    at=dt.datetime(2025, 10, 20, 3, 0, tzinfo=dt.UTC),
+)
 
 
 def _rendered(how: str, payload: dict[str, Any]) -> str:
@@ -277,7 +278,7 @@ def test_a_ranking_alert_for_an_unstored_page_says_what_is_known_and_no_blanks(h
     payload = ranking_payload("top3", [], RANKED_UNSTORED, story=None)
     text = _rendered(how, payload)
     assert "None" not in text and "null" not in text
-    assert "防衛装備庁、新型レーダーを発表" in text and RANKED_UNSTORED["url"] in text
+    assert "防衛装備庁、新型レーダーを発表" in text and RANKED_UNSTORED.url in text
     if how == "ja":
         assert "公開: 不明(記事は未保存)" in text and "24h ランキング入り 2位 (2025-10-20 12:00 JST)" in text
     else:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from alerts.outbox import enqueue_ranking_event
+from core.model import Movement
 from imitations.shared_story import JDEFENSE_TITLE, MOD_TITLE, RELEASE_TEXT
 from store import url_key
 
@@ -166,21 +168,21 @@ def test_a_ranking_movement_makes_one_delivery_per_rule_and_channel(
     pipeline: Callable[..., Pipeline],
 ) -> None:
     p = pipeline(RANKING_RULES)
-    event = {
-        "id": 41,
-        "source": "jdefense",
-        "window": "24h",
-        "kind": "entered",
-        "rank": 2,
-        "previous_rank": None,
-        "url": JD_URL,
-        "title": JDEFENSE_TITLE,
-        "at": dt.datetime(2025, 10, 20, 3, 0, tzinfo=dt.UTC),
-    }
+    event = Movement(
+        id=41,
+        source="jdefense",
+        window="24h",
+        kind="entered",
+        rank=2,
+        previous_rank=None,
+        url=JD_URL,
+        title=JDEFENSE_TITLE,
+        at=dt.datetime(2025, 10, 20, 3, 0, tzinfo=dt.UTC),
+    )
     with p.store.transaction() as conn:
         added = enqueue_ranking_event(conn, p.config, event)
         assert enqueue_ranking_event(conn, p.config, event) == []  # the same movement again
-        assert enqueue_ranking_event(conn, p.config, {**event, "id": 42, "rank": 9}) == []
+        assert enqueue_ranking_event(conn, p.config, replace(event, id=42, rank=9)) == []
     assert len(added) == 1
     (row,) = p.deliveries()
     assert (row["kind"], row["rule"], row["channel"]) == ("ranking", "top3", "hook")

@@ -4,6 +4,7 @@ ranking rules; and matching stays fast with many rules."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import RuleConfig
+from core.model import Movement
 from core.rules import RuleMatch, RuleSet, required_text
 from core.text import normalize
 
@@ -173,8 +175,8 @@ RANKING_RULE = RuleConfig("top3", on=("ranking",), windows=("24h",), max_rank=3,
 KEYWORD_RANKING_RULE = RuleConfig("asean-rank", keywords=("ASEAN",), on=("ranking",))
 
 
-def movement(**kw: Any) -> dict[str, Any]:
-    base = {
+def movement(**kw: Any) -> Movement:
+    base: dict[str, Any] = {
         "id": 1,
         "source": "jdefense",
         "window": "24h",
@@ -183,8 +185,9 @@ def movement(**kw: Any) -> dict[str, Any]:
         "previous_rank": None,
         "url": "https://j-defense.example/a",
         "title": "日ASEAN会合",
+        "at": datetime(2025, 10, 20, 3, 0, tzinfo=UTC),
     }
-    return {**base, **kw}
+    return Movement(**{**base, **kw})
 
 
 @pytest.mark.parametrize(
@@ -210,7 +213,7 @@ def movement(**kw: Any) -> dict[str, Any]:
         "not-ranking",
     ],
 )
-def test_ranking_rules(rule: RuleConfig, event: dict[str, Any], fires: bool) -> None:
+def test_ranking_rules(rule: RuleConfig, event: Movement, fires: bool) -> None:
     assert bool(RuleSet.from_config([rule]).match_ranking(event)) is fires
 
 

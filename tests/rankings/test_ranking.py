@@ -25,7 +25,7 @@ from PIL import Image
 import imitations.server as site_server
 from core.config import RuleConfig, load_config
 from core.errors import CommandError
-from core.model import RankingSnapshot
+from core.model import Movement, RankingSnapshot
 from core.rules import ranking_rule_matches
 from imitations.jdefense import JDefenseSite
 from imitations.jdefense import data as D
@@ -181,15 +181,15 @@ def save_epochs(store: Store, epochs: Any, windows: tuple[str, ...] = D.WINDOWS)
 def moves(store: Store, window: str, at: datetime) -> list[tuple[str, str, int | None, int | None]]:
     """The movements stored for the list of ``window`` taken at ``at``, in reading order."""
     return [
-        (ev["kind"], article_id(ev["url"]), ev["rank"], ev["previous_rank"])
+        (ev.kind, article_id(ev.url), ev.rank, ev.previous_rank)
         for ev in rk.recent_events(store, "jdefense", window, 1000)
-        if ev["at"] == at
+        if ev.at == at
     ]
 
 
 def all_moves(store: Store, window: str) -> list[tuple[Any, ...]]:
     return [
-        (ev["at"], ev["kind"], article_id(ev["url"]), ev["rank"], ev["previous_rank"])
+        (ev.at, ev.kind, article_id(ev.url), ev.rank, ev.previous_rank)
         for ev in rk.recent_events(store, "jdefense", window, 10_000)
     ]
 
@@ -398,17 +398,16 @@ def test_each_new_movement_goes_to_the_outbox(tmp_path: Path, monkeypatch: pytes
 
     calls: list[tuple[Any, ...]] = []
 
-    def enqueue_ranking(self: Outbox, conn: Any, event: dict[str, Any]) -> list[str]:
+    def enqueue_ranking(self: Outbox, conn: Any, event: Movement) -> list[str]:
         # Inside the transaction that stored the snapshot: the movement is already visible.
-        stored = conn.exec_driver_sql("SELECT kind FROM ranking_events WHERE id = ?", (event["id"],)).scalar()
-        calls.append((event["kind"], article_id(event["url"]), stored, sorted(event)))
+        stored = conn.exec_driver_sql("SELECT kind FROM ranking_events WHERE id = ?", (event.id,)).scalar()
+        calls.append((event.kind, article_id(event.url), stored, type(event)))
         return []
 
     monkeypatch.setattr(Outbox, "enqueue_ranking", enqueue_ranking)
     store = ingesting(Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}"), load_config(None, environ={}))
     save_epochs(store, [0, 1], windows=("24h",))
-    keys = sorted(["id", "source", "window", "kind", "rank", "previous_rank", "url", "title", "at"])
-    assert calls == [(kind, aid, kind, keys) for kind, aid, _, _ in EXPECTED[("24h", 1)]]
+    assert calls == [(kind, aid, kind, Movement) for kind, aid, _, _ in EXPECTED[("24h", 1)]]
     store.close()
 
 
@@ -442,18 +441,18 @@ path = "{tmp_path / "alerts.jsonl"}"
 
 def event(
     kind: str, rank: int | None, previous: int | None, title: str = "人事発令 将補人事", **kw: Any
-) -> dict[str, Any]:
-    return {
-        "id": 1,
-        "source": kw.get("source", "jdefense"),
-        "window": kw.get("window", "24h"),
-        "kind": kind,
-        "rank": rank,
-        "previous_rank": previous,
-        "url": "https://j-defense.example/docs/mod/004427.html",
-        "title": title,
-        "at": EPOCH_TIME[1],
-    }
+) -> Movement:
+    return Movement(
+        id=1,
+        source=kw.get("source", "jdefense"),
+        window=kw.get("window", "24h"),
+        kind=kind,
+        rank=rank,
+        previous_rank=previous,
+        url="https://j-defense.example/docs/mod/004427.html",
+        title=title,
+        at=EPOCH_TIME[1],
+    )
 
 
 JINJI_TOP5 = RuleConfig(
@@ -525,7 +524,7 @@ TOP1 = RuleConfig(name="top1", on=("ranking",), max_rank=1)
         "regex",
     ],
 )
-def test_ranking_rule_matches(rule: RuleConfig, ev: dict[str, Any], expected: list[str] | None) -> None:
+def test_ranking_rule_matches(rule: RuleConfig, ev: Movement, expected: list[str] | None) -> None:
     assert ranking_rule_matches(rule, ev) == expected
 
 
@@ -536,15 +535,15 @@ def test_top_n_rules_on_the_imitations_movements(imitation: Store) -> None:
     events = rk.recent_events(imitation, "jdefense", "24h", 1000)
     fired = {
         epoch: [
-            article_id(ev["url"])
+            article_id(ev.url)
             for ev in events
-            if ev["at"] == EPOCH_TIME[epoch] and ranking_rule_matches(top3, ev) is not None
+            if ev.at == EPOCH_TIME[epoch] and ranking_rule_matches(top3, ev) is not None
         ]
         for epoch in range(1, 5)
     }
     assert fired == {1: ["004438", "004437"], 2: ["004441"], 3: ["004446", "004447"], 4: []}
     jinji = [
-        (ev["at"], article_id(ev["url"]), ranking_rule_matches(JINJI_TOP5, ev))
+        (ev.at, article_id(ev.url), ranking_rule_matches(JINJI_TOP5, ev))
         for ev in events
         if ranking_rule_matches(JINJI_TOP5, ev) is not None
     ]
@@ -821,7 +820,7 @@ def test_doc_rules_load_and_the_jinji_rule_fires_as_documented(tmp_path: Path, i
     config = load_config(path, environ={"SLACK_WEBHOOK_URL": "https://hooks.slack.example/T/B/X"})
     jinji = next(r for r in config.rules if r.name == "jinji-top5")
     fired = [
-        (ev["at"], article_id(ev["url"]))
+        (ev.at, article_id(ev.url))
         for window in D.WINDOWS
         for ev in rk.recent_events(imitation, "jdefense", window, 1000)
         if ranking_rule_matches(jinji, ev) is not None

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect
 
 from core.config import load_config
-from core.model import RankingSnapshot
+from core.model import Movement, RankingSnapshot
 from rankings.movements import recompute_events
 from store import Store, head_revisions
 from store import rankings as rk
@@ -60,8 +60,8 @@ def history(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def key(event: dict[str, Any]) -> tuple[Any, ...]:
-    return (event["source"], event["at"], event["kind"], event["url"].rsplit("/", 1)[1][:1], event["rank"])
+def key(event: Movement) -> tuple[Any, ...]:
+    return (event.source, event.at, event.kind, event.url.rsplit("/", 1)[1][:1], event.rank)
 
 
 # ---- the table and its migration ---------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_upgrade_from_0002_keeps_the_snapshots_and_recomputes_their_movements(tm
 # ---- recent movements --------------------------------------------------------------------------------------
 
 
-def test_recent_events_newest_first_with_their_public_keys(history: Store) -> None:
+def test_recent_events_newest_first_with_what_they_say(history: Store) -> None:
     events = rk.recent_events(history, "jdefense", "24h", 100)
     assert [key(e) for e in events] == [
         ("jdefense", T[4], "new_1", "a", 1),
@@ -122,9 +122,9 @@ def test_recent_events_newest_first_with_their_public_keys(history: Store) -> No
         ("jdefense", T[1], "fell", "a", 2),
     ]
     first = events[0]
-    assert set(first) == {"id", "source", "window", "kind", "rank", "previous_rank", "url", "title", "at"}
-    assert first["title"] == "記事 a" and first["url"] == url("a") and first["previous_rank"] is None
-    assert first["at"].tzinfo is not None
+    assert isinstance(first, Movement) and first.window == "24h" and first.id > 0
+    assert first.title == "記事 a" and first.url == url("a") and first.previous_rank is None
+    assert first.at.tzinfo is not None
 
 
 def test_recent_events_limit_since_and_sources(history: Store) -> None:
@@ -133,7 +133,7 @@ def test_recent_events_limit_since_and_sources(history: Store) -> None:
         ("jdefense", T[4], "returned", "a", 1),
     ]
     # since is exclusive: what happened after the list of T[3].
-    assert {e["at"] for e in rk.recent_events(history, "jdefense", "24h", 100, since=T[3])} == {T[4]}
+    assert {e.at for e in rk.recent_events(history, "jdefense", "24h", 100, since=T[3])} == {T[4]}
     every = rk.recent_events(history, None, "24h", 100)
     assert [key(e) for e in every[:3]] == [
         ("other", T[6], "new_1", "q", 1),
