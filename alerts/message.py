@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.model import JST, Movement
+from core.model import JST, Movement, Story
 from core.text import summarize
 
 __all__ = [
@@ -68,16 +68,16 @@ def _iso_jst(value: datetime | None) -> str | None:
 
 
 def story_document(
-    story: Mapping[str, Any], also: Sequence[str] = (), sources: Mapping[str, str] | None = None
+    story: Story, also: Sequence[str] = (), sources: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The ``story`` object of a delivery, from a stored story row. ``sources``: the source
+    """The ``story`` object of a delivery, from a stored story. ``sources``: the source
     name of each ``also`` URL, when known (``copies`` names them)."""
-    summary = story.get("summary") or summarize(story.get("body") or "", SUMMARY_LIMIT)
-    doc = {
-        "url": story.get("link") or story["url"],  # the link as the site gave it
-        "title": story["title"],
-        "source": story["source"],
-        "published": _iso_jst(story.get("published")),
+    summary = story.summary or summarize(story.body or "", SUMMARY_LIMIT)
+    doc: dict[str, Any] = {
+        "url": story.link or story.url,  # the link as the site gave it
+        "title": story.title,
+        "source": story.source,
+        "published": _iso_jst(story.published),
         "summary": summary,
         "also": list(also),
     }
@@ -89,7 +89,7 @@ def story_document(
 def story_payload(
     rule: str,
     matched: Sequence[str],
-    story: Mapping[str, Any],
+    story: Story,
     also: Sequence[str],
     event: str,
     sources: Mapping[str, str] | None = None,
@@ -108,7 +108,7 @@ def ranking_payload(
     rule: str,
     matched: Sequence[str],
     movement: Movement,
-    story: Mapping[str, Any] | None,
+    story: Story | None,
     also: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.config import Config, RuleConfig
-    from core.model import Movement
+    from core.model import Movement, Story
     from store import SaveResult
 
 __all__ = ["Outbox", "delivery_id", "enqueue_ranking_event"]
@@ -60,19 +60,19 @@ class Outbox:
         return cls(_ruleset(config.rules))
 
     # -- stories -----------------------------------------------------------------------------
-    def on_story_saved(self, conn: Connection, story: Mapping[str, Any], result: SaveResult) -> None:
+    def on_story_saved(self, conn: Connection, story: Story, result: SaveResult) -> None:
         """The store's save hook: runs for new, revised and completed stories, after link
         detection."""
         if result.status in ("new", "revised", "completed"):
             self.enqueue_story(conn, story, result.status)
 
-    def enqueue_story(self, conn: Connection, story: Mapping[str, Any], status: str) -> list[str]:
+    def enqueue_story(self, conn: Connection, story: Story, status: str) -> list[str]:
         """Add the deliveries a stored story calls for; returns the ids added."""
         first = self.rules.match(story, "new")
         revised = self.rules.match(story, "revised") if status == "revised" else []
         if not first and not revised:
             return []
-        story_id = int(story["id"])
+        story_id = story.id
         group = links.group_ids(conn, story_id)
         also = links.also_urls(conn, story_id) if len(group) > 1 else []
         sources = db.sources_of(conn, also) if also else {}
@@ -103,9 +103,9 @@ class Outbox:
             for channel in self.rules.rule(match.rule).notify:
                 existing = db.group_delivery(conn, group, match.rule, channel)
                 if existing is not None:
-                    db.add_also(conn, existing, story.get("link") or story["url"])
+                    db.add_also(conn, existing, story.link or story.url)
                     continue
-                if queue(delivery_id("story", story["url_key"], match.rule, channel), match, channel, "new"):
+                if queue(delivery_id("story", story.url_key, match.rule, channel), match, channel, "new"):
                     announced.add((match.rule, channel))
         # Revisions: once per version, and not for a copy (its origin's revisions count).
         if revised and not links.is_copy(conn, story_id):
@@ -113,7 +113,7 @@ class Outbox:
                 for channel in self.rules.rule(match.rule).notify:
                     if (match.rule, channel) in announced:
                         continue  # its first alert, just added, already carries this text
-                    did = delivery_id("revised", story["url_key"], story["content_hash"], match.rule, channel)
+                    did = delivery_id("revised", story.url_key, story.content_hash, match.rule, channel)
                     queue(did, match, channel, "revised")
         if added:
             log.info("story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies")

@@ -6,10 +6,11 @@ backfill a no-op), to be delivered by the next ``alerts`` or daemon pass."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from alerts.message import JST
 from alerts.outbox import Outbox
+from core.model import Story
 from core.rules import RuleSet
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def test_rule(config: Config, name: str, since: str, backfill: bool, out: IO[str
     after = datetime.now(UTC) - timedelta(seconds=seconds)
     ruleset = RuleSet.from_config((rules[name],))
     outbox = Outbox(ruleset)
-    matched: list[tuple[dict[str, Any], list[str]]] = []
+    matched: list[tuple[Story, list[str]]] = []
     queued = 0
     store = Store.open(config.store.url)
     try:
@@ -50,7 +51,7 @@ def test_rule(config: Config, name: str, since: str, backfill: bool, out: IO[str
         with store.engine.connect() as conn:
             rows = conn.execute(select(t.stories).where(when >= after).order_by(when.desc(), t.stories.c.id))
             for row in rows.mappings():
-                story = dict(row)
+                story = Story.from_row(dict(row))
                 found = ruleset.match(story, "new")
                 if found:
                     matched.append((story, list(found[0].matched)))
@@ -61,10 +62,10 @@ def test_rule(config: Config, name: str, since: str, backfill: bool, out: IO[str
     finally:
         store.close()
     for story, words in matched:
-        at = story["published"] or story["fetched"]
+        at = story.published or story.fetched
         stamp = at.astimezone(JST).strftime("%Y-%m-%d %H:%M") if at else "                "
-        print(f"{stamp}  {story['source']:<10}  {story['title']}  [{', '.join(words)}]", file=out)
-        print(f"{'':18}{story['url']}", file=out)
+        print(f"{stamp}  {story.source:<10}  {story.title}  [{', '.join(words)}]", file=out)
+        print(f"{'':18}{story.url}", file=out)
     n = len(matched)
     tail = f"{n} stor{'y' if n == 1 else 'ies'} since {since} match rule {name}"
     if backfill:

@@ -26,6 +26,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.message import cut, facts, headline, jst_text, story_payload
+from core.model import Story
 
 __all__ = ["LANGUAGES", "Rendered", "Templates", "TemplateConfigError"]
 
@@ -122,14 +123,14 @@ def context(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def sample_payload() -> dict[str, Any]:
     """What a template is tried against at start-up."""
-    story = {
-        "url": "https://www.mod.go.jp/j/press/news/2025/10/17a.html",
-        "title": "日ASEAN防衛担当大臣会合の開催について",
-        "source": "mod",
-        "published": datetime(2025, 10, 17, 7, 0, tzinfo=UTC),
-        "summary": "防衛大臣は日ASEAN防衛担当大臣会合に出席した。",
-        "body": "",
-    }
+    story = Story(
+        id=1,
+        url="https://www.mod.go.jp/j/press/news/2025/10/17a.html",
+        source="mod",
+        title="日ASEAN防衛担当大臣会合の開催について",
+        published=datetime(2025, 10, 17, 7, 0, tzinfo=UTC),
+        summary="防衛大臣は日ASEAN防衛担当大臣会合に出席した。",
+    )
     return story_payload("asean", ["ASEAN"], story, ["https://j-defense.ikaros.jp/docs/mod/1.html"], "new")
 
 

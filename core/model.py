@@ -7,7 +7,7 @@ rows, JSON outputs and comparisons with plain strings stay what they were.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -22,6 +22,7 @@ __all__ = [
     "RankingEntry",
     "RankingSnapshot",
     "RunResult",
+    "Story",
     "Window",
 ]
 
@@ -147,3 +148,37 @@ class Movement:
     url: str
     title: str
     at: datetime  # when the list that shows it was taken (aware)
+
+
+@dataclass(frozen=True)
+class Story:
+    """A stored story (a ``stories`` row) as the store hands it to the stages: what rules
+    match, what an alert shows and a feed entry is made of. (It goes to the store as a
+    ``store.StoryIn``.)"""
+
+    id: int
+    url: str  # canonical (store.urls)
+    source: str
+    title: str
+    published: datetime | None = None
+    summary: str = ""
+    body: str = ""
+    kind: str = "article"  # article | pdf | item
+    section: str | None = None
+    link: str | None = None  # as the site gave it, when not ``url``
+    url_key: str = ""
+    # NFKC, folded title, summary and body, as stored (None: worked out where it is needed).
+    text_norm: str | None = None
+    content_hash: str = ""
+    complete: bool = True  # False: only what a listing said (title, date)
+    fetched: datetime | None = None
+    updated: datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Story:
+        """A ``stories`` row, whole or some of its columns (the rest take their defaults)."""
+        return cls(**{name: row[name] for name in _STORY_FIELDS if name in row})
+
+
+_STORY_FIELDS = tuple(f.name for f in fields(Story))

@@ -23,7 +23,7 @@ from core.text import normalize
 
 if TYPE_CHECKING:
     from core.config import RuleConfig
-    from core.model import Movement
+    from core.model import Movement, Story
 
 __all__ = ["FIELDS", "Rule", "RuleMatch", "RuleSet", "ranking_rule_matches", "required_text", "whole_text"]
 
@@ -75,12 +75,11 @@ class Rule:
         return (ALL,) if self.fields >= set(FIELDS) else tuple(f for f in FIELDS if f in self.fields)
 
 
-def whole_text(story: Mapping[str, Any]) -> str:
+def whole_text(story: Story) -> str:
     """The story's normalised text as the store keeps it (``stories.text_norm``)."""
-    stored = story.get("text_norm")
-    if stored is not None:
-        return str(stored)
-    return normalize(f"{story.get('title') or ''}\n{story.get('summary') or ''}\n{story.get('body') or ''}")
+    if story.text_norm is not None:
+        return story.text_norm
+    return normalize(f"{story.title or ''}\n{story.summary or ''}\n{story.body or ''}")
 
 
 def _bytes_text(text: str) -> str:
@@ -204,12 +203,12 @@ class RuleSet:
             return set()
         return {wid for _end, wid in self._automaton.iter(_bytes_text(text))}
 
-    def match(self, story: Mapping[str, Any], event: str = "new") -> list[RuleMatch]:
-        """The rules a story (keys title, summary, body, source; ``text_norm`` used when
-        present) matches for ``event`` (new | revised), in configuration order."""
-        source = story.get("source")
+    def match(self, story: Story, event: str = "new") -> list[RuleMatch]:
+        """The rules a story matches for ``event`` (new | revised), in configuration order
+        (its ``text_norm`` is used when it has one)."""
+        source = story.source
         texts = {
-            scope: whole_text(story) if scope == ALL else normalize(story.get(scope) or "")
+            scope: whole_text(story) if scope == ALL else normalize(getattr(story, scope) or "")
             for scope in self._scopes_used
         }
         seen = {scope: self._scan(text) for scope, text in texts.items()}

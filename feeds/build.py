@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 from core.config import RANKING_WINDOWS
-from core.model import Movement
+from core.model import Movement, Story
 from core.text import summarize
 from feeds.render import (
     FORMATS,
@@ -184,13 +184,13 @@ class _Builder:
             for sid in changed:
                 touched.update(groups.members(groups.group_of(sid)))
         rows = sql.entry_rows(conn, touched) if touched else {}
-        sources = {r["source"] for r in rows.values()}
+        sources = {r.source for r in rows.values()}
         rules: set[str] = set()
         for row in rows.values():
             rules |= self.matcher.matches(row)
         # A story may also leave a feed (it became a copy, or a revision no longer matches
         # a rule): any feed whose file shows a changed story is rebuilt too.
-        ids = [xml_escape(story_id(rows[i]["url_key"])).encode() for i in changed if i in rows]
+        ids = [xml_escape(story_id(rows[i].url_key)).encode() for i in changed if i in rows]
         windows: set[str] = set()
         for w in RANKING_WINDOWS:
             if recent_events(self.store, None, w, 1, since=since):
@@ -266,27 +266,29 @@ class _Builder:
                 entries[origin] = self.story_entry(index, rows, origin)
         return {spec: [entries[o] for o in groups if o in entries] for spec, groups in chosen.items()}
 
-    def story_entry(self, index: StoryIndex, rows: Mapping[int, Mapping[str, Any]], origin: int) -> Entry:
+    def story_entry(self, index: StoryIndex, rows: Mapping[int, Story], origin: int) -> Entry:
         row = rows[origin]
         copies = [rows[c] for c in index.copies.get(origin, ()) if c in rows]
-        zone = self.zone(row["source"])
-        updated = max([row["updated"], *(index.linked_at[c["id"]] for c in copies)])
+        zone = self.zone(row.source)
+        published = row.published or row.fetched
+        assert published is not None and row.updated is not None  # a stored story has both times
+        updated = max([row.updated, *(index.linked_at[c.id] for c in copies)])
         rules: set[str] = set()
         for member in (row, *copies):
             rules |= self.matcher.matches(member)
-        categories = [("source", row["source"])]
-        if row["section"]:
-            categories.append(("section", clean_text(row["section"])))
+        categories = [("source", row.source)]
+        if row.section:
+            categories.append(("section", clean_text(row.section)))
         categories += [("rule", name) for name in sorted(rules)]
-        summary = row["summary"] or (summarize(row["body"], SUMMARY_CHARS) if row["body"] else "")
+        summary = row.summary or (summarize(row.body, SUMMARY_CHARS) if row.body else "")
         return Entry(
-            id=story_id(row["url_key"]),
-            title=clean_text(row["title"]),
-            link=row.get("link") or row["url"],  # as the site gave it
-            published=(row["published"] or row["fetched"]).astimezone(zone),
+            id=story_id(row.url_key),
+            title=clean_text(row.title),
+            link=row.link or row.url,  # as the site gave it
+            published=published.astimezone(zone),
             updated=updated.astimezone(zone),
             summary=clean_text(summary),
-            also=tuple((c.get("link") or c["url"], c["source"]) for c in copies),
+            also=tuple((c.link or c.url, c.source) for c in copies),
             categories=tuple(categories),
         )
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from core.model import Story
 from feeds.rules import RuleMatcher
 from store import browse
 
@@ -32,7 +33,7 @@ def rule_ids(
     for batch in browse.texts_newest_first(conn, sources=sources, since=since):
         candidates = matcher.candidates(batch, [rule]).get(rule, [])
         rows = browse.stories_by_id(conn, candidates, full=True)
-        found.extend(i for i in candidates if i in rows and rule in matcher.matches(rows[i]))
+        found.extend(i for i in candidates if i in rows and rule in matcher.matches(Story.from_row(rows[i])))
         if len(found) >= wanted:
             break
     return found[:wanted]

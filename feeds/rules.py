@@ -7,7 +7,7 @@ rule's newest groups of stories with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import ahocorasick
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.config import RuleConfig
-    from core.model import Movement
+    from core.model import Movement, Story
 
 __all__ = ["GroupIndex", "RuleMatcher", "required_literal", "rule_groups"]
 
@@ -120,18 +120,18 @@ class RuleMatcher:
                         ids.append(story)
         return out
 
-    def matches(self, story: Mapping[str, Any]) -> frozenset[str]:
-        """The rules that match a story (a row with id, title, summary, body, source and,
-        to skip the work when nothing can match, text_norm)."""
-        cached = self._cache.get(story["id"])
+    def matches(self, story: Story) -> frozenset[str]:
+        """The rules that match a story (its ``text_norm``, when it has one, skips the work
+        when nothing can match)."""
+        cached = self._cache.get(story.id)
         if cached is not None:
             return cached
         names: set[str] = set()
-        if "text_norm" not in story or self._mask(story["text_norm"]):
+        if story.text_norm is None or self._mask(story.text_norm):
             for event in self.events:
                 names.update(m.rule for m in self.ruleset.match(story, event=event))
         result = frozenset(names)
-        self._cache[story["id"]] = result
+        self._cache[story.id] = result
         return result
 
     def ranking_matches(self, movement: Movement) -> list[str]:

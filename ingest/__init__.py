@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from alerts.outbox import Outbox
 from core.config import Config
-from core.model import RankingSnapshot
+from core.model import RankingSnapshot, Story
 from rankings.movements import record_movements
 from store import SaveResult, Store, StoryIn
 
@@ -62,8 +62,8 @@ class Ingest:
         result = self.store.save_story(story, conn)
         if result.status in CHANGED:
             row = self.store.story_row(conn, result.story_id)
-            self.copies(conn, row, result)
-            self.outbox.on_story_saved(conn, row, result)
+            self.copies(conn, row, result)  # the store's link detection reads the row
+            self.outbox.on_story_saved(conn, Story.from_row(row), result)
         return result
 
     def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from core.errors import CommandError
-from core.model import JST
+from core.model import JST, Story
 from crawler.limits import without_controls
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def list_stories(
                 "title": row["title"],
                 "published": row["published"].astimezone(JST).isoformat() if row["published"] else None,
                 "fetched": row["fetched"].astimezone(JST).isoformat(),
-                "rules": sorted(matcher.matches(row)),
+                "rules": sorted(matcher.matches(Story.from_row(row))),
                 "copy_of": mark["origin"] if mark and mark["origin"] != i else None,
                 "copies": mark["size"] - 1 if mark else 0,
             }

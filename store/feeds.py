@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union
 
+from core.model import Story
 from store import schema as t
 
 _CHUNK = 500  # ids per IN (...): well under SQLite's parameter limit
@@ -63,13 +64,13 @@ def copy_links(conn: Connection) -> list[tuple[int, int, datetime]]:
     return [(c, o, at) for c, o, at in rows]
 
 
-def entry_rows(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def entry_rows(conn: Connection, ids: Iterable[int]) -> dict[int, Story]:
     """The stories with these ids, keyed by id, with what an entry shows."""
     wanted = sorted(set(ids))
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, Story] = {}
     for chunk in _chunks(wanted):
         for row in conn.execute(select(*_ENTRY_COLUMNS).where(t.stories.c.id.in_(chunk))).mappings():
-            out[row["id"]] = dict(row)
+            out[row["id"]] = Story.from_row(dict(row))
     return out
 
 

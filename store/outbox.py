@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
+from core.model import Story
 from store import schema as t
 
 __all__ = [
@@ -96,9 +97,9 @@ class DeliveryRow:
 # -- stories (groups of copies are store.links) ---------------------------------------------
 
 
-def story_row(conn: Connection, story_id: int) -> dict[str, Any] | None:
+def story_row(conn: Connection, story_id: int) -> Story | None:
     row = conn.execute(select(t.stories).where(t.stories.c.id == story_id)).mappings().first()
-    return dict(row) if row else None
+    return Story.from_row(dict(row)) if row else None
 
 
 def sources_of(conn: Connection, urls: Sequence[str]) -> dict[str, str]:

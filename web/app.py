@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from core.cron import cron_trigger
-from core.model import JST
+from core.model import JST, Story
 from feeds.build import feed_specs
 from feeds.listing import rule_ids
 from feeds.rules import RuleMatcher
@@ -246,7 +246,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
                 "source": row["source"],
                 "published": row["published"] or row["fetched"],
                 "dated": row["published"] is not None,
-                "rules": sorted(matcher.matches(row)),
+                "rules": sorted(matcher.matches(Story.from_row(row))),
                 "copies": marks.get(i),
                 "is_copy": i in marks and marks[i]["origin"] != i,
             }
@@ -350,7 +350,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
             paragraphs=[p for p in (row["body"] or "").splitlines() if p.strip()],
             group=group,
             revisions=history,
-            rules=sorted(web.matcher().matches(row)),
+            rules=sorted(web.matcher().matches(Story.from_row(row))),
             deliveries=deliveries,
             ranks={w: h for w, h in ranks.items() if h},
             feeds=feed_links(f"sources/{row['source']}"),

@@ -25,7 +25,7 @@ from alerts.channels.email import EmailChannel
 from alerts.channels.webhook import WebhookChannel
 from alerts.dispatcher import Dispatcher, RetryPolicy
 from alerts.message import story_payload
-from core.model import JST
+from core.model import JST, Story
 from store import Store
 from store import schema as t
 from tests.conftest import Defwatch
@@ -274,15 +274,10 @@ def test_a_trickling_smtp_server_is_cut_at_the_total_deadline() -> None:
     assert not receipt.ok and "total deadline" in receipt.answer
 
 
-def _story(title: str = "日ASEAN会合") -> dict[str, Any]:
-    return {
-        "url": MOD.format(n=1),
-        "title": title,
-        "source": "mod",
-        "published": datetime(2025, 10, 17, 7, 0, tzinfo=UTC),
-        "summary": "",
-        "body": "本文",
-    }
+def _story(title: str = "日ASEAN会合") -> Story:
+    return Story(
+        1, MOD.format(n=1), "mod", title, published=datetime(2025, 10, 17, 7, 0, tzinfo=UTC), body="本文"
+    )
 
 
 # -- bounded outputs ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
+from core.model import Story
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -54,7 +55,7 @@ def test_the_example_document_has_the_delivered_keys() -> None:
     example = re.search(r"```json\n(.*?)```", TEXT, re.S)
     assert example is not None
     doc = json.loads(example.group(1).replace("…", "x"))
-    story = {"url": "u", "title": "t", "source": "mod", "published": None, "summary": "s"}
+    story = Story(1, "u", "mod", "t", summary="s")
     real = Message("id", story_payload("asean", ["ASEAN"], story, [], "new")).body()
     assert list(doc) == list(real)
     assert list(doc["story"]) == list(real["story"])

@@ -14,18 +14,19 @@ from alerts.channels import Digest, Message
 from alerts.channels.email import EmailChannel
 from alerts.dispatcher import Dispatcher
 from alerts.message import story_payload
+from core.model import Story
 
 from .conftest import Certificate, Pipeline, SmtpServer
 
 TITLE = "日ASEAN防衛当局次官級会合の開催について"
-STORY = {
-    "url": "https://www.mod.go.jp/j/press/news/2025/10/17b.pdf",
-    "title": TITLE,
-    "source": "mod",
-    "published": dt.datetime(2025, 10, 17, 7, 0, tzinfo=dt.UTC),
-    "summary": "第17回日ASEAN防衛当局次官級会合を開催します。",
-    "body": "",
-}
+STORY = Story(
+    1,
+    "https://www.mod.go.jp/j/press/news/2025/10/17b.pdf",
+    "mod",
+    TITLE,
+    published=dt.datetime(2025, 10, 17, 7, 0, tzinfo=dt.UTC),
+    summary="第17回日ASEAN防衛当局次官級会合を開催します。",
+)
 
 
 def message(n: int = 1) -> Message:
@@ -73,10 +74,10 @@ def test_starttls_with_credentials_and_a_japanese_message(
     body = parts(msg)
     assert set(body) == {"text/plain", "text/html"}
     text = body["text/plain"]
-    assert text.startswith(f"{TITLE}\n{STORY['url']}\n\n第17回日ASEAN防衛当局次官級会合を開催します。")
+    assert text.startswith(f"{TITLE}\n{STORY.url}\n\n第17回日ASEAN防衛当局次官級会合を開催します。")
     assert "matched: ASEAN" in text and "published: 2025-10-17 16:00 JST" in text
     assert "also: https://j-defense.example/a" in text
-    assert f'<a href="{STORY["url"]}">{TITLE}</a>' in body["text/html"]
+    assert f'<a href="{STORY.url}">{TITLE}</a>' in body["text/html"]
 
 
 def test_smtps_is_tls_from_the_first_byte(
@@ -156,7 +157,7 @@ to = ["ops@example.org"]
 require_tls = true
 """
     )
-    p.save(STORY["url"], "mod", TITLE, "ASEAN加盟国の代表が参加")
+    p.save(STORY.url, "mod", TITLE, "ASEAN加盟国の代表が参加")
     report = Dispatcher.from_config(p.config, p.store).run()
     assert report.sent == 1, report.errors
     (msg,) = server.inbox.messages

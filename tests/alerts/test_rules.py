@@ -4,6 +4,7 @@ ranking rules; and matching stays fast with many rules."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,19 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import RuleConfig
-from core.model import Movement
+from core.model import Movement, Story
 from core.rules import RuleMatch, RuleSet, required_text
 from core.text import normalize
 
 
-def story(title: str = "", summary: str = "", body: str = "", source: str = "mod") -> dict[str, Any]:
-    return {"title": title, "summary": summary, "body": body, "source": source}
+def story(title: str = "", summary: str = "", body: str = "", source: str = "mod") -> Story:
+    return Story(1, "https://mod.example/1", source, title, summary=summary, body=body)
 
 
 ASEAN = RuleConfig("asean", keywords=("ASEAN", "東南アジア諸国連合"))
 
 # (rule, story, expected matched keywords or None for no match)
-CASES: list[tuple[str, RuleConfig, dict[str, Any], list[str] | None]] = [
+CASES: list[tuple[str, RuleConfig, Story, list[str] | None]] = [
     ("ascii", ASEAN, story(title="日ASEAN防衛当局次官級会合"), ["ASEAN"]),
     ("full-width upper", ASEAN, story(title="日ＡＳＥＡＮ防衛当局次官級会合"), ["ASEAN"]),
     ("full-width lower", ASEAN, story(title="日ａｓｅａｎ会合"), ["ASEAN"]),
@@ -128,7 +129,7 @@ CASES: list[tuple[str, RuleConfig, dict[str, Any], list[str] | None]] = [
 
 
 @pytest.mark.parametrize(("rule", "item", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_rule_matching(rule: RuleConfig, item: dict[str, Any], expected: list[str] | None) -> None:
+def test_rule_matching(rule: RuleConfig, item: Story, expected: list[str] | None) -> None:
     got = RuleSet.from_config([rule]).match(item)
     assert got == ([] if expected is None else [RuleMatch(rule.name, expected)])
 
@@ -168,7 +169,7 @@ def test_blank_keyword_never_matches_everything() -> None:
 
 def test_missing_fields_are_empty() -> None:
     rules = RuleSet.from_config([ASEAN])
-    assert rules.match({"title": "ASEAN", "source": "mod"}) == [RuleMatch("asean", ["ASEAN"])]
+    assert rules.match(Story(1, "https://mod.example/1", "mod", "ASEAN")) == [RuleMatch("asean", ["ASEAN"])]
 
 
 RANKING_RULE = RuleConfig("top3", on=("ranking",), windows=("24h",), max_rank=3, notify=())
@@ -236,16 +237,16 @@ ALPHABET = "aAａＡbＢsS日本防衛 \u3000\u00ad-1１"
 PATTERNS = (r"a+b", r"日本|防衛", r"\bab\b", r"(a|b)日", r"[ab]{2}本", r"1-?a", r"s(?:ab)+", r"防衛\d")
 
 
-def reference(rules: list[RuleConfig], item: dict[str, Any], event: str) -> list[RuleMatch]:
+def reference(rules: list[RuleConfig], item: Story, event: str) -> list[RuleMatch]:
     """What a rule means, read literally: one rule at a time, ``in`` and ``re.search``."""
     out = []
     for r in rules:
-        if event not in r.on or (r.sources and item["source"] not in r.sources):
+        if event not in r.on or (r.sources and item.source not in r.sources):
             continue
         if set(r.fields) >= {"title", "summary", "body"}:
-            texts = [normalize(f"{item['title']}\n{item['summary']}\n{item['body']}")]
+            texts = [normalize(f"{item.title}\n{item.summary}\n{item.body}")]
         else:
-            texts = [normalize(item[f]) for f in ("title", "summary", "body") if f in r.fields]
+            texts = [normalize(getattr(item, f)) for f in ("title", "summary", "body") if f in r.fields]
         if any(normalize(x) and normalize(x) in t for x in r.exclude for t in texts):
             continue
         matched = [k for k in r.keywords if normalize(k) and any(normalize(k) in t for t in texts)]
@@ -268,26 +269,27 @@ rule_configs = st.builds(
     sources=st.sampled_from([(), ("mod",), ("jdefense",)]),
     on=st.sampled_from([("new",), ("new", "revised")]),
 )
-stories = st.fixed_dictionaries(
-    {
-        "title": st.text(ALPHABET, max_size=12),
-        "summary": st.text(ALPHABET, max_size=12),
-        "body": st.text(ALPHABET, max_size=40),
-        "source": st.sampled_from(["mod", "jdefense"]),
-    }
+stories = st.builds(
+    Story,
+    id=st.just(1),
+    url=st.just("https://mod.example/1"),
+    title=st.text(ALPHABET, max_size=12),
+    summary=st.text(ALPHABET, max_size=12),
+    body=st.text(ALPHABET, max_size=40),
+    source=st.sampled_from(["mod", "jdefense"]),
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(rule_configs, min_size=1, max_size=6), stories, st.sampled_from(["new", "revised"]))
 def test_matching_agrees_with_the_plain_definition(
-    configs: list[RuleConfig], item: dict[str, Any], event: str
+    configs: list[RuleConfig], item: Story, event: str
 ) -> None:
     configs = [RuleConfig(**{**c.__dict__, "name": f"r{i}"}) for i, c in enumerate(configs)]
     expected = reference(configs, item, event)
     rules = RuleSet.from_config(configs)
     assert rules.match(item, event) == expected
-    stored = {**item, "text_norm": normalize(f"{item['title']}\n{item['summary']}\n{item['body']}")}
+    stored = replace(item, text_norm=normalize(f"{item.title}\n{item.summary}\n{item.body}"))
     assert rules.match(stored, event) == expected
 
 
@@ -335,7 +337,9 @@ def test_ranking_regex_reads_the_title_as_story_rules_do(pattern: str, title: st
     movement as on a story: one rule, one meaning."""
     story_rule = RuleConfig("story", regex=pattern, fields=("title",))
     ranking_rule = RuleConfig("rank", regex=pattern, on=("ranking",))
-    story = RuleSet.from_config([story_rule]).match({"title": title, "source": "jdefense"})
+    story = RuleSet.from_config([story_rule]).match(
+        Story(1, "https://j-defense.example/a", "jdefense", title)
+    )
     ranked = RuleSet.from_config([ranking_rule]).match_ranking(movement(title=title))
     assert [m.matched for m in story] == [m.matched for m in ranked]
     assert ranked

@@ -10,6 +10,7 @@ from alerts.channels import Digest, Message
 from alerts.channels.slack import SlackChannel, digest_document, escape, link
 from alerts.dispatcher import Dispatcher
 from alerts.message import story_payload
+from core.model import Story
 
 from .conftest import Pipeline, Receiver
 
@@ -77,14 +78,7 @@ def test_slack_answers_are_reported(pipeline: Callable[..., Pipeline], receiver:
 
 
 def test_a_digest_fits_slack_limits() -> None:
-    story = {
-        "url": "https://x.org/1",
-        "title": "T & <1>",
-        "source": "mod",
-        "published": None,
-        "summary": "",
-        "body": "",
-    }
+    story = Story(1, "https://x.org/1", "mod", "T & <1>")
     messages = tuple(
         Message(f"id{i}", story_payload("asean", ["ASEAN"], story, [], "new")) for i in range(60)
     )
