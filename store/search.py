@@ -173,23 +173,22 @@ class Fts5Search:
     shorter ones (on what the index found, when there is a longer word).
 
     Two plans, chosen by a bounded count of the matches: a few (under ``FEW``) are looked
-    up by id and sorted; many are found by walking the stories newest first (the order's
-    index) and keeping those in the match set, which stops as soon as a page is full
-    (sorting 60,000 matches of 防衛省 took 470 ms at 100,000 stories, the walk 30 ms)."""
+    up by id and sorted; many are first looked for with LIKE among the RECENT newest stories
+    (:func:`search`), else found by walking the stories newest first (the order's index) and
+    keeping those in the match set, which stops as soon as a page is full (sorting 60,000
+    matches of 防衛省 took 470 ms at 100,000 stories, the walk 30 ms)."""
 
     name = "fts5-trigram"
     FEW = 1000
     MAX_TERMS = 2000  # trigrams beginning with a short word, past which it is walked for
     RECENT = 2000  # the newest stories a query of short words is first looked for among
 
-    def where(self, conn: Connection, query: Query) -> ColumnElement[bool]:
+    def where(self, conn: Connection, query: Query, many: bool | None = None) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
         if query.long_words:
-            match = " ".join(_fts_phrase(w) for w in query.long_words)
-            matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
-            found: Any = select(literal_column("rowid")).select_from(_fts).where(matches)
-            probe = select(func.count()).select_from(found.limit(self.FEW).subquery())
-            many = conn.execute(probe).scalar_one() >= self.FEW
+            found = self._found(query)
+            if many is None:
+                many = self.many(conn, query)
             # "+ 0" keeps SQLite from looking the matches up by id: it walks the order instead.
             story_id: Any = t.stories.c.id + 0 if many else t.stories.c.id
             conditions.append(story_id.in_(found))
@@ -199,6 +198,17 @@ class Fts5Search:
                 conditions.append(t.stories.c.id.in_(few))
         conditions.extend(_contains(w) for w in query.short_words)
         return and_(*conditions)
+
+    @staticmethod
+    def _found(query: Query) -> Any:
+        match = " ".join(_fts_phrase(w) for w in query.long_words)
+        matches = text(f"{FTS_TABLE} MATCH :m").bindparams(bindparam("m", match, type_=String))
+        return select(literal_column("rowid")).select_from(_fts).where(matches)
+
+    def many(self, conn: Connection, query: Query) -> bool:
+        """Whether the long words of ``query`` are in FEW stories or more (a bounded count)."""
+        probe = select(func.count()).select_from(self._found(query).limit(self.FEW).subquery())
+        return bool(conn.execute(probe).scalar_one() >= self.FEW)
 
     def has_terms(self, conn: Connection) -> bool:
         """Whether the index's terms can be listed (migration 0009_short_words)."""
@@ -271,24 +281,47 @@ def search(
     if not query.words:
         return []
     engine = backend(conn)
-    if isinstance(engine, Fts5Search | TrigramSearch) and not query.long_words and engine.has_terms(conn):
-        # A common short word fills the page from the newest stories: look among them
-        # first, walking the order down to the RECENT-th newest (a page found there is the
-        # page); a rarer word is looked up in the index.
-        shown = func.coalesce(t.stories.c.published, t.stories.c.fetched)
-        cutoff = conn.execute(
-            _in_sources(select(shown), sources).order_by(*newest_first()).offset(engine.RECENT - 1).limit(1)
-        ).scalar()
-        walk = select(t.stories.c.id).where(*(_contains(w) for w in query.words))
-        if cutoff is not None:
-            walk = walk.where(shown >= cutoff)
-        walk = _in_sources(walk, sources).order_by(*newest_first()).limit(limit).offset(offset)
-        ids = [int(i) for i in conn.execute(walk).scalars()]
-        if len(ids) == limit or cutoff is None:  # a full page, or every story walked
+    many = None
+    if isinstance(engine, Fts5Search) and query.long_words:
+        # Words in many stories fill a page from the newest ones: checking the newest with
+        # LIKE is cheaper than reading all their matches from the index (ASEAN, 37,000
+        # matches at 100,000 stories: 10.5 ms of CPU -> 1 ms).
+        many = engine.many(conn, query)
+        first_the_newest = many
+    else:
+        # A common short word alone fills the page from the newest stories too; a rarer
+        # one is looked up in the index (migrations 0009_short_words, 0010_pg_short_words).
+        first_the_newest = (
+            isinstance(engine, Fts5Search | TrigramSearch) and not query.long_words and engine.has_terms(conn)
+        )
+    if first_the_newest:
+        assert isinstance(engine, Fts5Search | TrigramSearch)
+        ids = _among_the_newest(conn, query, engine.RECENT, sources, limit, offset)
+        if ids is not None:
             return ids
-    stmt = _in_sources(select(t.stories.c.id).where(engine.where(conn, query)), sources)
+    where = engine.where(conn, query, many) if isinstance(engine, Fts5Search) else engine.where(conn, query)
+    stmt = _in_sources(select(t.stories.c.id).where(where), sources)
     stmt = stmt.order_by(*newest_first()).limit(limit).offset(offset)
     return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def _among_the_newest(
+    conn: Connection, query: Query, recent: int, sources: Sequence[str], limit: int, offset: int
+) -> list[int] | None:
+    """The page of results when it is found among the ``recent`` newest stories (walking
+    the order down to the recent-th newest, each checked with LIKE), else None."""
+    shown = func.coalesce(t.stories.c.published, t.stories.c.fetched)
+    cutoff = conn.execute(
+        _in_sources(select(shown), sources).order_by(*newest_first()).offset(recent - 1).limit(1)
+    ).scalar()
+    walk = select(t.stories.c.id).where(*(_contains(w) for w in query.words))
+    if cutoff is not None:
+        walk = walk.where(shown >= cutoff)
+    walk = _in_sources(walk, sources).order_by(*newest_first()).limit(limit).offset(offset)
+    ids = [int(i) for i in conn.execute(walk).scalars()]
+    if len(ids) == limit or cutoff is None:  # a full page, or every story walked
+        return ids
+    return None
 
 
 def _in_sources(stmt: Any, sources: Sequence[str]) -> Any:
