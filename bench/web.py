@@ -10,6 +10,7 @@ Times are wall-clock from the request to the last byte of the answer.
     python bench/web.py --runs 20    # quicker
     python bench/web.py --count 10000
     python bench/web.py --engine postgresql   # a private PostgreSQL cluster (as tests/pg.py)
+    python bench/web.py --db /tmp/web.db      # keep the filled store; a rerun reuses it
 
 On PostgreSQL the store is ANALYZEd after the fill (as autovacuum does on a running one), and
 the searches for words of one or two characters are measured a second time without the index
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=100_000, help="stories to store (default 100,000)")
     parser.add_argument("--runs", type=int, default=100, help="requests per page (default 100)")
     parser.add_argument(
+        "--db", help="an SQLite file to fill and keep, or to reuse when it has stories (a quicker rerun)"
+    )
+    parser.add_argument(
         "--engine", choices=("sqlite", "postgresql"), default="sqlite", help="the store (default sqlite)"
     )
     args = parser.parse_args(argv)
@@ -138,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="defwatch-bench-web-") as tmp:
         folder = Path(tmp)
         config_path = folder / "defwatch.toml"
-        text = CONFIG.format(db=folder / "bench.db", public=folder / "public")
+        db = Path(args.db).resolve() if args.db else folder / "bench.db"
+        text = CONFIG.format(db=db, public=folder / "public")
         if args.engine == "postgresql":
             from tests.pg import Cluster, _binaries, new_database
 
@@ -146,17 +151,22 @@ def main(argv: list[str] | None = None) -> int:
             if bindir is None:
                 raise SystemExit("no PostgreSQL here: install Debian's postgresql")
             cluster = Cluster(bindir)
-            text = text.replace(f"sqlite:///{folder / 'bench.db'}", new_database(cluster.url))
+            text = text.replace(f"sqlite:///{db}", new_database(cluster.url))
         config_path.write_text(text, encoding="utf-8")
         config = load_config(config_path)
         try:
             started = time.perf_counter()
             with Store.open(config.store.url) as store:
-                fill(store, args.count, rng)
-                if args.engine == "postgresql":
-                    with store.transaction() as conn:  # fill() gave the ids: move the sequence on
-                        conn.exec_driver_sql("SELECT setval('stories_id_seq', (SELECT max(id) FROM stories))")
-                rank_lists(store, config, rng, args.count)
+                if args.db and store.count_stories():
+                    args.count = store.count_stories()  # filled by an earlier run
+                else:
+                    fill(store, args.count, rng)
+                    if args.engine == "postgresql":
+                        with store.transaction() as conn:  # fill() gave the ids: move the sequence on
+                            conn.exec_driver_sql(
+                                "SELECT setval('stories_id_seq', (SELECT max(id) FROM stories))"
+                            )
+                    rank_lists(store, config, rng, args.count)
                 story_id = store.stories(limit=1)[0]["id"]
                 if args.engine == "postgresql":
                     with store.engine.connect() as conn:
