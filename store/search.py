@@ -68,6 +68,7 @@ TRIGRAM = 3  # the shortest word the trigram index can look up
 
 FTS_TABLE = "story_search"
 TERMS_TABLE = "story_search_terms"  # its terms (fts5vocab, migration 0009_short_words)
+EXCERPT_FIRST = 1000  # characters of a body an excerpt looks for the words in first
 LAST_CHAR = "\U0010ffff"  # sorts after every character (UTF-8 compares bytewise)
 _fts = table(FTS_TABLE, literal_column("rowid"))
 
@@ -383,12 +384,17 @@ def excerpt(body: str, words: Sequence[str], width: int = 160) -> str:
     none is), whitespace folded, with … where cut."""
     flat = " ".join(body.split())
     # Folded at C speed; NFKC rarely changes a text's length, and where it does the place
-    # found is scaled back (the excerpt is wide; highlight() then marks it exactly).
-    folded = unicodedata.normalize("NFKC", flat).casefold()
-    found = [i for i in (folded.find(w) for w in words) if i >= 0]
-    first = min(found, default=0)
-    if len(folded) != len(flat) and folded:
-        first = first * len(flat) // len(folded)
+    # found is scaled back (the excerpt is wide; highlight() then marks it exactly). The
+    # beginning first: a long text is folded whole only when no word is found there.
+    first = 0
+    for part in (flat[:EXCERPT_FIRST], flat) if len(flat) > EXCERPT_FIRST else (flat,):
+        folded = unicodedata.normalize("NFKC", part).casefold()
+        found = [i for i in (folded.find(w) for w in words) if i >= 0]
+        if found:
+            first = min(found)
+            if len(folded) != len(part):
+                first = first * len(part) // len(folded)
+            break
     start = max(0, first - width // 3)
     end = min(len(flat), start + width)
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")

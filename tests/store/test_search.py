@@ -258,3 +258,11 @@ def test_both_plans_give_the_same_answer(store: Store, monkeypatch: pytest.Monke
     monkeypatch.setattr(search.Fts5Search, "RECENT", 1)
     for typed, expected in few.items():
         assert find(store, typed) == expected
+
+
+@pytest.mark.parametrize("at", [0, 500, 999, 1000, 3000])
+def test_an_excerpt_shows_the_first_match_wherever_it_is_in_a_long_body(at: int) -> None:
+    body = "防衛" * (at // 2) + ("。" if at % 2 else "") + "ＡＳＥＡＮ会合" + "の" * 4000
+    shown = search.excerpt(body, ["asean"])
+    assert "ＡＳＥＡＮ" in shown and len(shown) <= 162
+    assert shown.startswith("…") == (at > 160 // 3) and shown.endswith("…")
