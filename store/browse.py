@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, literal_column, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from store import schema as t
@@ -183,8 +183,11 @@ def outbox_summary(conn: Connection, limit: int = 20) -> dict[str, Any]:
     attempt), failed and sent deliveries, and the latest retrying and failed ones."""
     retrying = (d.c.status == "pending") & (d.c.attempts > 0)
     counts = {"pending": 0, "retrying": 0, "failed": 0, "sent": 0}
+    # One SQL text for the grouped expression (two bound zeros are two expressions to
+    # PostgreSQL, which then refused the GROUP BY and the health page answered 503).
+    tried_once = d.c.attempts > literal_column("0")
     for status, tried, n in conn.execute(
-        select(d.c.status, d.c.attempts > 0, func.count()).group_by(d.c.status, d.c.attempts > 0)
+        select(d.c.status, tried_once, func.count()).group_by(d.c.status, tried_once)
     ):
         key = "retrying" if status == "pending" and tried else str(status)
         counts[key] = counts.get(key, 0) + int(n)

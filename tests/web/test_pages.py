@@ -25,12 +25,21 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    """SQLite, or PostgreSQL where a test asks (``parametrize("config", ..., indirect=True)``)."""
+    url = f"sqlite:///{tmp_path / 'defwatch.db'}"
+    if getattr(request, "param", "sqlite") == "postgresql":
+        admin = request.getfixturevalue("pg_admin_url")
+        if admin is None:
+            pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
+        from tests import pg
+
+        url = pg.new_database(admin)
     path = tmp_path / "defwatch.toml"
     path.write_text(
         f"""
 [store]
-url = "sqlite:///{tmp_path / "defwatch.db"}"
+url = "{url}"
 
 [feeds]
 dir = "{tmp_path / "public"}"
@@ -65,6 +74,7 @@ def client(config: Config, store: Store) -> FlaskClient:
     return create_app(config).test_client()
 
 
+@pytest.mark.parametrize("config", ["sqlite", "postgresql"], indirect=True)
 def test_health_shows_failures_self_checks_and_the_outbox(client: FlaskClient, store: Store) -> None:
     ok = store.start_run("jdefense")
     store.finish_run(RunResult("jdefense", Outcome.OK, ok, requests=12, new_stories=3))
@@ -121,10 +131,11 @@ def test_story_view_shows_revisions_with_what_changed(client: FlaskClient, store
     assert "title, body" in page and "+第二段落（訂正）" in page and "-第二段落" in page
 
 
+@pytest.mark.parametrize("config", ["sqlite", "postgresql"], indirect=True)
 def test_the_page_never_writes(client: FlaskClient, store: Store) -> None:
     store.save_story(StoryIn(url="https://mod.example/w", source="mod", title="t", body="b"))
     before = store.count_stories()
-    for path in ("/", "/search?q=t", "/health", "/rankings", "/feeds"):
+    for path in ("/", "/search?q=t", "/search?q=本文", "/health", "/rankings", "/feeds"):
         assert client.post(path).status_code == 405
         assert client.get(path).status_code == 200
     assert store.count_stories() == before
