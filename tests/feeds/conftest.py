@@ -72,7 +72,7 @@ class Server:
     def get(
         self, path: str, headers: dict[str, str] | None = None, method: str = "GET"
     ) -> http.client.HTTPResponse:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         conn.request(method, path, headers=headers or {})
         response = conn.getresponse()
         response.read()  # keeps the body on the response object (.body below)
@@ -81,7 +81,7 @@ class Server:
     def body(
         self, path: str, headers: dict[str, str] | None = None
     ) -> tuple[http.client.HTTPResponse, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         return response, response.read()
@@ -90,7 +90,7 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(15)
+            return self.proc.wait(120)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
