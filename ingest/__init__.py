@@ -59,9 +59,8 @@ class Ingest:
             return [self._story(conn, story) for story in stories]
 
     def _story(self, conn: Connection, story: StoryIn) -> SaveResult:
-        result = self.store.save_story(story, conn)
-        if result.status in CHANGED:
-            row = self.store.story_row(conn, result.story_id)
+        result, row = self.store.save_story_row(story, conn)
+        if row is not None and result.status in CHANGED:
             self.copies(conn, row, result)  # the store's link detection reads the row
             self.outbox.on_story_saved(conn, Story.from_row(row), result)
         return result

@@ -32,7 +32,7 @@ from core.model import RankingSnapshot
 from core.text import content_hash, normalize
 from store import schema as t
 from store.runs import CrawlRecords, utcnow
-from store.urls import canonical_url, url_key
+from store.urls import canonical_url, key_of, url_key
 from store.versions import alembic_config, at_heads
 
 # The statements of a story's save, built once: SQLAlchemy then compiles each once and only
@@ -41,6 +41,7 @@ from store.versions import alembic_config, at_heads
 _STORY_BY_KEY = select(t.stories).where(t.stories.c.url_key == bindparam("key"))
 _STORY_BY_ID = select(t.stories).where(t.stories.c.id == bindparam("story_id"))
 _INSERT_STORY = insert(t.stories)
+_INSERT_STORY_RETURNING = insert(t.stories).returning(*t.stories.c)
 
 log = logging.getLogger(__name__)
 
@@ -288,12 +289,19 @@ class Store(CrawlRecords):
         if conn is None:
             with self.engine.begin() as own:
                 return self.save_story(story, own)
+        return self.save_story_row(story, conn)[0]
+
+    def save_story_row(self, story: StoryIn, conn: Connection) -> tuple[SaveResult, dict[str, Any] | None]:
+        """:meth:`save_story`, with the row as stored when the save changed it (None when
+        unchanged): what :meth:`story_row` would read, returned by the write itself where
+        the engine can (``RETURNING``), one query less for every story stored."""
         now = utcnow()
-        key = url_key(story.url, story.keep_params, story.fragment_key)
+        canonical = canonical_url(story.url, story.keep_params, story.fragment_key)
+        key = key_of(canonical)
         digest = content_hash(story.title, story.body)
         row = conn.execute(_STORY_BY_KEY, {"key": key}).mappings().first()
         values = {
-            "url": canonical_url(story.url, story.keep_params, story.fragment_key),
+            "url": canonical,
             "link": (story.link or story.url).strip(),
             "source": story.source,
             "kind": story.kind,
@@ -307,16 +315,22 @@ class Store(CrawlRecords):
             "complete": story.complete,
             "extra": story.extra,
         }
+        returning = conn.dialect.insert_returning and conn.dialect.update_returning
         if row is None:
-            result = conn.execute(_INSERT_STORY, {"url_key": key, "fetched": now, "updated": now, **values})
-            pk = result.inserted_primary_key
-            assert pk is not None
-            self._earlier_revisions(conn, int(pk[0]), story, now)
-            return SaveResult(int(pk[0]), "new")
+            params = {"url_key": key, "fetched": now, "updated": now, **values}
+            if returning:
+                stored = dict(conn.execute(_INSERT_STORY_RETURNING, params).mappings().one())
+                story_id = int(stored["id"])
+            else:
+                pk = conn.execute(_INSERT_STORY, params).inserted_primary_key
+                assert pk is not None
+                story_id, stored = int(pk[0]), None
+            self._earlier_revisions(conn, story_id, story, now)
+            return SaveResult(story_id, "new"), stored or self.story_row(conn, story_id)
         if row["content_hash"] == digest and (row["complete"] or not story.complete):
-            return SaveResult(row["id"], "unchanged")
+            return SaveResult(row["id"], "unchanged"), None
         if not story.complete and row["complete"]:
-            return SaveResult(row["id"], "unchanged")  # never replace full text with a title-only copy
+            return SaveResult(row["id"], "unchanged"), None  # never replace full text with a title-only copy
         # A title-only story now read in full is "completed", not "revised": the publisher
         # changed nothing, defwatch read more (rules on revisions do not hear of it). A
         # title-only story whose title changed (or whose damaged text was read right) is a
@@ -339,8 +353,12 @@ class Store(CrawlRecords):
         if extra.get("text_damaged") and not story.extra.get("text_damaged"):
             extra["text_damaged"] = False  # read right this time: repaired
         values["extra"] = extra
-        conn.execute(update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values))
-        return SaveResult(row["id"], status)
+        change = update(t.stories).where(t.stories.c.id == row["id"]).values(updated=now, **values)
+        if returning:
+            stored = dict(conn.execute(change.returning(*t.stories.c)).mappings().one())
+            return SaveResult(row["id"], status), stored
+        conn.execute(change)
+        return SaveResult(row["id"], status), self.story_row(conn, row["id"])
 
     @staticmethod
     def _earlier_revisions(conn: Connection, story_id: int, story: StoryIn, now: datetime) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from store import schema as t
 
@@ -42,11 +42,21 @@ __all__ = [
 # -- groups: what feeds, alerts and the CLI read ------------------------------------------
 
 
+# Built once (compiled once, values bound per call): every story queued asks for its group.
+_ORIGIN_OF = select(t.story_links.c.origin_id).where(t.story_links.c.copy_id == bindparam("story_id"))
+_COPIES_OF = (
+    select(t.story_links.c.copy_id)
+    .where(t.story_links.c.origin_id == bindparam("origin"))
+    .order_by(t.story_links.c.copy_id)
+)
+_LINKS_OF = select(t.story_links.c.copy_id, t.story_links.c.origin_id).where(
+    (t.story_links.c.copy_id == bindparam("story_id")) | (t.story_links.c.origin_id == bindparam("story_id"))
+)
+
+
 def origin_id(conn: Connection, story_id: int) -> int:
     """The origin of the story's group: the story itself when it is not a copy."""
-    found = conn.execute(
-        select(t.story_links.c.origin_id).where(t.story_links.c.copy_id == story_id)
-    ).scalar_one_or_none()
+    found = conn.execute(_ORIGIN_OF, {"story_id": story_id}).scalar_one_or_none()
     return story_id if found is None else int(found)
 
 
@@ -56,18 +66,22 @@ def is_copy(conn: Connection, story_id: int) -> bool:
 
 def copies_of(conn: Connection, origin: int) -> list[int]:
     """The copies linked to ``origin``, oldest story first."""
-    rows = conn.execute(
-        select(t.story_links.c.copy_id)
-        .where(t.story_links.c.origin_id == origin)
-        .order_by(t.story_links.c.copy_id)
-    ).scalars()
-    return [int(r) for r in rows]
+    return [int(r) for r in conn.execute(_COPIES_OF, {"origin": origin}).scalars()]
 
 
 def group_ids(conn: Connection, story_id: int) -> list[int]:
-    """Every story of the group ``story_id`` belongs to: the origin first, then its copies."""
-    origin = origin_id(conn, story_id)
-    return [origin, *copies_of(conn, origin)]
+    """Every story of the group ``story_id`` belongs to: the origin first, then its copies.
+    One query when the story is no copy (most are not): its links as copy or as origin."""
+    origin = story_id
+    copies = []
+    for copy, of in conn.execute(_LINKS_OF, {"story_id": story_id}).all():
+        if copy == story_id:
+            origin = int(of)
+        else:
+            copies.append(int(copy))
+    if origin != story_id:  # a copy: its origin's copies
+        return [origin, *copies_of(conn, origin)]
+    return [origin, *sorted(copies)]
 
 
 def is_linked(conn: Connection, story_id: int) -> bool:

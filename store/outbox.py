@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.model import Story
 from store import schema as t
@@ -111,21 +113,36 @@ def sources_of(conn: Connection, urls: Sequence[str]) -> dict[str, str]:
 # -- enqueueing (inside the transaction that saved the story or the ranking snapshot) -----------
 
 
-def group_delivery(conn: Connection, story_ids: Sequence[int], rule: str, channel: str) -> str | None:
-    """The id of a story delivery of (rule, channel) for any story of the group, if any."""
-    return conn.execute(
+# Built once (compiled once, values bound per call): one of each for every story queued.
+def _group_delivery(story: Any) -> Select[Any]:
+    return (
         select(d.c.id)
-        .where(
-            d.c.story_id.in_(list(story_ids)), d.c.rule == rule, d.c.channel == channel, d.c.kind == "story"
-        )
+        .where(story, d.c.rule == bindparam("rule"), d.c.channel == bindparam("channel"), d.c.kind == "story")
         .order_by(d.c.created)
         .limit(1)
-    ).scalar_one_or_none()
+    )
 
 
-# Built once (compiled once, values bound per call): one of each for every story queued.
+_GROUP_DELIVERY = _group_delivery(d.c.story_id.in_(bindparam("story_ids", expanding=True)))
+_STORY_DELIVERY = _group_delivery(d.c.story_id == bindparam("story_id"))  # a group of one: most
+
+
+def group_delivery(conn: Connection, story_ids: Sequence[int], rule: str, channel: str) -> str | None:
+    """The id of a story delivery of (rule, channel) for any story of the group, if any."""
+    if len(story_ids) == 1:
+        params = {"story_id": story_ids[0], "rule": rule, "channel": channel}
+        return conn.execute(_STORY_DELIVERY, params).scalar_one_or_none()
+    params = {"story_ids": list(story_ids), "rule": rule, "channel": channel}
+    return conn.execute(_GROUP_DELIVERY, params).scalar_one_or_none()
+
+
 _DELIVERY_EXISTS = select(d.c.id).where(d.c.id == bindparam("id"))
 _INSERT_DELIVERY = insert(d)
+# One statement where the engine has it: insert unless the id is there (nothing happens then).
+_INSERT_NEW_DELIVERY = {
+    "sqlite": sqlite_insert(d).on_conflict_do_nothing(index_elements=[d.c.id]),
+    "postgresql": postgresql_insert(d).on_conflict_do_nothing(index_elements=[d.c.id]),
+}
 
 
 def insert_delivery(
@@ -140,24 +157,25 @@ def insert_delivery(
     story_id: int | None = None,
 ) -> bool:
     """Add a pending delivery unless one with this id exists; True when added."""
+    values = {
+        "id": id,
+        "rule": rule,
+        "channel": channel,
+        "kind": kind,
+        "story_id": story_id,
+        "status": "pending",
+        "attempts": 0,
+        "created": now,
+        "queued": now,
+        "next_attempt": now,
+        "payload": dict(payload),
+    }
+    statement = _INSERT_NEW_DELIVERY.get(conn.dialect.name)
+    if statement is not None:
+        return conn.execute(statement, values).rowcount == 1
     if conn.execute(_DELIVERY_EXISTS, {"id": id}).first() is not None:
         return False
-    conn.execute(
-        _INSERT_DELIVERY,
-        {
-            "id": id,
-            "rule": rule,
-            "channel": channel,
-            "kind": kind,
-            "story_id": story_id,
-            "status": "pending",
-            "attempts": 0,
-            "created": now,
-            "queued": now,
-            "next_attempt": now,
-            "payload": dict(payload),
-        },
-    )
+    conn.execute(_INSERT_DELIVERY, values)
     return True
 
 

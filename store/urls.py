@@ -55,5 +55,9 @@ def url_key(url: str, keep_params: Iterable[str] = (), fragment: bool = False) -
 
     This is identity only: the link a story shows is the URL as the site gave it (the
     ``link`` column)."""
-    canon = canonical_url(url, keep_params, fragment)
-    return canon.split(":", 1)[1] if ":" in canon else canon
+    return key_of(canonical_url(url, keep_params, fragment))
+
+
+def key_of(canonical: str) -> str:
+    """The key of a URL already in canonical form (:func:`canonical_url`)."""
+    return canonical.split(":", 1)[1] if ":" in canonical else canonical
