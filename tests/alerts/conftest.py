@@ -119,7 +119,7 @@ class Receiver:
         with self._lock:
             self.script.extend(answers)
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         with self._changed:
             while len(self.requests) < count:
