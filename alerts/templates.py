@@ -4,7 +4,9 @@ Apprise title) and one for the body, per channel.
 A channel names ``language = "en" | "ja"`` (the default templates; English is today's
 wording) and may override either with ``title_template`` / ``body_template``. A template is
 compiled and rendered once against a sample story when the channel is built, so a mistake is
-a one-line configuration error at start-up, never a lost alert. The sandbox refuses unsafe
+a one-line configuration error at start-up, never a lost alert. The default templates (which
+tests/alerts compile and try the same way) are compiled when a message is first rendered
+through them: a cycle with nothing to send does not load Jinja2. The sandbox refuses unsafe
 attribute access; output is cut at ``OUTPUT_LIMIT`` characters, so a template that loops or
 grows cannot make a huge message.
 
@@ -21,9 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.message import cut, facts, headline, jst_text, story_payload
 from core.model import Story
@@ -149,21 +148,35 @@ class Templates:
         self.channel = channel
         self.language = language
         self.custom = title is not None or body is not None
-        env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-        sources = {
+        self._sources = {
             "title": title or LANGUAGES[language]["title"],
             "body": body or LANGUAGES[language]["body"],
         }
-        self._templates = {}
-        for part, text in sources.items():
+        self._templates: dict[str, Any] = {}
+        if self.custom:  # the user's own: a mistake is an error now, at start-up
+            self._compile()
+
+    def _compile(self) -> dict[str, Any]:
+        """The compiled templates, tried on a sample payload (once, on first use)."""
+        if self._templates:
+            return self._templates
+        from jinja2 import StrictUndefined, TemplateError
+        from jinja2.sandbox import SandboxedEnvironment
+
+        env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        templates = {}
+        for part, text in self._sources.items():
             try:
-                self._templates[part] = env.from_string(text)
+                templates[part] = env.from_string(text)
             except TemplateError as exc:
                 raise TemplateConfigError(self._where(part, exc)) from None
+        self._templates = templates
         try:
             self.render(sample_payload(), strict=True)
         except TemplateError as exc:
+            self._templates = {}
             raise TemplateConfigError(self._where("?", exc)) from None
+        return templates
 
     def _where(self, part: str, exc: BaseException) -> str:
         key = f"{part}_template" if part != "?" else "title_template/body_template"
@@ -175,7 +188,7 @@ class Templates:
     def _run(self, part: str, ctx: Mapping[str, Any], limit: int) -> str:
         out: list[str] = []
         size = 0
-        for chunk in self._templates[part].generate(ctx):
+        for chunk in self._compile()[part].generate(ctx):
             out.append(chunk)
             size += len(chunk)
             if size > limit:
@@ -185,6 +198,8 @@ class Templates:
     def render(self, payload: Mapping[str, Any], strict: bool = False) -> Rendered:
         """Title (one line) and body. A template failing on some payload at send time falls
         back to the English default rather than losing the alert."""
+        from jinja2 import TemplateError
+
         ctx = context(payload)
         try:
             title = self._run("title", ctx, TITLE_LIMIT)

@@ -4,7 +4,7 @@ implementation, registered under the same name."""
 
 from __future__ import annotations
 
-from alerts.channels import CHANNELS
+from alerts.channels import CHANNELS, TYPES, channel_class
 from core.channels import channel_types
 from core.sources import source_kinds
 from crawler.base import DefwatchSpider
@@ -18,6 +18,9 @@ def test_every_source_kind_has_a_spider_and_every_spider_a_kind() -> None:
 
 def test_every_channel_type_has_a_channel_and_every_channel_a_type() -> None:
     assert list(channel_types()) == ["webhook", "slack", "email", "file", "apprise"]
+    assert tuple(channel_types()) == TYPES  # each type's module is imported when first built
+    for name in TYPES:
+        assert channel_class(name).type == name
     assert set(CHANNELS) == set(channel_types())
 
 

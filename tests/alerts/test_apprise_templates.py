@@ -16,7 +16,7 @@ from alerts.channels.email import text_body
 from alerts.channels.slack import message_blocks
 from alerts.dispatcher import Dispatcher
 from alerts.message import ranking_payload
-from alerts.templates import Templates
+from alerts.templates import LANGUAGES, Templates, sample_payload
 from core.model import Movement
 from tests.conftest import Defwatch
 
@@ -114,6 +114,14 @@ def test_a_template_error_is_one_line_at_start_up(defwatch: Defwatch, receiver: 
         (line,) = result.stderr.strip().splitlines()
         assert "channels.team.title_template" in line and "nosuchfilter" in line
     assert not receiver.requests
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_default_templates_compile_and_render_the_start_up_sample(language: str) -> None:
+    # Compiled when a message first needs them, not when the channel is built: they are
+    # tried here as a user's own templates are tried at start-up.
+    rendered = Templates("team", language).render(sample_payload(), strict=True)
+    assert "日ASEAN防衛担当大臣会合の開催について" in rendered.title + rendered.body
 
 
 def test_templates_bound_a_template_that_loops(pipeline: Callable[..., Pipeline], receiver: Receiver) -> None:
