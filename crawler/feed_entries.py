@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import feedparser
 from w3lib.html import remove_tags, replace_entities
 
 from core.text import fold_whitespace
@@ -82,6 +81,8 @@ def parse_feed_document(
     media = (content_type.split(";", 1)[0].strip().lower() or "application/xml").replace(
         "text/xml", "application/xml"
     )
+    import feedparser  # here: an unchanged feed (304) is never parsed, nor feedparser loaded
+
     parsed = feedparser.parse(
         text.encode("utf-8", "surrogatepass"),
         response_headers={"content-location": url, "content-type": f"{media}; charset=utf-8"},

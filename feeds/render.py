@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Protocol
 from xml.etree import ElementTree as ET
 
-from feedgen.feed import FeedGenerator
-
 from core.model import JST, Movement
 from store.urls import url_key
 
@@ -139,6 +137,8 @@ def event_title(movement: Movement) -> str:
 def render(spec: Feed, entries: Sequence[Entry], base_url: str) -> dict[str, bytes]:
     """One feed as RSS 2.0 and Atom 1.0 bytes, by format; the same entries always give
     the same bytes."""
+    from feedgen.feed import FeedGenerator  # here: a cycle that renders no feed does not load it
+
     fg = FeedGenerator()
     fg.id(f"{TAG}feed:{spec.path}")
     fg.title(spec.title)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib import import_module
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.model import Story
 from store import schema as t
@@ -138,11 +138,17 @@ def group_delivery(conn: Connection, story_ids: Sequence[int], rule: str, channe
 
 _DELIVERY_EXISTS = select(d.c.id).where(d.c.id == bindparam("id"))
 _INSERT_DELIVERY = insert(d)
-# One statement where the engine has it: insert unless the id is there (nothing happens then).
-_INSERT_NEW_DELIVERY = {
-    "sqlite": sqlite_insert(d).on_conflict_do_nothing(index_elements=[d.c.id]),
-    "postgresql": postgresql_insert(d).on_conflict_do_nothing(index_elements=[d.c.id]),
-}
+
+
+@cache
+def _insert_new_delivery(dialect: str) -> Any:
+    """One statement where the engine has it: insert unless the id is there (nothing happens
+    then). Built on first use, so that a store on SQLite does not import SQLAlchemy's
+    PostgreSQL dialect (25 ms a process)."""
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    engine = import_module(f"sqlalchemy.dialects.{dialect}")
+    return engine.insert(d).on_conflict_do_nothing(index_elements=[d.c.id])
 
 
 def insert_delivery(
@@ -170,7 +176,7 @@ def insert_delivery(
         "next_attempt": now,
         "payload": dict(payload),
     }
-    statement = _INSERT_NEW_DELIVERY.get(conn.dialect.name)
+    statement = _insert_new_delivery(conn.dialect.name)
     if statement is not None:
         return conn.execute(statement, values).rowcount == 1
     if conn.execute(_DELIVERY_EXISTS, {"id": id}).first() is not None:
