@@ -2,6 +2,10 @@
 
 import sys
 
-from scheduler.cli import main
+from scheduler import collector
+
+collector.pause()  # for the imports too; main() resumes it (scheduler.collector)
+
+from scheduler.cli import main  # noqa: E402
 
 sys.exit(main())

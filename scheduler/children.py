@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, NoReturn
 
+from scheduler import collector
+
 log = logging.getLogger("scheduler.daemon")
 
 STOP_GRACE = 3.0  # seconds a crawl gets to close its spider after SIGTERM before it is killed
@@ -169,11 +171,16 @@ GATHER = 0.5  # seconds the daemon waits for other sources due at the same momen
 
 def preload_crawl() -> None:
     """Import what ``defwatch crawl`` needs (Scrapy, Twisted, the spiders' base, the ingest
-    step's front) in this process, so that a forked crawl child starts with it imported."""
-    import crawler.runner  # noqa: F401
-    import ingest  # noqa: F401
-    import scheduler.progress
-    import scheduler.summary  # noqa: F401
+    step's front) in this process, so that a forked crawl child starts with it imported.
+    The collector is paused meanwhile, as at start-up (scheduler.collector)."""
+    collector.pause()
+    try:
+        import crawler.runner  # noqa: F401
+        import ingest  # noqa: F401
+        import scheduler.progress
+        import scheduler.summary  # noqa: F401
+    finally:
+        collector.resume()
 
 
 class ForkedCrawl:
@@ -200,7 +207,7 @@ class ForkedCrawl:
         for stream in (sys.stdout, sys.stderr):
             with suppress(Exception):
                 stream.flush()
-        pid = os.fork()
+        pid = collector.fork_frozen()  # the child's collector leaves what it inherited alone
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
             _forked_child(argv, env, read_fd, write_fd)
         os.close(write_fd)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from core import logs
 from core.config import Config, ConfigError, load
 from core.errors import EXIT_USAGE, CommandError
+from scheduler import collector
 from scheduler.commands import COMMANDS
 from scheduler.commands.options import common_options
 
@@ -85,12 +86,23 @@ def _describe_nested(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The collector is paused while the command starts (imports, configuration), until its
+    # own work begins: what start-up makes lives as long as the process (scheduler.collector).
+    collector.pause()
+    try:
+        return _main(argv)
+    finally:
+        collector.resume()  # if it ended before its work began (--help, a configuration error)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logs.setup(verbosity=args.verbose, fmt=args.log_format)
     try:
         config = load(args.config)
         handler: Handler = args.handler
+        collector.resume()
         return handler(args, config)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
