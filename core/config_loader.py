@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,6 +43,17 @@ from core.settings import (
 from core.sources import DEFAULT_TIMEZONE, SOURCE_KEYS, source_kinds
 
 log = logging.getLogger("core.config")  # the name its lines have always carried
+
+
+@lru_cache(maxsize=1024)
+def _is_cron(text: str) -> bool:
+    """Whether APScheduler takes ``text`` as a schedule; once per distinct text (a thousand
+    sources share a few schedules: building a trigger for each was half of loading them)."""
+    try:
+        cron_trigger(text, DEFAULT_TIMEZONE)
+    except ValueError:
+        return False
+    return True
 
 
 class _Loader:
@@ -170,10 +182,8 @@ class _Loader:
             if not re.match(r"^smtps?://[^/\s]+", text):
                 raise self.fail(key, f"{shown} is not an smtp:// or smtps:// URL")
         elif kind == "cron":
-            try:
-                cron_trigger(text, DEFAULT_TIMEZONE)
-            except ValueError:
-                raise self.fail(key, f"{shown} is not a valid cron expression") from None
+            if not _is_cron(text):
+                raise self.fail(key, f"{shown} is not a valid cron expression")
         elif kind == "timezone":
             try:
                 ZoneInfo(text)
