@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alerts.channels import Channel, Digest, Message, Receipt, build_channels
+from alerts.channels import Batch, Channel, Digest, Message, Receipt, build_channels
 from alerts.channels.deadline import STOPPING
 from alerts.message import bounded
 from alerts.outbox import delivery_id
@@ -100,6 +100,7 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)  # "channel: what the receiver answered"
     paused: list[str] = field(default_factory=list)  # channels paused this run (receiver trouble)
     unfinished: bool = False  # the time budget (or a stop) ended the pass with deliveries due
+    taken: bool = False  # another dispatcher had claimed (some of) them: nothing was sent
 
     def add(self, other: DispatchReport) -> None:
         self.sent += other.sent
@@ -183,15 +184,41 @@ class Dispatcher:
                 rows = [r for r in db.due(conn, now, channel=channel.name, limit=BATCH) if r.id not in tried]
             if not rows:
                 return report
-            for row in rows:
+            for group in self._sends(channel, rows):
                 if self._must_stop(deadline):
                     report.unfinished = True
                     return report
-                tried.add(row.id)
-                outcome = self._attempt(channel, [row], self._message(row))
+                tried.update(r.id for r in group)
+                if len(group) == 1:
+                    outcome = self._attempt(channel, group, self._message(group[0]))
+                else:
+                    outcome = self._attempt(channel, group, Batch(tuple(self._message(r) for r in group)))
+                    if outcome.taken:  # another dispatcher holds some of them: the rest one by one
+                        outcome = DispatchReport()
+                        for row in group:
+                            outcome.add(self._attempt(channel, [row], self._message(row)))
                 report.add(outcome)
                 if outcome.paused:
                     return report  # the receiver is in trouble: the rest wait with the channel
+
+    @staticmethod
+    def _sends(channel: Channel, rows: Sequence[DeliveryRow]) -> list[list[DeliveryRow]]:
+        """The sends that carry ``rows``, in order: one each, or for a channel that takes
+        batches, runs of deliveries never tried before (so one receipt gives them one
+        history: the same attempt count, backoff and give-up); one tried before goes alone."""
+        if channel.batch <= 1:
+            return [[row] for row in rows]
+
+        def fresh(row: DeliveryRow) -> bool:
+            return row.attempts == 0 and not row.targets_done
+
+        sends: list[list[DeliveryRow]] = []
+        for row in rows:
+            if fresh(row) and sends and fresh(sends[-1][0]) and len(sends[-1]) < channel.batch:
+                sends[-1].append(row)
+            else:
+                sends.append([row])
+        return sends
 
     @staticmethod
     def _message(row: DeliveryRow) -> Message:
@@ -239,7 +266,7 @@ class Dispatcher:
 
     # -- one send, bracketed ---------------------------------------------------------------------
     def _attempt(
-        self, channel: Channel, rows: Sequence[DeliveryRow], item: Message | Digest
+        self, channel: Channel, rows: Sequence[DeliveryRow], item: Message | Digest | Batch
     ) -> DispatchReport:
         ids = [r.id for r in rows]
         attempts = max(r.attempts for r in rows) + 1
@@ -252,14 +279,14 @@ class Dispatcher:
                 if not db.claim(conn, ids, start, start + timedelta(seconds=lease)):
                     raise _Taken
         except _Taken:
-            return DispatchReport()
+            return DispatchReport(taken=True)
         try:
             receipt = channel.deliver(item)
         except Exception as exc:  # a bug in one channel is that channel's failure, recorded
             log.exception("alerts: channel %s failed on %s", channel.name, item.id)
             receipt = Receipt(False, channel.describe(exc), scope="delivery")
         first = min((r.first_attempt or start) for r in rows)
-        return self._record(channel.name, rows, attempts, receipt, first)
+        return self._record(channel.name, rows, attempts, receipt, first, batch=isinstance(item, Batch))
 
     def _record(
         self,
@@ -268,6 +295,7 @@ class Dispatcher:
         attempts: int,
         receipt: Receipt,
         first_attempt: datetime,
+        batch: bool = False,
     ) -> DispatchReport:
         ids = [r.id for r in rows]
         done = self.clock()
@@ -281,7 +309,7 @@ class Dispatcher:
             log.info(
                 "alerts: %s sent %s (%s)",
                 channel,
-                ids[0] if n == 1 else f"{n} as one",
+                ids[0] if n == 1 else f"{n} together" if batch else f"{n} as one",
                 receipt.answer,
                 extra=_fields(channel, ids, "sent"),
             )

@@ -115,8 +115,8 @@ class Outbox:
                         continue  # its first alert, just added, already carries this text
                     did = delivery_id("revised", story.url_key, story.content_hash, match.rule, channel)
                     queue(did, match, channel, "revised")
-        if added:
-            log.info("story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies")
+        if added:  # a debug line (-vv): -v is one line a crawl, and a first crawl may queue thousands
+            log.debug("story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies")
         return added
 
     # -- ranking movements ------------------------------------------------------------------------

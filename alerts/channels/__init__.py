@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from alerts.channels.base import CHANNELS, Channel, ChannelError, Digest, Message, Receipt
+from alerts.channels.base import CHANNELS, Batch, Channel, ChannelError, Digest, Message, Receipt
 
 if TYPE_CHECKING:
     from core.config import ChannelConfig
 
 __all__ = [
     "CHANNELS",
+    "Batch",
     "TYPES",
     "Channel",
     "ChannelError",

@@ -18,7 +18,7 @@ from core.logs import mask, secret_forms
 if TYPE_CHECKING:
     from core.config import ChannelConfig
 
-__all__ = ["CHANNELS", "Channel", "ChannelError", "Digest", "Message", "RateLimiter", "Receipt"]
+__all__ = ["CHANNELS", "Batch", "Channel", "ChannelError", "Digest", "Message", "RateLimiter", "Receipt"]
 
 CHANNELS: dict[str, type[Channel]] = {}
 
@@ -50,6 +50,18 @@ class Digest:
 
     def body(self) -> dict[str, Any]:
         return {"id": self.id, "digest": [m.body() for m in self.messages]}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Several deliveries handed over in one send, each still its own message (the file
+    channel appends them as lines with one write and one flush to disk): one receipt for all."""
+
+    messages: tuple[Message, ...]
+
+    @property
+    def id(self) -> str:
+        return self.messages[0].id
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class Channel:
     themselves from configuration in ``from_config``."""
 
     type: ClassVar[str]
+    # Deliveries one send may carry as a Batch (send_batch); 1: one message a send.
+    batch: ClassVar[int] = 1
 
     def __init_subclass__(cls, type: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -173,13 +187,19 @@ class Channel:
     def send_digest(self, digest: Digest) -> Receipt:
         raise NotImplementedError
 
+    def send_batch(self, batch: Batch) -> Receipt:
+        """Only for channels whose ``batch`` is above 1."""
+        raise NotImplementedError
+
     # -- what the dispatcher calls -----------------------------------------------------------
-    def deliver(self, item: Message | Digest) -> Receipt:
+    def deliver(self, item: Message | Digest | Batch) -> Receipt:
         """Send under the rate limit; a failure to reach the receiver is a receipt too."""
         self.limiter.wait()
         try:
             if isinstance(item, Digest):
                 return self.send_digest(item)
+            if isinstance(item, Batch):
+                return self.send_batch(item)
             return self.send(item)
         except (OSError, HTTPException, ChannelError) as exc:  # smtplib, ssl and socket errors are OSErrors
             return Receipt(False, self.describe(exc), scope="channel")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -286,3 +288,40 @@ def test_backoff_policy(attempts: int, low: float, high: float) -> None:
     assert low <= min(delays) and max(delays) <= high
     if low != high:
         assert max(delays) - min(delays) > (high - low) / 3  # there is jitter
+
+
+def test_a_file_channel_takes_many_alerts_per_write_each_line_once(
+    pipeline: Callable[..., Pipeline], tmp_path: Path
+) -> None:
+    """More alerts than one write carries (200): while the file cannot be written, none is
+    marked sent and all wait; once it can, one pass writes each alert once, as its own line."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the alerts' folder should be")
+    path = blocked / "alerts.jsonl"
+    p = pipeline(
+        f"""
+[[rules]]
+name = "asean"
+keywords = ["ASEAN"]
+notify = ["log"]
+
+[channels.log]
+type = "file"
+path = "{path}"
+"""
+    )
+    for n in range(230):
+        p.save(MOD.format(n=n), "mod", f"ASEAN {n}", "本文")
+    queued = set(p.statuses())
+    assert len(queued) == 230
+    dispatcher = Dispatcher.from_config(p.config, p.store)
+    report = dispatcher.run()
+    assert report.sent == 0 and report.paused == ["log"]
+    assert set(p.statuses().values()) == {"pending"}
+
+    blocked.unlink()
+    blocked.mkdir()
+    drain(dispatcher, lambda: set(p.statuses().values()) == {"sent"}, pause=0.1)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert sorted(line["id"] for line in lines) == sorted(queued)
+    assert {line["story"]["title"] for line in lines} == {f"ASEAN {n}" for n in range(230)}
