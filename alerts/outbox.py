@@ -60,20 +60,22 @@ class Outbox:
         return cls(_ruleset(config.rules))
 
     # -- stories -----------------------------------------------------------------------------
-    def on_story_saved(self, conn: Connection, story: Story, result: SaveResult) -> None:
+    def on_story_saved(self, conn: Connection, story: Story, result: SaveResult, alone: bool = False) -> None:
         """The store's save hook: runs for new, revised and completed stories, after link
-        detection."""
+        detection (``alone``: it found the new story in no group)."""
         if result.status in ("new", "revised", "completed"):
-            self.enqueue_story(conn, story, result.status)
+            self.enqueue_story(conn, story, result.status, alone=alone and result.status == "new")
 
-    def enqueue_story(self, conn: Connection, story: Story, status: str) -> list[str]:
-        """Add the deliveries a stored story calls for; returns the ids added."""
+    def enqueue_story(self, conn: Connection, story: Story, status: str, alone: bool = False) -> list[str]:
+        """Add the deliveries a stored story calls for; returns the ids added. ``alone``: a
+        story stored just now in no group of copies, so none of its group was alerted (two
+        queries less a story in a large first crawl)."""
         first = self.rules.match(story, "new")
         revised = self.rules.match(story, "revised") if status == "revised" else []
         if not first and not revised:
             return []
         story_id = story.id
-        group = links.group_ids(conn, story_id)
+        group = [story_id] if alone else links.group_ids(conn, story_id)
         also = links.also_urls(conn, story_id) if len(group) > 1 else []
         sources = db.sources_of(conn, also) if also else {}
         now = self.clock()
@@ -101,7 +103,7 @@ class Outbox:
         # (and rules on "revised" do not: nothing was revised).
         for match in first:
             for channel in self.rules.rule(match.rule).notify:
-                existing = db.group_delivery(conn, group, match.rule, channel)
+                existing = None if alone else db.group_delivery(conn, group, match.rule, channel)
                 if existing is not None:
                     db.add_also(conn, existing, story.link or story.url)
                     continue
@@ -116,7 +118,9 @@ class Outbox:
                     did = delivery_id("revised", story.url_key, story.content_hash, match.rule, channel)
                     queue(did, match, channel, "revised")
         if added:  # a debug line (-vv): -v is one line a crawl, and a first crawl may queue thousands
-            log.debug("story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies")
+            log.debug(
+                "story %s: %d deliver%s queued", story_id, len(added), "y" if len(added) == 1 else "ies"
+            )
         return added
 
     # -- ranking movements ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ worker (crawler/worker.py) calls it for every item and knows nothing of the stag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -56,13 +56,16 @@ class Ingest:
         """Stories read about the same time, each through the same steps, in one transaction
         (the page worker's batches)."""
         with self.store.transaction() as conn:
-            return [self._story(conn, story) for story in stories]
+            return [self._after(conn, saved) for saved in self.store.save_story_rows(stories, conn)]
 
     def _story(self, conn: Connection, story: StoryIn) -> SaveResult:
-        result, row = self.store.save_story_row(story, conn)
+        return self._after(conn, self.store.save_story_row(story, conn))
+
+    def _after(self, conn: Connection, saved: tuple[SaveResult, dict[str, Any] | None]) -> SaveResult:
+        result, row = saved
         if row is not None and result.status in CHANGED:
-            self.copies(conn, row, result)  # the store's link detection reads the row
-            self.outbox.on_story_saved(conn, Story.from_row(row), result)
+            grouped = self.copies(conn, row, result)  # the store's link detection reads the row
+            self.outbox.on_story_saved(conn, Story.from_row(row), result, alone=not grouped)
         return result
 
     def save_ranking_snapshot(self, snapshot: RankingSnapshot) -> int:

@@ -196,15 +196,17 @@ class CopyDetector:
             detector.ensure_index(conn)
         return detector
 
-    def __call__(self, conn: Connection, story: dict[str, Any], result: SaveResult) -> None:
+    def __call__(self, conn: Connection, story: dict[str, Any], result: SaveResult) -> bool:
+        """Index and link the story; False when it is surely in no group (a new story
+        that linked to none: its group is itself, no need to ask the store)."""
         if result.status not in ("new", "revised", "completed"):
-            return
+            return True
         indexed = self.index(conn, story, replace=result.status != "new")
         if indexed is None:
-            return
+            return result.status != "new"
         if result.status != "new" and links.is_linked(conn, story["id"]):
-            return
-        self.link(conn, indexed)
+            return True
+        return self.link(conn, indexed) or result.status != "new"
 
     # -- the index ------------------------------------------------------------------------
     def index(self, conn: Connection, story: Mapping[str, Any], replace: bool = True) -> _Indexed | None:
@@ -270,11 +272,12 @@ class CopyDetector:
         found.sort(key=lambda m: (-m[0], m[1]["id"]))
         return found
 
-    def link(self, conn: Connection, new: _Indexed) -> None:
-        """Join the group of the best match, as a copy or as its new origin."""
+    def link(self, conn: Connection, new: _Indexed) -> bool:
+        """Join the group of the best match, as a copy or as its new origin; False when
+        there is none."""
         found = self.matches(conn, new)
         if not found:
-            return
+            return False
         best = found[0][1]
         origin = links.origin_id(conn, best["id"])
         known = {row["id"]: sim for sim, row in found}
@@ -294,6 +297,7 @@ class CopyDetector:
                 links.set_similarity(conn, copy, sim)
         else:
             links.link(conn, origin, story_id, similarity, now)
+        return True
 
     def _precedence(self, story: Mapping[str, Any]) -> tuple[int, datetime, int]:
         """Lower heads the group: official first, then earliest published, then first stored."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    RowMapping,
     bindparam,
     create_engine,
     event,
@@ -39,6 +40,7 @@ from store.versions import alembic_config, at_heads
 # binds the values (a statement built with its values, per story, cost more CPU in coercing
 # them and computing its cache key than SQLite took to run it).
 _STORY_BY_KEY = select(t.stories).where(t.stories.c.url_key == bindparam("key"))
+_STORIES_BY_KEYS = select(t.stories).where(t.stories.c.url_key.in_(bindparam("keys", expanding=True)))
 _STORY_BY_ID = select(t.stories).where(t.stories.c.id == bindparam("story_id"))
 _INSERT_STORY = insert(t.stories)
 _INSERT_STORY_RETURNING = insert(t.stories).returning(*t.stories.c)
@@ -295,11 +297,47 @@ class Store(CrawlRecords):
         """:meth:`save_story`, with the row as stored when the save changed it (None when
         unchanged): what :meth:`story_row` would read, returned by the write itself where
         the engine can (``RETURNING``), one query less for every story stored."""
-        now = utcnow()
         canonical = canonical_url(story.url, story.keep_params, story.fragment_key)
         key = key_of(canonical)
-        digest = content_hash(story.title, story.body)
         row = conn.execute(_STORY_BY_KEY, {"key": key}).mappings().first()
+        return self._save_story_row(story, conn, canonical, key, row)
+
+    def save_story_rows(
+        self, stories: list[StoryIn], conn: Connection
+    ) -> Iterator[tuple[SaveResult, dict[str, Any] | None]]:
+        """:meth:`save_story_row` for each story, in order, one at a time: the caller does
+        its work on one story's result (links, outbox) before the next is saved. The rows
+        already stored under their URLs are read in one query first, not one a story (a
+        URL that comes twice is read again when its turn comes)."""
+        keyed = []
+        for story in stories:
+            canonical = canonical_url(story.url, story.keep_params, story.fragment_key)
+            keyed.append((story, canonical, key_of(canonical)))
+        wanted = list(dict.fromkeys(key for _, _, key in keyed))
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), 500):
+            for row in conn.execute(_STORIES_BY_KEYS, {"keys": wanted[i : i + 500]}).mappings():
+                found[row["url_key"]] = dict(row)
+        seen: set[str] = set()
+        for story, canonical, key in keyed:
+            current: RowMapping | Mapping[str, Any] | None
+            if key in seen:  # saved earlier in this batch: as it is now
+                current = conn.execute(_STORY_BY_KEY, {"key": key}).mappings().first()
+            else:
+                current = found.get(key)
+                seen.add(key)
+            yield self._save_story_row(story, conn, canonical, key, current)
+
+    def _save_story_row(
+        self,
+        story: StoryIn,
+        conn: Connection,
+        canonical: str,
+        key: str,
+        row: RowMapping | Mapping[str, Any] | None,
+    ) -> tuple[SaveResult, dict[str, Any] | None]:
+        now = utcnow()
+        digest = content_hash(story.title, story.body)
         values = {
             "url": canonical,
             "link": (story.link or story.url).strip(),

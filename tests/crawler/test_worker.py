@@ -4,6 +4,7 @@ through the ingest step; its death reported, and its parent's death noticed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from core.config import load_config
 from crawler.worker import PageWorker, WorkerDied
@@ -90,6 +92,29 @@ def test_stories_are_stored_by_the_worker_through_the_ingest_step(
     with Store.open(load_config(config_path).store.url) as store:
         assert store.get_story("https://x.example/a")["title"] == "ASEAN 会合"  # type: ignore[index]
         assert store.delivery_counts().get("pending") == 1  # the ingest step ran in the worker
+
+
+def test_stories_handed_in_together_are_each_saved_as_if_alone(worker: PageWorker, config_path: Path) -> None:
+    """One batch (one transaction): a story, its revision and a copy of it on another site
+    are new, revised and linked, and the story is alerted once, naming the copy."""
+    body = "ASEAN 諸国との防衛協力について、防衛大臣は会合で新たな枠組みの検討を表明した。" * 3
+    first = StoryIn(url="https://x.example/a", source="x", title="ASEAN 会合", body=body)
+    revised = StoryIn(url="https://x.example/a", source="x", title="ASEAN 会合（更新）", body=body)
+    copy = StoryIn(url="https://y.example/b", source="y", title="ASEAN 会合の記事", body=body)
+
+    async def go() -> list[str]:
+        saved = await asyncio.gather(*(worker.save_story(s) for s in (first, revised, copy)))
+        return [r.status for r in saved]
+
+    assert asyncio.run(go()) == ["new", "revised", "new"]
+    worker.close()
+    with Store.open(load_config(config_path).store.url) as store:
+        assert store.get_story("https://x.example/a")["title"] == "ASEAN 会合（更新）"  # type: ignore[index]
+        assert store.delivery_counts().get("pending") == 1
+        with store.engine.connect() as conn:
+            (payload,) = conn.execute(text("select payload from deliveries")).scalars()
+    story = json.loads(payload)["story"] if isinstance(payload, str) else payload["story"]
+    assert story["url"] == "https://x.example/a" and story["also"] == ["https://y.example/b"]
 
 
 def test_a_dead_worker_is_reported(worker: PageWorker) -> None:
