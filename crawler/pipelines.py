@@ -28,7 +28,8 @@ class StorePipeline:
 
     async def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
-        assert isinstance(spider, DefwatchSpider)
+        if not isinstance(spider, DefwatchSpider):  # a crawl of many sources (crawler.batch)
+            spider = spider.spider_for(item)  # type: ignore[union-attr]
         try:
             await self._store(spider, item)
         except WorkerDied as exc:
@@ -39,8 +40,6 @@ class StorePipeline:
         return item
 
     async def _store(self, spider: DefwatchSpider, item: Any) -> None:
-        stats = self.crawler.stats
-        assert stats is not None
         if isinstance(item, StoryItem):
             a = ItemAdapter(item)
             if not is_http_url(a["url"]):
@@ -70,7 +69,7 @@ class StorePipeline:
                     ),
                 )
             )
-            stats.inc_value(f"defwatch/stories_{result.status}")
+            spider.stat(f"stories_{result.status}")
         elif isinstance(item, RankingItem):
             entries = [
                 {**e, "title": clean_title(e.get("title") or "")}
@@ -88,4 +87,4 @@ class StorePipeline:
                 run_id=spider.run_id,
             )
             await spider.worker.save_ranking_snapshot(snapshot)
-            stats.inc_value("defwatch/ranking_snapshots")
+            spider.stat("ranking_snapshots")
