@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, cast
 
 import scrapy
@@ -111,10 +112,20 @@ def _single(out: Any) -> bool:
     return isinstance(out, (scrapy.Request, scrapy.Item, dict, str, bytes)) or not hasattr(out, "__iter__")
 
 
+# The source whose request made the robots.txt request being sent (set by
+# crawler.middlewares.CachedRobotsTxtMiddleware around Scrapy's own download of it).
+ASKER: ContextVar[SourceCrawler | None] = ContextVar("defwatch_robots_asker", default=None)
+
+
 def owner(request: scrapy.Request | None) -> SourceCrawler | None:
-    """The source a request of a shared crawl belongs to (None: Scrapy's own, robots.txt)."""
+    """The source a request of a shared crawl belongs to (None: not a shared crawl's)."""
     callback = getattr(request, "callback", None) if request is not None else None
-    return callback.source if isinstance(callback, _Tracked) else None
+    if isinstance(callback, _Tracked):
+        return callback.source
+    if request is not None and request.meta.get("defwatch_for") is not None:
+        found: SourceCrawler = request.meta["defwatch_for"]
+        return found
+    return None
 
 
 class BatchSpider(scrapy.Spider):
@@ -318,6 +329,14 @@ class SourceStatsMiddleware:
 
     def process_request(self, request: scrapy.Request) -> None:
         sub = owner(request)
+        if sub is None and request.meta.get("dont_obey_robotstxt"):
+            sub = ASKER.get()
+            if sub is not None:
+                # robots.txt for a source: counted as its request, in its own slot, as it was
+                # with a crawler of its own (a host that never answers holds that source only)
+                host = request.url.split("/", 3)[2]
+                request.meta["defwatch_for"] = sub
+                request.meta["download_slot"] = f"{host}#{sub.name}"
         if sub is not None:
             sub.stats.inc_value("downloader/request_count")
         return None

@@ -22,6 +22,7 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
+from crawler.batch import ASKER, owner
 from crawler.hostcache import HOSTS
 
 
@@ -104,9 +105,11 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
             first = netloc not in HOSTS.pending
             if first:
                 HOSTS.pending[netloc] = asyncio.get_running_loop().create_future()
+            token = ASKER.set(owner(request))  # a crawl of many sources: robots.txt is the asker's
             try:
                 return await super().robot_parser(request)
             finally:
+                ASKER.reset(token)
                 if first:
                     done = HOSTS.pending.pop(netloc)
                     if not done.done():

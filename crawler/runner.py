@@ -247,8 +247,11 @@ def _run_spiders(
     if len(shared) > 1:
         # The feeds share one crawler (crawler.batch): a crawler each costs ~8 ms of CPU.
         crawler = process.create_crawler(BatchSpider)
+        # Each source as many requests at a time as a crawler of its own allowed. Above
+        # "cmdline" (40): process.crawl() merges the process's settings into a crawler
+        # handed to it, overwriting values of equal priority.
         crawler.settings.set(
-            "CONCURRENT_REQUESTS", len(shared) * config.crawl.concurrency_per_domain, priority="cmdline"
+            "CONCURRENT_REQUESTS", len(shared) * config.crawl.concurrency_per_domain, priority=50
         )
         members = [(src, SourceCrawler(crawler, src.name)) for src in shared]
         for src, sub in members:
