@@ -8,8 +8,12 @@ stderr and exit status 2; a run that worked but found a source failing exits 1.
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from core import logs
 from core.config import Config, ConfigError, load
@@ -123,6 +127,25 @@ def _main(argv: Sequence[str] | None) -> int:
         raise
 
 
+def entry() -> NoReturn:
+    """The ``defwatch`` command: ``main()``, then the process ends without tearing the
+    interpreter down (freeing every module and object of Scrapy, Twisted and SQLAlchemy:
+    about 0.2 s of CPU, a sixth of an unchanged cycle of 50 feeds). What an exit must do is
+    done first: the output flushed and the ``atexit`` handlers run (logging's among them).
+    With a thread still running, or output that cannot be flushed (a closed pipe), the
+    ordinary exit does the rest, as before."""
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 def config_store(args: argparse.Namespace) -> str:
     """The store URL, for an error message (its password hidden)."""
     try:
@@ -139,4 +162,4 @@ def _fail(message: str, code: int) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
