@@ -16,7 +16,7 @@ from imitations.mod import ModSite
 from imitations.server import SiteServer
 from scheduler.lock import is_held
 from tests.conftest import Defwatch
-from tests.scheduler.test_daemon import HangingServer, runs, wait_until
+from tests.scheduler.test_daemon import HangingServer, runs, stop, wait_until
 
 
 @pytest.fixture
@@ -127,3 +127,26 @@ def test_a_crawl_child_dies_with_its_run_and_its_runs_are_closed_at_the_next_sta
     assert defwatch("crawl", "news").returncode == 0  # the next start, with the lock, closes it
     (closed,) = runs(defwatch, "hangs")
     assert closed["outcome"] == "interrupted" and "killed or crashed" in closed["reason"], closed
+
+
+def test_a_signal_interrupts_only_the_feeds_still_crawling_in_the_shared_crawler(
+    defwatch: Defwatch, mod_site: SiteServer, hanging: HangingServer
+) -> None:
+    # Both feeds crawl in one Scrapy crawler (crawler.batch); "news" is done and recorded
+    # while "hangs" still waits, so a stop interrupts "hangs" only.
+    write_sources(
+        defwatch,
+        [("news", "feed", mod_site.url("mod", "/j/rss/news.xml")), ("hangs", "feed", hanging.url)],
+        crawl_timeout="10m",
+    )
+    daemon = defwatch.popen("run")
+    try:
+        wait_until(lambda: bool(hanging.connections), timeout=90, what="the crawl to reach the hanging site")
+        wait_until(lambda: any(r["outcome"] == "ok" for r in runs(defwatch, "news")), timeout=90, what="news")
+    finally:
+        code, _, stderr = stop(daemon, signal.SIGTERM)
+    assert code == 0, stderr
+    (news,) = runs(defwatch, "news")
+    assert news["outcome"] == "ok" and news["new_stories"] > 0, news
+    (hangs,) = runs(defwatch, "hangs")
+    assert hangs["outcome"] == "interrupted" and hangs["finished"] is not None, hangs
