@@ -196,7 +196,7 @@ def crawl(
         worker = InlineWorker(make_sink(store, config, ingest))
     # Each source's run is recorded before its spider is built, so a spider that cannot even
     # start (it raises while it is made) still ends its own run, and no other.
-    run_ids = {src.name: store.start_run(src.name) for src in sources}
+    run_ids = store.start_runs([src.name for src in sources])
     HOSTS.load(cache_path(config.store.url) if not _in_memory(store) else None)
     try:
         crawlers, startup_errors = _run_spiders(config, sources, classes, store, worker, progress, run_ids)

@@ -35,6 +35,19 @@ class CrawlRecords:
             assert pk is not None
             return int(pk[0])
 
+    def start_runs(self, sources: list[str]) -> dict[str, int]:
+        """A run of each source, ``running`` from now: their ids by source, in one
+        transaction (a cycle of many sources starts them all at once)."""
+        if not sources:
+            return {}
+        now = utcnow()
+        with self.engine.begin() as conn:
+            ids = conn.execute(
+                insert(t.crawl_runs).returning(t.crawl_runs.c.id, sort_by_parameter_order=True),
+                [{"source": s, "started": now, "outcome": "running", "stats": {}} for s in sources],
+            ).scalars()
+            return dict(zip(sources, (int(i) for i in ids), strict=True))
+
     def set_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
         the run is finished."""
