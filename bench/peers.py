@@ -573,7 +573,7 @@ def print_ratios(summary: list[dict[str, Any]]) -> None:
 BATCH_DONE = re.compile(r"crawl batch of (\d+) sources: done in ([\d.]+)s")
 
 
-def daemon_run(n: int, minutes: float, work: Path) -> dict[str, Any]:
+def daemon_run(n: int, minutes: float, work: Path, keep_log: Path | None = None) -> dict[str, Any]:
     feeds = Feeds(n)
     server = serve(feeds)
     tool = Defwatch(work / f"daemon{n}", feeds, schedule="* * * * *")
@@ -623,6 +623,8 @@ def daemon_run(n: int, minutes: float, work: Path) -> dict[str, Any]:
         if abs((b["t"] - a["t"]) - 60) < 10
     ][::12]
     stories = tool.stories()
+    if keep_log is not None:
+        shutil.copyfile(log_path, keep_log)
     shutil.rmtree(tool.folder, ignore_errors=True)
     return {
         "feeds": n,
@@ -693,6 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         "--items-cycle", action="store_true", help="one first cycle of --feeds feeds x --items items"
     )
     parser.add_argument("--items", type=int, default=30, help="items per feed of --items-cycle")
+    parser.add_argument("--keep-log", type=Path, help="--daemon: copy the daemon's log here")
     parser.add_argument("--out", help="the JSON file's name under bench/ (default by mode)")
     args = parser.parse_args(argv)
     compile_defwatch()
@@ -709,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"defwatch run, {args.feeds} feeds on '* * * * *' for {args.minutes:g} min ...", flush=True)
             doc: dict[str, Any] = {
                 "bench": "peers-daemon",
-                "daemon": daemon_run(args.feeds, args.minutes, work),
+                "daemon": daemon_run(args.feeds, args.minutes, work, args.keep_log),
             }
             d = doc["daemon"]
             print_table(

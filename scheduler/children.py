@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from core.config import SourceConfig
 
 from scheduler import collector
 
@@ -162,6 +165,55 @@ def batch_slots() -> int:
 
 START_ALLOWANCE = 15.0  # seconds for a crawl process to start (Python, Scrapy, on a busy machine)
 GATHER = 0.5  # seconds the daemon waits for other sources due at the same moment to join a batch
+REFRESH = 1.0  # seconds between reads of the runs while sources wait for theirs to end
+RELOAD_EVERY = 2.0  # seconds between looks at the configuration file's time stamp
+SPLIT_AT = 100  # sources due together are split over free cores only into parts this big
+
+
+def split_batch(sources: list[SourceConfig], most: int) -> list[list[SourceConfig]]:
+    """Sources due together, in at most ``most`` processes (the free cores), of at least
+    SPLIT_AT sources each: a process costs a start and a page worker, so a few dozen
+    sources share one. Neighbours in the configuration stay together."""
+    parts = max(1, min(most, len(sources) // SPLIT_AT))
+    size, extra = divmod(len(sources), parts)
+    out, at = [], 0
+    for i in range(parts):
+        end = at + size + (1 if i < extra else 0)
+        out.append(sources[at:end])
+        at = end
+    return out
+
+
+@dataclass(eq=False)
+class _Batch:
+    """The daemon's view of one crawl process while it runs: its sources, the run each had
+    before it (``before``), those still crawling, and the runs of those seen to end while the
+    process goes on with the others (each spider records its run when it closes)."""
+
+    names: list[str]
+    before: dict[str, int] = field(default_factory=dict)
+    remaining: set[str] = field(init=False)
+    finished: dict[str, int] = field(default_factory=dict)
+    closing: bool = False  # the process has ended: its runs are being read
+
+    def __post_init__(self) -> None:
+        self.remaining = set(self.names)
+
+    def busy(self) -> bool:
+        """A process with nine tenths of its sources done waits on a few slow sites: it no
+        longer counts against the cores (but against twice their number)."""
+        return len(self.remaining) * 10 > len(self.names)
+
+
+def _file_signature(path: str | None) -> tuple[int, int, int] | None:
+    """What tells that a file has changed: its time stamp, size and inode."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 # --------------------------------------------------------------------------------------

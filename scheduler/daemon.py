@@ -26,27 +26,32 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from core.config import Config, SourceConfig
+from core.config import Config, ConfigError, SourceConfig, load_config
 from core.cron import cron_trigger
 from core.errors import EXIT_FAILED, EXIT_OK
 from core.model import FAILED_OUTCOMES, Outcome, RunResult
 from scheduler.children import (
     GATHER,
+    REFRESH,
+    RELOAD_EVERY,
     START_ALLOWANCE,
     STOP_GRACE,
     ChildOptions,
     Children,
+    _Batch,
     _Child,
     _duration,
+    _file_signature,
     _utcnow,
     batch_slots,
     kill_after,
     preload_crawl,
+    split_batch,
 )
 from scheduler.lock import HeldLock, child_lock_env
 from scheduler.steps import (
@@ -87,9 +92,11 @@ class Daemon:
         self._scheduler: Any = None
         # The daemon's batching (run_forever): sources due, sources crawling, free slots.
         self._due_cond = threading.Condition()
-        self._pending: dict[str, SourceConfig] = {}
-        self._crawling: set[str] = set()
-        self._batches = 0
+        self._pending: dict[str, SourceConfig] = {}  # due, to start in the next process
+        self._waiting: dict[str, SourceConfig] = {}  # due while their previous run goes on
+        self._crawling: dict[str, _Batch] = {}  # sources whose run is going, by process
+        self._running: list[_Batch] = []  # the crawl processes alive
+        self._config_seen: tuple[int, int, int] | None = None
         self.skipped = 0  # runs dropped because the source's previous run was still going
         self._alerts: Any = None  # the delivery loop (alerts.loop.DeliveryLoop) while the daemon runs
 
@@ -102,12 +109,15 @@ class Daemon:
         """Crawl one source in a child process; block until it ends or is killed."""
         return self.crawl_batch([source])[0]
 
-    def crawl_batch(self, sources: Sequence[SourceConfig]) -> list[RunResult]:
+    def crawl_batch(self, sources: Sequence[SourceConfig], batch: _Batch | None = None) -> list[RunResult]:
         """Crawl ``sources`` in one child process (a spider each, with its own time limit,
-        and its own run recorded); block until it ends or is killed. A result per source."""
+        and its own run recorded); block until it ends or is killed. A result per source.
+        With ``batch`` (the daemon's), the dispatcher may see some sources finish earlier."""
         names = [s.name for s in sources]
         last = self.store.last_runs()
         before = {n: (last[n].run_id or 0) if n in last else 0 for n in names}
+        if batch is not None:
+            batch.before = before
         env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock)}
         fds = (self.lock.fd,) if self.lock is not None else ()
         if self.options.fork:
@@ -130,7 +140,14 @@ class Daemon:
             self.children.done(key)
         child.relay.join(timeout=5)
         seconds = time.monotonic() - clock
-        results = [self._record(src, child, before[src.name], started) for src in sources]
+        finished: dict[str, int] = {}
+        if batch is not None:
+            with self._due_cond:  # from here on no source of it is handed to another batch
+                batch.closing = True
+                finished = dict(batch.finished)
+        results = [
+            self._record(src, child, before[src.name], started, finished.get(src.name)) for src in sources
+        ]
         for result in results:
             self._log_result(result)
         outcomes = Counter(r.outcome for r in results)
@@ -148,10 +165,18 @@ class Daemon:
         held by a callback that never returns). Starting n spiders takes a moment more."""
         return kill_after(self.config.scheduler.crawl_timeout) + START_ALLOWANCE + 0.02 * n
 
-    def _record(self, source: SourceConfig, child: _Child, before: int, spawned: datetime) -> RunResult:
+    def _record(
+        self, source: SourceConfig, child: _Child, before: int, spawned: datetime, finished: int | None = None
+    ) -> RunResult:
         """Read the run the child recorded; finish it, or record one (from ``spawned``, when
         the child was started), when the child could not. The result's duration is the
-        recorded run's, so the log says what `defwatch status` says."""
+        recorded run's, so the log says what `defwatch status` says. ``finished``: the run
+        the dispatcher saw this source finish while the process went on (the source may be
+        crawling again in another process by now: its newer runs are not this one's)."""
+        if finished is not None:
+            seen = self.store.run(finished)
+            assert seen is not None
+            return seen
         code = child.process.returncode
         runs = [r for r in self.store.runs(source.name, limit=10) if r["id"] > before]
         outcome: Outcome
@@ -261,9 +286,13 @@ class Daemon:
         """Schedule every enabled source; block until SIGTERM or SIGINT; exit 0.
 
         A source's schedule firing only marks it due. One dispatcher gathers the sources due
-        at the same moment and crawls them in one process (:meth:`crawl_batch`), at most
-        :func:`batch_slots` processes at once; a source still crawling when it is due again
-        skips that run (said in the log), as a slow crawl never overlapped itself before."""
+        at the same moment and crawls them in one process (:meth:`crawl_batch`), split over
+        the cores when there are many (:func:`split_batch`), at most :func:`batch_slots`
+        busy processes at once. A source whose previous run is still going when it is due
+        again starts as soon as that run ends (the dispatcher reads the runs its processes
+        record); due once more meanwhile, that run is skipped (said in the log). The
+        configuration file is read again when it changes: sources added, removed or
+        rescheduled take effect without a restart."""
         from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -271,21 +300,10 @@ class Daemon:
         self.close_stale_runs()
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
         self._scheduler = scheduler
+        self._config_seen = _file_signature(self.options.config_path)
         due_now = self._missed(sources)
         for src in sources:
-            trigger = cron_trigger(src.schedule, src.tz)
-            trigger.jitter = int(self.config.scheduler.jitter) or None
-            scheduler.add_job(
-                self._due,
-                trigger,
-                args=[src],
-                id=src.name,
-                name=f"crawl {src.name}",
-                max_instances=1,
-                coalesce=True,  # runs missed meanwhile collapse into one
-                misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
-                **({"next_run_time": _utcnow()} if src.name in due_now else {}),
-            )
+            self._schedule(src, now=src.name in due_now)
         self._alerts = start_delivery_loop(self.config, self.store)
         shown = ", ".join(f"{s.name} {s.schedule!r}" for s in sources[:10])
         more = f" and {len(sources) - 10} more" if len(sources) > 10 else ""
@@ -297,7 +315,9 @@ class Daemon:
             f"; crawling now: {len(due_now)} due" if due_now else "",
         )
         slots = batch_slots()
-        batches = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="crawl")
+        # A process whose last few sources wait on slow sites leaves its core to the next
+        # one: up to twice the slots of processes may be alive (see _Batch.busy).
+        batches = ThreadPoolExecutor(max_workers=2 * slots, thread_name_prefix="crawl")
         dispatcher = threading.Thread(
             target=self._dispatch, args=(batches, slots), name="crawl-dispatch", daemon=True
         )
@@ -323,52 +343,183 @@ class Daemon:
         log.info("daemon stopped")
         return EXIT_OK
 
+    def _schedule(self, src: SourceConfig, now: bool = False) -> None:
+        trigger = cron_trigger(src.schedule, src.tz)
+        trigger.jitter = int(self.config.scheduler.jitter) or None
+        self._scheduler.add_job(
+            self._due,
+            trigger,
+            args=[src],
+            id=src.name,
+            name=f"crawl {src.name}",
+            max_instances=1,
+            coalesce=True,  # runs missed meanwhile collapse into one
+            misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
+            replace_existing=True,
+            **({"next_run_time": _utcnow()} if now else {}),
+        )
+
     def _due(self, source: SourceConfig) -> None:
-        """A source's schedule fired: queue it for the next batch (or skip this run)."""
+        """A source's schedule fired: queue it for the next batch; when its previous run is
+        still going, start it when that run ends; when it is already waiting, skip this run."""
         with self._due_cond:
-            if source.name in self._crawling or source.name in self._pending:
+            name = source.name
+            if name in self._pending or name in self._waiting:
                 self.skipped += 1
-                log.warning("crawl %s: due again while its previous run is still going; skipped", source.name)
+                log.warning("crawl %s: due again while its previous run is still going; skipped", name)
                 return
-            self._pending[source.name] = source
+            if name in self._crawling:
+                self._waiting[name] = source
+                log.info("crawl %s: due while its previous run is still going; starts when it ends", name)
+            else:
+                self._pending[name] = source
             self._due_cond.notify_all()
 
+    def _free(self, slots: int) -> bool:
+        """Whether another crawl process may start (under ``_due_cond``)."""
+        busy = sum(1 for b in self._running if b.busy())
+        return busy < slots and len(self._running) < 2 * slots
+
     def _dispatch(self, batches: ThreadPoolExecutor, slots: int) -> None:
-        """Start a crawl process for what is due whenever a slot is free."""
+        """Start crawl processes for what is due whenever a slot is free; meanwhile, while
+        sources wait for their previous run or for a slot, read which runs have ended."""
         while not self.stopping.is_set():
+            self._reload()
             with self._due_cond:
                 self._due_cond.wait_for(
-                    lambda: self.stopping.is_set() or (self._pending and self._batches < slots)
+                    lambda: self.stopping.is_set() or bool(self._pending or self._waiting),
+                    timeout=RELOAD_EVERY,
                 )
                 if self.stopping.is_set():
                     return
-            time.sleep(GATHER)  # the other sources due this second join the batch
-            with self._due_cond:
-                batch = list(self._pending.values())
-                self._pending.clear()
-                if not batch:
+                if not (self._pending or self._waiting):
                     continue
-                self._crawling.update(s.name for s in batch)
-                self._batches += 1
-            batches.submit(self._scheduled_batch, batch)
+                blocked = bool(self._waiting) or not self._free(slots)
+            if blocked:
+                self._release_finished()
+            with self._due_cond:
+                for name in [n for n in self._waiting if n not in self._crawling]:
+                    self._pending[name] = self._waiting.pop(name)
+                if not (self._pending and self._free(slots)):
+                    # a process ending notifies; runs ending inside one are read again then
+                    self._due_cond.wait(timeout=REFRESH)
+                    continue
+            time.sleep(GATHER)  # the other sources due this second join the batch
+            self._reload()
+            with self._due_cond:
+                due = list(self._pending.values())
+                self._pending.clear()
+                if not due:
+                    continue
+                free = slots - sum(1 for b in self._running if b.busy())
+                parts = split_batch(due, max(1, min(free, 2 * slots - len(self._running))))
+                for part in parts:
+                    batch = _Batch([s.name for s in part])
+                    self._running.append(batch)
+                    for s in part:
+                        self._crawling[s.name] = batch
+                    batches.submit(self._scheduled_batch, part, batch)
 
-    def _scheduled_batch(self, batch: list[SourceConfig]) -> None:
+    def _release_finished(self) -> None:
+        """Sources of running processes whose runs have ended (read from the store, where
+        each spider records its run when it closes): free to be crawled again, and their
+        process no longer busy once most of its sources are done."""
+        with self._due_cond:
+            open_batches = [b for b in self._running if b.before and not b.closing and b.remaining]
+        if not open_batches:
+            return
         try:
-            self.crawl_batch(batch)
+            last = self.store.last_runs()
+        except Exception as exc:  # a busy store: read again on the next round
+            log.debug("reading the runs: %s: %s", type(exc).__name__, exc)
+            return
+        with self._due_cond:
+            for batch in open_batches:
+                if batch.closing:
+                    continue
+                for name in list(batch.remaining):
+                    run = last.get(name)
+                    if (
+                        run is None
+                        or run.outcome == Outcome.RUNNING
+                        or (run.run_id or 0) <= batch.before[name]
+                    ):
+                        continue
+                    batch.remaining.discard(name)
+                    batch.finished[name] = run.run_id or 0
+                    if self._crawling.get(name) is batch:
+                        del self._crawling[name]
+
+    def _scheduled_batch(self, part: list[SourceConfig], batch: _Batch) -> None:
+        try:
+            self.crawl_batch(part, batch)
             self.publish()
         except Exception as exc:  # one crawl's trouble must not stop the daemon
             log.error("crawl: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         finally:
             with self._due_cond:
-                self._crawling.difference_update(s.name for s in batch)
-                self._batches -= 1
+                batch.closing = True
+                for name in batch.names:
+                    if self._crawling.get(name) is batch:
+                        del self._crawling[name]
+                self._running.remove(batch)
                 self._due_cond.notify_all()
         if self._scheduler is not None and not self.stopping.is_set() and log.isEnabledFor(logging.INFO):
-            for source in batch[:10]:
+            for source in part[:10]:
                 job = self._scheduler.get_job(source.name)
                 if job is not None and job.next_run_time is not None:
                     when = job.next_run_time.astimezone(source.tz).isoformat()
                     log.info("crawl %s: next at %s", source.name, when)
+
+    def _reload(self) -> None:
+        """Read the configuration file again when it has changed: sources added are
+        scheduled (crawled at once, never having run), sources removed or disabled are
+        unscheduled (a crawl of one under way ends as it would), sources whose schedule
+        changed are rescheduled. A file that no longer loads is said once and the daemon
+        goes on with what it had (the crawl processes, which read it too, fail and say why).
+        Other settings take effect at the next start."""
+        from apscheduler.jobstores.base import JobLookupError
+
+        path = self.options.config_path
+        seen = _file_signature(path)
+        if path is None or seen == self._config_seen or self._scheduler is None:
+            return
+        self._config_seen = seen
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            log.error("configuration changed but not read again: %s", exc)
+            return
+        old = {s.name: s for s in self.sources}
+        new = {s.name: s for s in config.sources if s.enabled}
+        added = [n for n in new if n not in old]
+        removed = [n for n in old if n not in new]
+        changed = [
+            n for n in new if n in old and (new[n].schedule, new[n].tz) != (old[n].schedule, old[n].tz)
+        ]
+        self.config = config
+        for name in removed:
+            with suppress(JobLookupError):
+                self._scheduler.remove_job(name)
+            with self._due_cond:
+                self._pending.pop(name, None)
+                self._waiting.pop(name, None)
+        due_now = set(self._missed([new[n] for n in added])) if added else set()
+        for name in added:
+            self._schedule(new[name], now=name in due_now)
+        for name in changed:
+            self._schedule(new[name])
+        with self._due_cond:  # what is queued crawls with its source as it now reads
+            for queue in (self._pending, self._waiting):
+                for name in queue:
+                    queue[name] = new[name]
+        log.info(
+            "configuration read again: %d sources (added: %s; removed: %s; rescheduled: %s)",
+            len(new),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+            ", ".join(changed) or "none",
+        )
 
     def _missed(self, sources: Sequence[SourceConfig]) -> list[str]:
         """Sources never crawled, or whose schedule fired while the daemon was down: each
