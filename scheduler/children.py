@@ -4,11 +4,14 @@ time limit, and how many may run at once."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
+import queue
 import runpy
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -79,7 +82,7 @@ class _Child:
     """One crawl process: every source of one cycle (a batch), each its own spider in it."""
 
     sources: list[str]
-    process: subprocess.Popen[str] | ForkedCrawl
+    process: subprocess.Popen[str] | ForkedCrawl | ZygoteCrawl
     started: datetime
     last_error: str | None = None
     relay: threading.Thread | None = None
@@ -108,16 +111,22 @@ class Children:
         env: dict[str, str],
         pass_fds: Sequence[int] = (),
         fork: bool = False,
+        zygote: Zygote | None = None,
     ) -> tuple[int, _Child] | None:
         """Start ``argv`` (``python -m scheduler … crawl NAMES``); with ``fork``, as a fork of
-        this process running the same command line (see :class:`ForkedCrawl`)."""
+        this process running the same command line (see :class:`ForkedCrawl`); with a
+        ``zygote``, as a fork of it (a fresh process if the zygote is gone)."""
         with self._cond:
             if self.closed:
                 return None
-            process: subprocess.Popen[str] | ForkedCrawl
+            process: subprocess.Popen[str] | ForkedCrawl | ZygoteCrawl | None = None
             if fork:
                 process = ForkedCrawl.start(list(argv[3:]), env)
-            else:
+            elif zygote is not None:
+                process = zygote.spawn(list(argv[3:]), env)
+                if process is None:
+                    log.warning("the crawl zygote is gone: crawl processes start afresh")
+            if process is None:
                 process = subprocess.Popen(
                     list(argv),
                     stdin=subprocess.DEVNULL,
@@ -165,9 +174,10 @@ def batch_slots() -> int:
 
 START_ALLOWANCE = 15.0  # seconds for a crawl process to start (Python, Scrapy, on a busy machine)
 GATHER = 0.5  # seconds the daemon waits for other sources due at the same moment to join a batch
+HOLD = 10.0  # seconds sources free to crawl wait for others due with them (see Daemon._gathered)
 REFRESH = 1.0  # seconds between reads of the runs while sources wait for theirs to end
 RELOAD_EVERY = 2.0  # seconds between looks at the configuration file's time stamp
-SPLIT_AT = 100  # sources due together are split over free cores only into parts this big
+SPLIT_AT = 1000  # sources due together are split over free cores only into parts this big
 
 
 def split_batch(sources: list[SourceConfig], most: int) -> list[list[SourceConfig]]:
@@ -307,13 +317,14 @@ class ForkedCrawl:
         self.send_signal(signal.SIGKILL)
 
 
-def _forked_child(argv: list[str], env: dict[str, str], read_fd: int, write_fd: int) -> NoReturn:
+def _forked_child(argv: list[str], env: dict[str, str], read_fd: int | None, write_fd: int) -> NoReturn:
     """In the forked child: what ``subprocess.Popen`` set up for the crawl command (its own
     session, stdin and stdout on /dev/null, stderr to the parent's relay, the environment,
     default signal handling), then the command itself."""
     code = 1
     try:
-        os.close(read_fd)
+        if read_fd is not None:
+            os.close(read_fd)
         os.setsid()  # a terminal's Ctrl-C reaches the parent only, which forwards it once
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
@@ -339,3 +350,213 @@ def _forked_child(argv: list[str], env: dict[str, str], read_fd: int, write_fd: 
             with suppress(Exception):
                 stream.flush()
         os._exit(code)
+
+
+# --------------------------------------------------------------------------------------
+# The daemon's crawl children, forked from a zygote
+# --------------------------------------------------------------------------------------
+
+
+class Zygote:
+    """A small process the daemon forks before its threads start, which imports what a
+    crawl needs (:func:`preload_crawl`) once, then forks each crawl child on request (as
+    :class:`ForkedCrawl` does for ``run --once``): a cycle no longer pays for a fresh
+    interpreter importing Python, Scrapy and SQLAlchemy (about 1 CPU-s a process), and the
+    children share the zygote's memory pages. Single-threaded, so a fork never copies a
+    lock some other thread holds.
+
+    The daemon asks over a Unix socket (the command line, the environment, the write end of
+    the child's stderr pipe); the zygote answers with the child's pid, and again with its
+    exit status when it ends (it is the zygote's child: the zygote waits for it). The
+    zygote dies with the daemon (``PR_SET_PDEATHSIG``, or the socket's end), its children
+    with it (each crawl follows its parent)."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self._sock = sock
+        self._lock = threading.Lock()  # one request and its answer at a time
+        self._answers: queue.Queue[int | None] = queue.Queue()
+        self._children: dict[int, ZygoteCrawl] = {}
+        self._guard = threading.Lock()
+        self.alive = True
+        self._reader = threading.Thread(target=self._read, name="zygote", daemon=True)
+
+    @classmethod
+    def start(cls) -> Zygote | None:
+        """Fork the zygote (call before any thread starts in this process); None where it
+        cannot wait for its children by pidfd (Linux 5.3+), and crawls start afresh."""
+        try:
+            os.close(os.pidfd_open(os.getpid()))
+        except (AttributeError, OSError):
+            return None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        daemon_pid = os.getpid()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the zygote; coverage does not follow it
+            ours.close()
+            _zygote_main(theirs, daemon_pid)
+        theirs.close()
+        zygote = cls(pid, ours)
+        zygote._reader.start()
+        return zygote
+
+    def spawn(self, argv: list[str], env: dict[str, str]) -> ZygoteCrawl | None:
+        """A crawl child running ``defwatch ARGV`` (None when the zygote is gone)."""
+        read_fd, write_fd = os.pipe()
+        try:
+            with self._lock:
+                if not self.alive:
+                    return None
+                request = json.dumps({"argv": argv, "env": env}).encode()
+                try:
+                    socket.send_fds(self._sock, [request], [write_fd])
+                except OSError:
+                    return None
+                pid = self._answers.get()
+                if pid is None:
+                    return None
+                stream = io.TextIOWrapper(io.FileIO(read_fd, "r"), encoding="utf-8", errors="replace")
+                read_fd = -1
+                child = ZygoteCrawl(pid, stream)
+                with self._guard:
+                    self._children[pid] = child
+                return child
+        finally:
+            os.close(write_fd)
+            if read_fd >= 0:
+                os.close(read_fd)
+
+    def _read(self) -> None:
+        """The zygote's answers: a child's pid, or a child's exit status."""
+        while True:
+            try:
+                data = self._sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            message = json.loads(data)
+            if "pid" in message:
+                self._answers.put(int(message["pid"]))
+            elif "exit" in message:
+                with self._guard:
+                    child = self._children.pop(int(message["exit"]), None)
+                if child is not None:
+                    child.ended(int(message["code"]))
+        self.alive = False
+        self._answers.put(None)
+        with self._guard:  # the zygote died: its children with it (each follows its parent)
+            orphans, self._children = list(self._children.values()), {}
+        for child in orphans:
+            child.ended(-signal.SIGKILL)
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self._reader.join(timeout=5)
+        self._sock.close()
+
+
+class ZygoteCrawl:
+    """A crawl child of the zygote, as the daemon sees it: the ``Popen`` methods it uses."""
+
+    def __init__(self, pid: int, stderr: IO[str]) -> None:
+        self.pid = pid
+        self.stderr = stderr
+        self.returncode: int | None = None
+        self.args = ["zygote"]
+        self._ended = threading.Event()
+
+    def ended(self, code: int) -> None:
+        self.returncode = code
+        self._ended.set()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:  # the zygote reports an end before the pid can be reused
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _zygote_main(sock: socket.socket, daemon_pid: int) -> NoReturn:  # pragma: no cover
+    """The zygote: import the crawl's modules, then fork a child per request and report its
+    end, until the daemon is gone."""
+    code = 0
+    try:
+        os.setsid()  # a terminal's Ctrl-C reaches the daemon only, which forwards it once
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides what a Ctrl-C stops
+        _die_with(daemon_pid)
+        preload_crawl()
+        children: dict[int, int] = {}  # pidfd -> pid
+        while True:
+            ready, _, _ = select.select([sock.fileno(), *children], [], [])
+            for fd in ready:
+                if fd == sock.fileno():
+                    _zygote_request(sock, children)
+                else:
+                    pid = children.pop(fd)
+                    os.close(fd)
+                    _, status = os.waitpid(pid, 0)
+                    sock.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+    except _ZygoteDone:
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
+
+
+class _ZygoteDone(Exception):
+    pass
+
+
+def _zygote_request(sock: socket.socket, children: dict[int, int]) -> None:  # pragma: no cover
+    data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 1)
+    if not data:
+        raise _ZygoteDone
+    request = json.loads(data)
+    from scheduler.lock import PARENT_ENV
+
+    (write_fd,) = fds
+    env = {**request["env"], PARENT_ENV: str(os.getpid())}  # the crawl follows the zygote
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        for fd in children:
+            os.close(fd)
+        _forked_child(request["argv"], env, None, write_fd)
+    os.close(write_fd)
+    children[os.pidfd_open(pid)] = pid
+    sock.send(json.dumps({"pid": pid}).encode())
+
+
+def _die_with(parent: int) -> None:  # pragma: no cover
+    """The zygote is killed when the daemon dies (Linux), else ends at the socket's end."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)

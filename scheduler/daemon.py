@@ -37,12 +37,15 @@ from core.errors import EXIT_FAILED, EXIT_OK
 from core.model import FAILED_OUTCOMES, Outcome, RunResult
 from scheduler.children import (
     GATHER,
+    HOLD,
     REFRESH,
     RELOAD_EVERY,
+    SPLIT_AT,
     START_ALLOWANCE,
     STOP_GRACE,
     ChildOptions,
     Children,
+    Zygote,
     _Batch,
     _Child,
     _duration,
@@ -97,7 +100,9 @@ class Daemon:
         self._crawling: dict[str, _Batch] = {}  # sources whose run is going, by process
         self._running: list[_Batch] = []  # the crawl processes alive
         self._config_seen: tuple[int, int, int] | None = None
+        self._held_since: float | None = None  # since when sources free to go wait for others
         self.skipped = 0  # runs dropped because the source's previous run was still going
+        self._zygote: Zygote | None = None  # the daemon's crawls are forked from it (run_forever)
         self._alerts: Any = None  # the delivery loop (alerts.loop.DeliveryLoop) while the daemon runs
 
     @property
@@ -122,7 +127,9 @@ class Daemon:
         fds = (self.lock.fd,) if self.lock is not None else ()
         if self.options.fork:
             preload_crawl()
-        spawned = self.children.spawn(names, self.options.argv(*names), env, fds, fork=self.options.fork)
+        spawned = self.children.spawn(
+            names, self.options.argv(*names), env, fds, fork=self.options.fork, zygote=self._zygote
+        )
         if spawned is None:
             return [RunResult(n, Outcome.INTERRUPTED, reason="the daemon was stopping") for n in names]
         key, child = spawned
@@ -298,6 +305,7 @@ class Daemon:
 
         sources = self.sources
         self.close_stale_runs()
+        self._zygote = Zygote.start()  # before any thread of ours: it forks the crawls
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
         self._scheduler = scheduler
         self._config_seen = _file_signature(self.options.config_path)
@@ -340,6 +348,8 @@ class Daemon:
                 batches.shutdown(wait=True)
                 if self._alerts is not None:
                     self._alerts.stop()
+                if self._zygote is not None:
+                    self._zygote.close()
         log.info("daemon stopped")
         return EXIT_OK
 
@@ -400,7 +410,7 @@ class Daemon:
             with self._due_cond:
                 for name in [n for n in self._waiting if n not in self._crawling]:
                     self._pending[name] = self._waiting.pop(name)
-                if not (self._pending and self._free(slots)):
+                if not (self._pending and self._free(slots) and self._gathered()):
                     # a process ending notifies; runs ending inside one are read again then
                     self._due_cond.wait(timeout=REFRESH)
                     continue
@@ -409,6 +419,7 @@ class Daemon:
             with self._due_cond:
                 due = list(self._pending.values())
                 self._pending.clear()
+                self._held_since = None
                 if not due:
                     continue
                 free = slots - sum(1 for b in self._running if b.busy())
@@ -419,6 +430,19 @@ class Daemon:
                     for s in part:
                         self._crawling[s.name] = batch
                     batches.submit(self._scheduled_batch, part, batch)
+
+    def _gathered(self) -> bool:
+        """Whether the sources due together are all in (under ``_due_cond``): while some
+        still wait on a process busy with their previous runs, which usually ends soon, those
+        already free wait for them (HOLD seconds at most, unless they are many) rather than
+        start a process of their own: sources due together stay together. Sources waiting on
+        a process's last few stragglers (a slow site) do not hold the others."""
+        now = time.monotonic()
+        if self._held_since is None:
+            self._held_since = now
+        if len(self._pending) >= SPLIT_AT or now - self._held_since >= HOLD:
+            return True
+        return not any(self._crawling[name].busy() for name in self._waiting)
 
     def _release_finished(self) -> None:
         """Sources of running processes whose runs have ended (read from the store, where
@@ -453,10 +477,9 @@ class Daemon:
     def _scheduled_batch(self, part: list[SourceConfig], batch: _Batch) -> None:
         try:
             self.crawl_batch(part, batch)
-            self.publish()
         except Exception as exc:  # one crawl's trouble must not stop the daemon
             log.error("crawl: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        finally:
+        finally:  # the sources may crawl again while the feeds are built (in this process)
             with self._due_cond:
                 batch.closing = True
                 for name in batch.names:
@@ -464,6 +487,10 @@ class Daemon:
                         del self._crawling[name]
                 self._running.remove(batch)
                 self._due_cond.notify_all()
+        try:
+            self.publish()
+        except Exception as exc:
+            log.error("publish: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         if self._scheduler is not None and not self.stopping.is_set() and log.isEnabledFor(logging.INFO):
             for source in part[:10]:
                 job = self._scheduler.get_job(source.name)
