@@ -91,8 +91,10 @@ def _describe_nested(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # The collector is paused while the command starts (imports, configuration), until its
-    # own work begins: what start-up makes lives as long as the process (scheduler.collector).
+    # own work begins: what start-up makes lives as long as the process; at its end the
+    # interpreter's last collections walk none of it (scheduler.collector).
     collector.pause()
+    collector.freeze_at_exit()
     try:
         return _main(argv)
     finally:
