@@ -280,8 +280,9 @@ def _run_spiders(
         d.addErrback(on_batch_error)
     else:
         shared = []
+    in_batch = {src.name for src in shared}  # by name: comparing configurations is slow
     for src in sources:
-        if src in shared:
+        if src.name in in_batch:
             continue
         crawler = process.create_crawler(classes[src.name])
         crawlers[src.name] = crawler

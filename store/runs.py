@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from core.model import RunResult
 from store import schema as t
@@ -18,6 +18,35 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Built once, run with bound values: a cycle of 1,000 sources finishes 1,000 runs and asks
+# 1,000 validators (building the statements each time was a third of that).
+_RUN = t.crawl_runs.c
+_RUN_STATS = select(_RUN.stats).where(_RUN.id == bindparam("run_id"))
+_FINISH_RUN = (
+    update(t.crawl_runs)
+    .where(_RUN.id == bindparam("run_id"))
+    .values(
+        {
+            name: bindparam(f"new_{name}", type_=_RUN[name].type)
+            for name in (
+                "finished",
+                "outcome",
+                "requests",
+                "new_stories",
+                "revised",
+                "known_skipped",
+                "errors",
+                "reason",
+                "stats",
+            )
+        }
+    )
+)
+_HTTP_STATE = select(t.http_state.c.etag, t.http_state.c.last_modified).where(
+    t.http_state.c.url == bindparam("url")
+)
 
 
 class CrawlRecords:
@@ -64,21 +93,21 @@ class CrawlRecords:
         run_id = result.run_id
         with self.engine.begin() as conn:
             # What was recorded while it ran (set_run_stats) stays beside the crawl's counters.
-            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
+            old = conn.execute(_RUN_STATS, {"run_id": run_id}).scalar()
             conn.execute(
-                update(t.crawl_runs)
-                .where(t.crawl_runs.c.id == run_id)
-                .values(
-                    finished=utcnow(),
-                    outcome=str(result.outcome),
-                    requests=result.requests,
-                    new_stories=result.new_stories,
-                    revised=result.revised,
-                    known_skipped=result.known_skipped,
-                    errors=result.errors,
-                    reason=result.reason,
-                    stats={**(old or {}), **result.stats},
-                )
+                _FINISH_RUN,
+                {
+                    "run_id": run_id,
+                    "new_finished": utcnow(),
+                    "new_outcome": str(result.outcome),
+                    "new_requests": result.requests,
+                    "new_new_stories": result.new_stories,
+                    "new_revised": result.revised,
+                    "new_known_skipped": result.known_skipped,
+                    "new_errors": result.errors,
+                    "new_reason": result.reason,
+                    "new_stats": {**(old or {}), **result.stats},
+                },
             )
 
     def run(self, run_id: int) -> RunResult | None:
@@ -135,9 +164,7 @@ class CrawlRecords:
     # -- conditional requests ----------------------------------------------------------------
     def http_state(self, url: str) -> tuple[str | None, str | None]:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.http_state.c.etag, t.http_state.c.last_modified).where(t.http_state.c.url == url)
-            ).first()
+            row = conn.execute(_HTTP_STATE, {"url": url}).first()
             return (row[0], row[1]) if row else (None, None)
 
     def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
