@@ -3,7 +3,9 @@ the alerts and feeds that follow from it; ``defwatch run --once`` does one cycle
 
 A crawl runs as ``python -m scheduler crawl NAME…`` in its own process because Scrapy's
 reactor cannot restart, and a child bounds the memory a long-running daemon can grow to
-(``run --once`` forks that child from itself, Scrapy already imported: ForkedCrawl).
+(``run --once`` forks that child from itself, Scrapy already imported; the daemon forks
+its crawls from a zygote it makes before its threads start: scheduler/forks.py). Which
+sources go to which process is the dispatcher's (scheduler/dispatch.py).
 The child records its own run in the store; the daemon only fills in what the child could
 not: a run it had to kill (``timeout``), a run stopped by a signal (``interrupted``), a child
 that died before recording anything (``failed``).
@@ -26,36 +28,28 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from core.config import Config, ConfigError, SourceConfig, load_config
+from core.config import Config, SourceConfig
 from core.cron import cron_trigger
 from core.errors import EXIT_FAILED, EXIT_OK
 from core.model import FAILED_OUTCOMES, Outcome, RunResult
 from scheduler.children import (
-    GATHER,
-    HOLD,
-    REFRESH,
-    RELOAD_EVERY,
-    SPLIT_AT,
     START_ALLOWANCE,
     STOP_GRACE,
     ChildOptions,
     Children,
-    Zygote,
-    _Batch,
     _Child,
     _duration,
-    _file_signature,
     _utcnow,
     batch_slots,
     kill_after,
-    preload_crawl,
-    split_batch,
 )
+from scheduler.dispatch import Batch, Dispatcher
+from scheduler.forks import Zygote, preload_crawl
 from scheduler.lock import HeldLock, child_lock_env
 from scheduler.steps import (
     build_feeds,
@@ -93,15 +87,7 @@ class Daemon:
         self._feeds_since: datetime | None = None  # everything before this is in the feeds
         self._output_lock = threading.Lock()
         self._scheduler: Any = None
-        # The daemon's batching (run_forever): sources due, sources crawling, free slots.
-        self._due_cond = threading.Condition()
-        self._pending: dict[str, SourceConfig] = {}  # due, to start in the next process
-        self._waiting: dict[str, SourceConfig] = {}  # due while their previous run goes on
-        self._crawling: dict[str, _Batch] = {}  # sources whose run is going, by process
-        self._running: list[_Batch] = []  # the crawl processes alive
-        self._config_seen: tuple[int, int, int] | None = None
-        self._held_since: float | None = None  # since when sources free to go wait for others
-        self.skipped = 0  # runs dropped because the source's previous run was still going
+        self.dispatch = Dispatcher(self)  # the daemon's crawl processes (run_forever)
         self._zygote: Zygote | None = None  # the daemon's crawls are forked from it (run_forever)
         self._alerts: Any = None  # the delivery loop (alerts.loop.DeliveryLoop) while the daemon runs
 
@@ -114,7 +100,7 @@ class Daemon:
         """Crawl one source in a child process; block until it ends or is killed."""
         return self.crawl_batch([source])[0]
 
-    def crawl_batch(self, sources: Sequence[SourceConfig], batch: _Batch | None = None) -> list[RunResult]:
+    def crawl_batch(self, sources: Sequence[SourceConfig], batch: Batch | None = None) -> list[RunResult]:
         """Crawl ``sources`` in one child process (a spider each, with its own time limit,
         and its own run recorded); block until it ends or is killed. A result per source.
         With ``batch`` (the daemon's), the dispatcher may see some sources finish earlier."""
@@ -149,9 +135,7 @@ class Daemon:
         seconds = time.monotonic() - clock
         finished: dict[str, int] = {}
         if batch is not None:
-            with self._due_cond:  # from here on no source of it is handed to another batch
-                batch.closing = True
-                finished = dict(batch.finished)
+            finished = self.dispatch.close(batch)
         results = [
             self._record(src, child, before[src.name], started, finished.get(src.name)) for src in sources
         ]
@@ -308,7 +292,6 @@ class Daemon:
         self._zygote = Zygote.start()  # before any thread of ours: it forks the crawls
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobThreads(max_workers=4)})
         self._scheduler = scheduler
-        self._config_seen = _file_signature(self.options.config_path)
         due_now = self._missed(sources)
         for src in sources:
             self._schedule(src, now=src.name in due_now)
@@ -324,10 +307,10 @@ class Daemon:
         )
         slots = batch_slots()
         # A process whose last few sources wait on slow sites leaves its core to the next
-        # one: up to twice the slots of processes may be alive (see _Batch.busy).
+        # one: up to twice the slots of processes may be alive (see Batch.busy).
         batches = ThreadPoolExecutor(max_workers=2 * slots, thread_name_prefix="crawl")
         dispatcher = threading.Thread(
-            target=self._dispatch, args=(batches, slots), name="crawl-dispatch", daemon=True
+            target=self.dispatch.run, args=(batches, slots), name="crawl-dispatch", daemon=True
         )
         dispatcher.start()
         with self._signals():
@@ -339,8 +322,7 @@ class Daemon:
             finally:
                 self.stopping.set()
                 stop_deliveries()
-                with self._due_cond:
-                    self._due_cond.notify_all()
+                self.dispatch.wake()
                 self._stop_children()
                 if scheduler.running:
                     scheduler.shutdown(wait=True)
@@ -357,7 +339,7 @@ class Daemon:
         trigger = cron_trigger(src.schedule, src.tz)
         trigger.jitter = int(self.config.scheduler.jitter) or None
         self._scheduler.add_job(
-            self._due,
+            self.dispatch.due,
             trigger,
             args=[src],
             id=src.name,
@@ -367,185 +349,6 @@ class Daemon:
             misfire_grace_time=max(1, int(self.config.scheduler.misfire_grace)),
             replace_existing=True,
             **({"next_run_time": _utcnow()} if now else {}),
-        )
-
-    def _due(self, source: SourceConfig) -> None:
-        """A source's schedule fired: queue it for the next batch; when its previous run is
-        still going, start it when that run ends; when it is already waiting, skip this run."""
-        with self._due_cond:
-            name = source.name
-            if name in self._pending or name in self._waiting:
-                self.skipped += 1
-                log.warning("crawl %s: due again while its previous run is still going; skipped", name)
-                return
-            if name in self._crawling:
-                self._waiting[name] = source
-                log.info("crawl %s: due while its previous run is still going; starts when it ends", name)
-            else:
-                self._pending[name] = source
-            self._due_cond.notify_all()
-
-    def _free(self, slots: int) -> bool:
-        """Whether another crawl process may start (under ``_due_cond``)."""
-        busy = sum(1 for b in self._running if b.busy())
-        return busy < slots and len(self._running) < 2 * slots
-
-    def _dispatch(self, batches: ThreadPoolExecutor, slots: int) -> None:
-        """Start crawl processes for what is due whenever a slot is free; meanwhile, while
-        sources wait for their previous run or for a slot, read which runs have ended."""
-        while not self.stopping.is_set():
-            self._reload()
-            with self._due_cond:
-                self._due_cond.wait_for(
-                    lambda: self.stopping.is_set() or bool(self._pending or self._waiting),
-                    timeout=RELOAD_EVERY,
-                )
-                if self.stopping.is_set():
-                    return
-                if not (self._pending or self._waiting):
-                    continue
-                blocked = bool(self._waiting) or not self._free(slots)
-            if blocked:
-                self._release_finished()
-            with self._due_cond:
-                for name in [n for n in self._waiting if n not in self._crawling]:
-                    self._pending[name] = self._waiting.pop(name)
-                if not (self._pending and self._free(slots) and self._gathered()):
-                    # a process ending notifies; runs ending inside one are read again then
-                    self._due_cond.wait(timeout=REFRESH)
-                    continue
-            time.sleep(GATHER)  # the other sources due this second join the batch
-            self._reload()
-            with self._due_cond:
-                due = list(self._pending.values())
-                self._pending.clear()
-                self._held_since = None
-                if not due:
-                    continue
-                free = slots - sum(1 for b in self._running if b.busy())
-                parts = split_batch(due, max(1, min(free, 2 * slots - len(self._running))))
-                for part in parts:
-                    batch = _Batch([s.name for s in part])
-                    self._running.append(batch)
-                    for s in part:
-                        self._crawling[s.name] = batch
-                    batches.submit(self._scheduled_batch, part, batch)
-
-    def _gathered(self) -> bool:
-        """Whether the sources due together are all in (under ``_due_cond``): while some
-        still wait on a process busy with their previous runs, which usually ends soon, those
-        already free wait for them (HOLD seconds at most, unless they are many) rather than
-        start a process of their own: sources due together stay together. Sources waiting on
-        a process's last few stragglers (a slow site) do not hold the others."""
-        now = time.monotonic()
-        if self._held_since is None:
-            self._held_since = now
-        if len(self._pending) >= SPLIT_AT or now - self._held_since >= HOLD:
-            return True
-        return not any(self._crawling[name].busy() for name in self._waiting)
-
-    def _release_finished(self) -> None:
-        """Sources of running processes whose runs have ended (read from the store, where
-        each spider records its run when it closes): free to be crawled again, and their
-        process no longer busy once most of its sources are done."""
-        with self._due_cond:
-            open_batches = [b for b in self._running if b.before and not b.closing and b.remaining]
-        if not open_batches:
-            return
-        try:
-            last = self.store.last_runs()
-        except Exception as exc:  # a busy store: read again on the next round
-            log.debug("reading the runs: %s: %s", type(exc).__name__, exc)
-            return
-        with self._due_cond:
-            for batch in open_batches:
-                if batch.closing:
-                    continue
-                for name in list(batch.remaining):
-                    run = last.get(name)
-                    if (
-                        run is None
-                        or run.outcome == Outcome.RUNNING
-                        or (run.run_id or 0) <= batch.before[name]
-                    ):
-                        continue
-                    batch.remaining.discard(name)
-                    batch.finished[name] = run.run_id or 0
-                    if self._crawling.get(name) is batch:
-                        del self._crawling[name]
-
-    def _scheduled_batch(self, part: list[SourceConfig], batch: _Batch) -> None:
-        try:
-            self.crawl_batch(part, batch)
-        except Exception as exc:  # one crawl's trouble must not stop the daemon
-            log.error("crawl: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        finally:  # the sources may crawl again while the feeds are built (in this process)
-            with self._due_cond:
-                batch.closing = True
-                for name in batch.names:
-                    if self._crawling.get(name) is batch:
-                        del self._crawling[name]
-                self._running.remove(batch)
-                self._due_cond.notify_all()
-        try:
-            self.publish()
-        except Exception as exc:
-            log.error("publish: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        if self._scheduler is not None and not self.stopping.is_set() and log.isEnabledFor(logging.INFO):
-            for source in part[:10]:
-                job = self._scheduler.get_job(source.name)
-                if job is not None and job.next_run_time is not None:
-                    when = job.next_run_time.astimezone(source.tz).isoformat()
-                    log.info("crawl %s: next at %s", source.name, when)
-
-    def _reload(self) -> None:
-        """Read the configuration file again when it has changed: sources added are
-        scheduled (crawled at once, never having run), sources removed or disabled are
-        unscheduled (a crawl of one under way ends as it would), sources whose schedule
-        changed are rescheduled. A file that no longer loads is said once and the daemon
-        goes on with what it had (the crawl processes, which read it too, fail and say why).
-        Other settings take effect at the next start."""
-        from apscheduler.jobstores.base import JobLookupError
-
-        path = self.options.config_path
-        seen = _file_signature(path)
-        if path is None or seen == self._config_seen or self._scheduler is None:
-            return
-        self._config_seen = seen
-        try:
-            config = load_config(path)
-        except ConfigError as exc:
-            log.error("configuration changed but not read again: %s", exc)
-            return
-        old = {s.name: s for s in self.sources}
-        new = {s.name: s for s in config.sources if s.enabled}
-        added = [n for n in new if n not in old]
-        removed = [n for n in old if n not in new]
-        changed = [
-            n for n in new if n in old and (new[n].schedule, new[n].tz) != (old[n].schedule, old[n].tz)
-        ]
-        self.config = config
-        for name in removed:
-            with suppress(JobLookupError):
-                self._scheduler.remove_job(name)
-            with self._due_cond:
-                self._pending.pop(name, None)
-                self._waiting.pop(name, None)
-        due_now = set(self._missed([new[n] for n in added])) if added else set()
-        for name in added:
-            self._schedule(new[name], now=name in due_now)
-        for name in changed:
-            self._schedule(new[name])
-        with self._due_cond:  # what is queued crawls with its source as it now reads
-            for queue in (self._pending, self._waiting):
-                for name in queue:
-                    queue[name] = new[name]
-        log.info(
-            "configuration read again: %d sources (added: %s; removed: %s; rescheduled: %s)",
-            len(new),
-            ", ".join(added) or "none",
-            ", ".join(removed) or "none",
-            ", ".join(changed) or "none",
         )
 
     def _missed(self, sources: Sequence[SourceConfig]) -> list[str]:

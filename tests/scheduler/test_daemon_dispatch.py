@@ -5,6 +5,7 @@ cores when there are very many."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from core.config import SourceConfig
 from imitations.mod import ModSite
 from imitations.server import SiteServer
-from scheduler.children import SPLIT_AT, split_batch
+from scheduler.dispatch import SPLIT_AT, split_batch
 from tests.conftest import Defwatch
 from tests.scheduler.test_daemon import (
     YEARLY,
@@ -219,3 +220,35 @@ def test_sources_due_together_split_in_parts_over_the_free_cores(n: int, most: i
     parts = split_batch(sources, most)
     assert [len(p) for p in parts] == sizes
     assert [s for p in parts for s in p] == sources  # neighbours stay together, none lost
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2 :].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_the_daemon_goes_on_when_its_crawl_zygote_dies(defwatch: Defwatch, mod_site: SiteServer) -> None:
+    write_config(defwatch, {"news": mod_site.url("mod", "/j/rss/news.xml")})
+    daemon = defwatch.popen("run")
+    try:
+        wait_until(lambda: len(finished(defwatch, "news")) >= 1, timeout=90, what="a crawl of news")
+        (zygote,) = _children_of(daemon.pid)  # its crawls are the zygote's children
+        os.kill(zygote, signal.SIGKILL)
+        count = len(finished(defwatch, "news"))
+        wait_until(lambda: len(finished(defwatch, "news")) >= count + 2, timeout=180, what="two crawls after")
+    finally:
+        code, _, stderr = stop(daemon)
+    assert code == 0, stderr
+    assert "the crawl zygote is gone: crawl processes start afresh" in stderr
+    outcomes = [r["outcome"] for r in runs(defwatch, "news")]
+    # a crawl under way when the zygote died died with it, and says so
+    assert set(outcomes) <= {"ok", "failed", "interrupted"} and outcomes.count("ok") >= 3, outcomes
