@@ -1,8 +1,8 @@
 """DNS rebinding: a host name that resolves to a public address when defwatch checks it and
 to 127.0.0.1 when it connects must never reach the private host.
 
-Real resolution, no network: a small DNS server on 127.0.0.77:53 answers the first query
-for ``rebind.example`` with a public address, every later one with 127.0.0.1; ``defwatch
+Real resolution, no network: a small DNS server on port 53 of a loopback address of its own
+(127.0.x.77) answers the first query for ``rebind.example`` with a public address, every later one with 127.0.0.1; ``defwatch
 crawl`` runs in its own mount namespace (``unshare -m``) where /etc/resolv.conf names that
 server. The public address is only ever checked, never connected to: the check comes
 first, and every later answer is 127.0.0.1. Needs root (the CI runs as root), like the
@@ -12,6 +12,7 @@ tmpfs of test_store.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import struct
@@ -31,7 +32,6 @@ from tests.faults.hostile import HostileServer, rss
 pytestmark = pytest.mark.timeout(180)
 
 NAME = "rebind.example"
-RESOLVER = "127.0.0.77"
 PUBLIC = "93.184.216.34"  # checked, never connected to
 
 
@@ -41,7 +41,17 @@ class RebindingDNS:
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((RESOLVER, 53))
+        # Port 53 of a loopback address of its own: another suite running on the machine
+        # may hold one (127.0.0.0/8 is all loopback on Linux).
+        for last in random.sample(range(2, 255), 40):
+            try:
+                self.sock.bind((f"127.0.{last}.77", 53))
+                break
+            except OSError:
+                continue
+        else:
+            raise RuntimeError("no free loopback address for the DNS stand-in's port 53")
+        self.address = self.sock.getsockname()[0]
         self.answers: Counter[str] = Counter()
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -103,7 +113,7 @@ def test_a_name_rebound_to_a_private_address_after_the_check_is_not_fetched(
             """
         )
         resolv = tmp_path / "resolv.conf"
-        resolv.write_text(f"nameserver {RESOLVER}\noptions timeout:5 attempts:1\n")
+        resolv.write_text(f"nameserver {dns.address}\noptions timeout:5 attempts:1\n")
         Store.open(f"sqlite:///{tmp_path / 'defwatch.db'}").close()
         script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
         crawl = defwatch.run_wrapped(
