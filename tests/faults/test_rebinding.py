@@ -2,9 +2,9 @@
 to 127.0.0.1 when it connects must never reach the private host.
 
 Real resolution, no network: a small DNS server on port 53 of a loopback address of its own
-(127.0.x.77) answers the first query for ``rebind.example`` with a public address, every later one with 127.0.0.1; ``defwatch
-crawl`` runs in its own mount namespace (``unshare -m``) where /etc/resolv.conf names that
-server. The public address is only ever checked, never connected to: the check comes
+(127.0.x.77) answers the first query for ``rebind.example`` with a public address, every
+later one with 127.0.0.1; ``defwatch crawl`` runs in its own mount namespace
+(``unshare -m``) where /etc/resolv.conf names that server. The public address is only ever checked, never connected to: the check comes
 first, and every later answer is 127.0.0.1. Needs root (the CI runs as root), like the
 tmpfs of test_store.
 """
