@@ -34,6 +34,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# The repository first: bench/rankings.py would otherwise shadow the rankings package
+# (a script's own folder comes first on sys.path), which the ingest step imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from core.config import load_config
 from ingest import Ingest
 from store import SaveResult, Store, StoryIn, links
