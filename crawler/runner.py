@@ -272,7 +272,7 @@ def _run_spiders(
         names = [s.name for s in shared]
 
         def on_batch_error(failure: Any) -> None:
-            reason = failure.getErrorMessage().splitlines()[0] if failure.getErrorMessage() else repr(failure)
+            reason = _first_line(failure)
             for name in names:
                 startup_errors.setdefault(name, reason)
             log.error("sources %s could not run: %s", ", ".join(names), reason)
@@ -293,14 +293,18 @@ def _run_spiders(
         )
 
         def on_error(failure: Any, name: str = src.name) -> None:
-            startup_errors[name] = (
-                failure.getErrorMessage().splitlines()[0] if failure.getErrorMessage() else repr(failure)
-            )
+            startup_errors[name] = _first_line(failure)
             log.error("source %s could not run: %s", name, startup_errors[name])
 
         d.addErrback(on_error)
     process.start()
     return crawlers, startup_errors
+
+
+def _first_line(failure: Any) -> str:
+    """Why a crawler could not start, in one line."""
+    message = failure.getErrorMessage()
+    return message.splitlines()[0] if message else repr(failure)
 
 
 def _in_memory(store: Store) -> bool:
