@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import functools
 import os
 import sys
 import threading
@@ -48,10 +47,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-@functools.cache
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser, built once a process (and inherited by the crawl child
-    ``run --once`` forks: 10 ms it does not spend again). Parsing leaves it as it was."""
     from scheduler.overview import version
 
     parser = argparse.ArgumentParser(
