@@ -10,13 +10,10 @@ import pty
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,70 +24,18 @@ from sqlalchemy.exc import OperationalError
 
 from core.config import load_config
 from core.cron import cron_trigger
-from imitations.mod import ModSite
 from imitations.server import SiteServer
 from scheduler.lock import lock_path
 from store import Store
 from store.schema import crawl_runs
 from tests.conftest import REPO, Defwatch
+from tests.scheduler.conftest import HangingServer
 
 EVERY_3S = "*/3 * * * * *"
 YEARLY = "0 0 1 1 *"  # never fires during a test: only the start-up catch-up crawls
 
 
 # -- what the daemon crawls ----------------------------------------------------------------
-
-
-@pytest.fixture
-def mod_site() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite()}) as server:
-        yield server
-
-
-@dataclass
-class HangingServer:
-    """Accepts connections and never answers: a crawl against it waits until killed."""
-
-    sock: socket.socket = field(default_factory=socket.socket)
-    connections: list[socket.socket] = field(default_factory=list)
-
-    def start(self) -> HangingServer:
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
-
-    def close(self) -> None:
-        for conn in self.connections:
-            conn.close()
-        self.sock.close()
-
-
-@pytest.fixture
-def hanging() -> Iterator[HangingServer]:
-    server = HangingServer().start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def closed_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/feed.xml"
 
 
 def write_config(

@@ -10,20 +10,18 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from core.config import SourceConfig
-from imitations.mod import ModSite
 from imitations.server import SiteServer
 from scheduler.dispatch import SPLIT_AT, split_batch
 from tests.conftest import Defwatch
+from tests.scheduler.conftest import HangingServer
 from tests.scheduler.test_daemon import (
     YEARLY,
-    HangingServer,
     finished,
     runs,
     stop,
@@ -32,19 +30,6 @@ from tests.scheduler.test_daemon import (
 )
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def mod_site() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite()}) as server:
-        yield server
-
-
-@pytest.fixture
-def hanging() -> Iterator[HangingServer]:
-    server = HangingServer().start()
-    yield server
-    server.close()
 
 
 def test_a_source_slower_than_its_schedule_holds_only_itself(

@@ -7,37 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-from collections.abc import Iterator
 
-import pytest
-
-from imitations.mod import ModSite
 from imitations.server import SiteServer
 from scheduler.lock import is_held
 from tests.conftest import Defwatch
-from tests.scheduler.test_daemon import HangingServer, runs, stop, wait_until
-
-
-@pytest.fixture
-def mod_site() -> Iterator[SiteServer]:
-    with SiteServer({"mod": ModSite()}) as server:
-        yield server
-
-
-@pytest.fixture
-def hanging() -> Iterator[HangingServer]:
-    server = HangingServer().start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def closed_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/feed.xml"
+from tests.scheduler.conftest import HangingServer
+from tests.scheduler.test_daemon import runs, stop, wait_until
 
 
 def write_sources(defwatch: Defwatch, sources: list[tuple[str, str, str]], crawl_timeout: str) -> None:
