@@ -30,6 +30,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -115,6 +116,12 @@ def _single(out: Any) -> bool:
 # The source whose request made the robots.txt request being sent (set by
 # crawler.middlewares.CachedRobotsTxtMiddleware around Scrapy's own download of it).
 ASKER: ContextVar[SourceCrawler | None] = ContextVar("defwatch_robots_asker", default=None)
+
+
+def own_slot(sub: SourceCrawler, url: str) -> str:
+    """The download slot of a source's requests to a host: its own, as it had with a
+    downloader of its own (one source that hangs holds no other's requests)."""
+    return f"{urlsplit(url).netloc}#{sub.name}"
 
 
 def owner(request: scrapy.Request | None) -> SourceCrawler | None:
@@ -209,12 +216,10 @@ class BatchSpider(scrapy.Spider):
             callback = output.callback or getattr(sub.spider, "parse", None)
             assert callback is not None
             sub.open_requests += 1
-            host = output.url.split("/", 3)[2] if "://" in output.url else ""
             return output.replace(
                 callback=_Tracked(self, sub, callback),
                 errback=_Tracked(self, sub, output.errback) if output.errback else None,
-                # a slot of its own, as it had with a downloader of its own
-                meta={**output.meta, "download_slot": f"{host}#{sub.name}"},
+                meta={**output.meta, "download_slot": own_slot(sub, output.url)},
             )
         sub.open_items += 1
         self.items[id(output)] = (output, sub)
@@ -334,9 +339,8 @@ class SourceStatsMiddleware:
             if sub is not None:
                 # robots.txt for a source: counted as its request, in its own slot, as it was
                 # with a crawler of its own (a host that never answers holds that source only)
-                host = request.url.split("/", 3)[2]
                 request.meta["defwatch_for"] = sub
-                request.meta["download_slot"] = f"{host}#{sub.name}"
+                request.meta["download_slot"] = own_slot(sub, request.url)
         if sub is not None:
             sub.stats.inc_value("downloader/request_count")
         return None

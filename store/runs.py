@@ -81,7 +81,7 @@ class CrawlRecords:
         """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
         the run is finished."""
         with self.engine.begin() as conn:
-            old = conn.execute(select(t.crawl_runs.c.stats).where(t.crawl_runs.c.id == run_id)).scalar()
+            old = conn.execute(_RUN_STATS, {"run_id": run_id}).scalar()
             conn.execute(
                 update(t.crawl_runs).where(t.crawl_runs.c.id == run_id).values(stats={**(old or {}), **stats})
             )
