@@ -232,6 +232,9 @@ class CopyDetector:
         current = fingerprint()
         if links.index_fingerprint(conn) == current:
             return
+        links.lock_index(conn)
+        if links.index_fingerprint(conn) == current:
+            return  # built by another process while this one waited for the lock
         started = time.monotonic()
         links.clear_index(conn)
         count = 0

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from store import schema as t
 
@@ -29,6 +29,7 @@ __all__ = [
     "is_copy",
     "is_linked",
     "link",
+    "lock_index",
     "make_origin",
     "matching_rows",
     "origin_id",
@@ -263,6 +264,23 @@ def clear_index(conn: Connection) -> None:
 def index_fingerprint(conn: Connection) -> str | None:
     """What the stored index was built with (store.copies.fingerprint), None if never built."""
     return conn.execute(select(t.copy_index.c.fingerprint).where(t.copy_index.c.id == 1)).scalar_one_or_none()
+
+
+# pg_advisory_xact_lock's key for rebuilding the index: any constant, advisory locks being
+# per database; "dwcopies" in ASCII.
+_INDEX_LOCK_KEY = 0x6477636F70696573
+
+
+def lock_index(conn: Connection) -> None:
+    """Hold the right to rebuild the index until the transaction ends. Two processes starting
+    on a store whose index is not built (two Scrapyd nodes, a crawl beside ``defwatch
+    stories``) would otherwise both rebuild it, and on PostgreSQL the second's fingerprint
+    row collides with the first's. The caller reads the fingerprint again once it holds this.
+    On SQLite a write takes the database's one write lock (waiting out the busy timeout)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INDEX_LOCK_KEY})
+    else:
+        conn.execute(delete(t.copy_index).where(t.copy_index.c.id == -1))
 
 
 def set_index_fingerprint(conn: Connection, fingerprint: str, now: datetime) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -268,6 +270,65 @@ def test_a_changed_index_fingerprint_rebuilds_the_index(store: Store) -> None:
     CopyDetector.install(store)
     repost = store.save_story(jdefense_article(url="https://repost.example/a", source="repost")).story_id
     assert len(group(store, repost)) == 3
+
+
+def test_two_processes_starting_on_an_unbuilt_index_build_it_once(pg_admin_url: str | None) -> None:
+    """Two crawl processes (two Scrapyd nodes) opening a PostgreSQL store whose index was never
+    built: the second waits for the first's build and uses it, rather than building it again
+    and failing on the first's fingerprint row (CI, 2026-12-04: ``pk_copy_index`` violated)."""
+    if pg_admin_url is None:
+        pytest.skip("no PostgreSQL server here (set DEFWATCH_TEST_PG or apt-get install postgresql)")
+    from tests import pg
+
+    url = pg.new_database(pg_admin_url)
+    with Store.open(url) as plain:  # no hook: stories from before the index
+        plain.save_story(ministry_release())
+        plain.save_story(jdefense_article())
+    first, second = Store.open(url), Store.open(url)
+    built, release, errors = threading.Event(), threading.Event(), []
+
+    def build_and_hold() -> None:
+        with first.transaction() as conn:
+            CopyDetector().ensure_index(conn)
+            built.set()
+            release.wait(600)
+
+    def install() -> None:
+        try:
+            CopyDetector.install(second)
+        except Exception as exc:
+            errors.append(exc)
+
+    holder = threading.Thread(target=build_and_hold)
+    holder.start()
+    assert built.wait(600)
+    other = threading.Thread(target=install)
+    other.start()
+    try:
+        # the second install is blocked behind the first's open transaction, by construction:
+        # wait until PostgreSQL shows a session of this database waiting for a lock
+        with Store.open(url) as watch, watch.engine.connect() as conn:
+            for _ in range(6000):
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                if waiting or not other.is_alive():
+                    break
+                time.sleep(0.1)
+        assert other.is_alive(), errors  # it cannot finish while the first holds the build
+    finally:
+        release.set()
+        holder.join(600)
+        other.join(600)
+        first.close()
+        second.close()
+    assert errors == []
+    with Store.open(url) as store, store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.copy_index)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(t.story_links)).scalar_one() == 1
 
 
 def test_candidates_are_found_through_the_band_index(store: Store) -> None:
