@@ -4,12 +4,12 @@ releases that share only a title stay apart; the index survives restarts."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-import threading
-import time
 from pathlib import Path
 
 import pytest
