@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from importlib import import_module
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select, update
 
 from core.model import Story
 from store import schema as t
+from store.upsert import insert_unless_there, upsert
 
 __all__ = [
     "DeliveryRow",
@@ -140,17 +139,6 @@ _DELIVERY_EXISTS = select(d.c.id).where(d.c.id == bindparam("id"))
 _INSERT_DELIVERY = insert(d)
 
 
-@cache
-def _insert_new_delivery(dialect: str) -> Any:
-    """One statement where the engine has it: insert unless the id is there (nothing happens
-    then). Built on first use, so that a store on SQLite does not import SQLAlchemy's
-    PostgreSQL dialect (25 ms a process)."""
-    if dialect not in ("sqlite", "postgresql"):
-        return None
-    engine = import_module(f"sqlalchemy.dialects.{dialect}")
-    return engine.insert(d).on_conflict_do_nothing(index_elements=[d.c.id])
-
-
 def insert_delivery(
     conn: Connection,
     *,
@@ -176,7 +164,7 @@ def insert_delivery(
         "next_attempt": now,
         "payload": dict(payload),
     }
-    statement = _insert_new_delivery(conn.dialect.name)
+    statement = insert_unless_there(conn.dialect.name, d)
     if statement is not None:
         return conn.execute(statement, values).rowcount == 1
     if conn.execute(_DELIVERY_EXISTS, {"id": id}).first() is not None:
@@ -423,9 +411,7 @@ def set_ops_state(
     conn: Connection, source: str, state: str, since: datetime, run_id: int | None, reason: str | None
 ) -> None:
     values = {"state": state, "since": since, "run_id": run_id, "reason": reason}
-    changed = conn.execute(update(t.ops_states).where(t.ops_states.c.source == source).values(**values))
-    if not changed.rowcount:
-        conn.execute(insert(t.ops_states).values(source=source, **values))
+    upsert(conn, t.ops_states, {"source": source}, values)
 
 
 def recent_runs(conn: Connection, source: str, limit: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from core.model import RunResult
 from store import schema as t
+from store.upsert import upsert
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -169,9 +170,5 @@ class CrawlRecords:
 
     def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
         with self.engine.begin() as conn:
-            existing = conn.execute(select(t.http_state.c.url).where(t.http_state.c.url == url)).first()
             values = {"etag": etag, "last_modified": last_modified, "checked": utcnow()}
-            if existing:
-                conn.execute(update(t.http_state).where(t.http_state.c.url == url).values(**values))
-            else:
-                conn.execute(insert(t.http_state).values(url=url, **values))
+            upsert(conn, t.http_state, {"url": url}, values)

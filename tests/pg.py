@@ -11,11 +11,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 
 def _free_port() -> int:
@@ -103,3 +106,28 @@ def new_database(admin_url: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def wait_until_blocked(url: str, thread: threading.Thread, bound: float = 600) -> bool:
+    """Wait until a session of ``url``'s database waits for a lock (True), or ``thread`` ends
+    first (False): how a test knows, by construction rather than by a sleep, that its second
+    writer has reached the first one's lock."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            for _ in range(int(bound * 10)):
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                if waiting:
+                    return True
+                if not thread.is_alive():
+                    return False
+                time.sleep(0.1)
+                conn.rollback()
+    finally:
+        engine.dispose()
+    return False

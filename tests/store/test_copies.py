@@ -5,7 +5,6 @@ releases that share only a title stay apart; the index survives restarts."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -305,20 +304,8 @@ def test_two_processes_starting_on_an_unbuilt_index_build_it_once(pg_admin_url: 
     other = threading.Thread(target=install)
     other.start()
     try:
-        # the second install is blocked behind the first's open transaction, by construction:
-        # wait until PostgreSQL shows a session of this database waiting for a lock
-        with Store.open(url) as watch, watch.engine.connect() as conn:
-            for _ in range(6000):
-                waiting = conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                    )
-                ).scalar_one()
-                if waiting or not other.is_alive():
-                    break
-                time.sleep(0.1)
-        assert other.is_alive(), errors  # it cannot finish while the first holds the build
+        # the second install is blocked behind the first's open transaction, by construction
+        assert pg.wait_until_blocked(url, other), errors
     finally:
         release.set()
         holder.join(600)
