@@ -31,7 +31,7 @@ from concurrent.futures import wait as wait_all
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from core.config import Config, SourceConfig
 from core.cron import cron_trigger
@@ -228,18 +228,24 @@ class Daemon:
         one JSON document."""
         stream = child.process.stderr
         assert stream is not None
+        child.last_error = self._pass_on(stream, f"crawl {child.label}")
+
+    def _pass_on(self, stream: IO[str], label: str) -> str | None:
+        """A child's log lines, until its end; its last one-line error, if any."""
+        last_error = None
         as_json = self.options.log_format == "json"
         for raw in stream:
             line = raw.rstrip("\n")
             if not line.strip():
                 continue
             if line.startswith("defwatch: "):
-                child.last_error = line[len("defwatch: ") :]
-                log.error("crawl %s: %s", child.label, child.last_error)
+                last_error = line[len("defwatch: ") :]
+                log.error("%s: %s", label, last_error)
             elif as_json and not _is_json(line):
-                log.warning("crawl %s: %s", child.label, line)
+                log.warning("%s: %s", label, line)
             else:
                 self._write(line)
+        return last_error
 
     def _write(self, line: str) -> None:
         with self._output_lock:
@@ -257,10 +263,42 @@ class Daemon:
             started = _utcnow()
             self.deliver_alerts()
             since = None if full else self._feeds_since
-            if build_feeds(self.config, self.store, since, due=once):
+            if self._build_feeds(since, once):
                 # A story saved by a crawl still running may commit after this build read the
                 # store, with a time stamp before ``started``: such crawls are read again.
                 self._feeds_since = min([started, *self.children.started()])
+
+    def _build_feeds(self, since: datetime | None, once: bool) -> bool:
+        """The daemon builds its feeds in a child of its zygote (:func:`build_feeds_child`):
+        a build reads every story's place in the store (feeds.story_index), so its memory
+        grows with the store, and the allocators would keep that high-water mark in the
+        daemon for good (docs/performance.md, "Daemon memory"); the child returns it all when
+        it ends. In this process when there is no zygote or no configuration file, or the
+        child could not read the file (it goes on with what it had, as the daemon does)."""
+        zygote, path = self._zygote, self.options.config_path
+        if not once and zygote is not None and path is not None:
+            kwargs = {
+                "config_path": path,
+                "since": since.isoformat() if since is not None else None,
+                "verbosity": self.options.verbosity,
+                "log_format": self.options.log_format,
+            }
+            child = zygote.call(
+                f"{__name__}:build_feeds_child", kwargs, {**os.environ, "DEFWATCH_PROGRESS": "off"}
+            )
+            if child is not None:
+                with child.stderr:
+                    last_error = self._pass_on(child.stderr, "feeds")
+                code = child.wait()
+                if code in (0, 1):  # built, or not and said why (as in this process)
+                    return code == 0
+                if code != NO_CONFIG:
+                    log.warning(
+                        "feeds: the build process ended with status %d%s; building in the daemon",
+                        code,
+                        f" ({last_error})" if last_error else "",
+                    )
+        return bool(build_feeds(self.config, self.store, since, due=once))
 
     def deliver_alerts(self) -> None:
         """The daemon wakes its delivery loop (deliveries never hold a crawl, nor the other way
@@ -448,6 +486,30 @@ class Daemon:
             log.warning("crawls still running %.0fs after SIGTERM: killing them", STOP_GRACE)
             self.children.signal_all(signal.SIGKILL)
             self.children.wait_empty(STOP_GRACE)
+
+
+NO_CONFIG = 3  # the exit status of build_feeds_child that could not read the configuration
+
+
+def build_feeds_child(config_path: str, since: str | None, verbosity: int, log_format: str) -> int:
+    """In a child of the daemon's zygote (Daemon._build_feeds): rebuild the feeds changed
+    since ``since`` (ISO time; all of them when None). 0 when built, 1 when not (said in
+    the log), NO_CONFIG when the configuration file cannot be read now."""
+    from core import logs
+    from core.config import ConfigError, load_config
+    from store import Store
+
+    logs.setup(verbosity=verbosity, fmt=log_format)
+    try:
+        config = load_config(config_path)
+    except ConfigError:
+        return NO_CONFIG  # the daemon says so when it reads the file, and builds itself
+    store = Store.open(config.store.url, migrate=False, create=False)
+    try:
+        when = datetime.fromisoformat(since) if since is not None else None
+        return 0 if build_feeds(config, store, when) else 1
+    finally:
+        store.close()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@ itself (:class:`ForkedCrawl`), or from the daemon's zygote (:class:`Zygote`)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import threading
 import time
 import traceback
 from contextlib import suppress
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from scheduler import collector
 
@@ -112,10 +113,17 @@ class ForkedCrawl:
         self.send_signal(signal.SIGKILL)
 
 
-def _forked_child(argv: list[str], env: dict[str, str], read_fd: int | None, write_fd: int) -> NoReturn:
+def _forked_child(
+    argv: list[str],
+    env: dict[str, str],
+    read_fd: int | None,
+    write_fd: int,
+    call: tuple[str, dict[str, Any]] | None = None,
+) -> NoReturn:
     """In the forked child: what ``subprocess.Popen`` set up for the crawl command (its own
     session, stdin and stdout on /dev/null, stderr to the parent's relay, the environment,
-    default signal handling), then the command itself."""
+    default signal handling), then the command itself; with ``call`` (``module:function``
+    and its keyword arguments), that function instead, its return value the exit status."""
     code = 1
     try:
         if read_fd is not None:
@@ -132,10 +140,14 @@ def _forked_child(argv: list[str], env: dict[str, str], read_fd: int | None, wri
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.environ.update(env)
-        # The command line as `python -m scheduler` runs it (its modules already imported).
-        sys.argv = ["defwatch", *argv]
-        runpy.run_module("scheduler", run_name="__main__", alter_sys=True)
-        code = 0
+        if call is not None:
+            module, _, name = call[0].partition(":")
+            code = int(getattr(importlib.import_module(module), name)(**call[1]))
+        else:
+            # The command line as `python -m scheduler` runs it (its modules already imported).
+            sys.argv = ["defwatch", *argv]
+            runpy.run_module("scheduler", run_name="__main__", alter_sys=True)
+            code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -200,12 +212,21 @@ class Zygote:
 
     def spawn(self, argv: list[str], env: dict[str, str]) -> ZygoteCrawl | None:
         """A crawl child running ``defwatch ARGV`` (None when the zygote is gone)."""
+        return self._request({"argv": argv, "env": env})
+
+    def call(self, target: str, kwargs: dict[str, Any], env: dict[str, str]) -> ZygoteCrawl | None:
+        """A child running ``module:function`` (``target``) with ``kwargs`` (JSON), its
+        return value its exit status (None when the zygote is gone): work whose memory
+        should end with it rather than stay with the daemon (the feed build)."""
+        return self._request({"call": target, "kwargs": kwargs, "env": env})
+
+    def _request(self, message: dict[str, Any]) -> ZygoteCrawl | None:
         read_fd, write_fd = os.pipe()
         try:
             with self._lock:
                 if not self.alive:
                     return None
-                request = json.dumps({"argv": argv, "env": env}).encode()
+                request = json.dumps(message).encode()
                 try:
                     socket.send_fds(self._sock, [request], [write_fd])
                 except OSError:
@@ -340,7 +361,10 @@ def _zygote_request(sock: socket.socket, children: dict[int, int]) -> None:  # p
         sock.close()
         for fd in children:
             os.close(fd)
-        _forked_child(request["argv"], env, None, write_fd)
+        call = (request["call"], request["kwargs"]) if "call" in request else None
+        if call is not None:  # no store lock to follow the zygote by: it ends with it
+            _die_with(int(env[PARENT_ENV]))
+        _forked_child(request.get("argv", []), env, None, write_fd, call)
     os.close(write_fd)
     children[os.pidfd_open(pid)] = pid
     sock.send(json.dumps({"pid": pid}).encode())
