@@ -132,3 +132,23 @@ def test_defwatch_alerts_delivers_and_reports(
     # the file channel wrote one JSON line per delivery, in the webhook's shape
     logged = [json.loads(x) for x in (p.folder / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(d["story"]["title"] for d in logged) == ["ASEAN", "ASEAN 2"]
+
+
+def test_a_cycle_with_every_channel_removed_still_reports_what_was_left_for_them(
+    pipeline: Callable[..., Pipeline], receiver: Receiver
+) -> None:
+    """A cycle with no channel configured skips the alert stage, unless deliveries wait in
+    the outbox for channels since removed: those are still told about, as with channels."""
+    from core.config import load_config
+    from scheduler.steps import deliver_alerts
+
+    p = pipeline(channels(receiver).replace('secret = "${HOOK_SECRET}"\n', ""))
+    p.save("https://www.mod.go.jp/j/press/news/2025/10/17a.html", "mod", "ASEAN 国防相会議", "本文")
+    assert {row["channel"] for row in p.deliveries()} == {"hook", "log"}
+    without = load_config(write_config(p.folder, "", alerts='once_wait = "0s"'), environ={})
+    assert not without.channels
+    report = deliver_alerts(without, p.store)
+    assert report is not None and report.retrying == 2
+    rows = p.deliveries()
+    assert all(r["status"] == "pending" and "is not configured" in r["last_error"] for r in rows), rows
+    assert receiver.requests == []
