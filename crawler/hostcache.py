@@ -12,6 +12,7 @@ so the file has one writer; a file that cannot be read is ignored (robots.txt is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -101,7 +102,9 @@ class HostCache:
                 entry.pop("latency_at", None)
             if entry:
                 keep[host] = entry
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        # A name of this process's own: two crawls of one store (Scrapyd nodes, `scrapy crawl`
+        # beside the daemon) ending together wrote one ".tmp", each truncating the other's.
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(json.dumps({"hosts": keep}, ensure_ascii=True), encoding="utf-8")
             os.replace(tmp, self.path)
@@ -109,6 +112,8 @@ class HostCache:
             log.warning(
                 "host cache %s: cannot write (%s); robots.txt is asked again next time", self.path, exc
             )
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         self.dirty = False
 
     # -- robots.txt ------------------------------------------------------------------------

@@ -48,3 +48,30 @@ def test_an_unreadable_cache_is_ignored(tmp_path: Path) -> None:
     cache = HostCache()
     cache.load(path)
     assert cache.robots("a.example") is None
+
+
+def test_two_crawls_of_one_store_saving_at_once_each_write_a_whole_file(tmp_path: Path) -> None:
+    """Two crawls of one store (Scrapyd nodes, `scrapy crawl` beside the daemon) end
+    together: each writes its own temporary file, never the other's half-written one."""
+    path = tmp_path / "defwatch.db.hosts.json"
+    in_flight = tmp_path / "defwatch.db.hosts.json.tmp"  # the name every crawl once shared
+    in_flight.write_text('{"hosts": {"other.example": {"latency": 0.5, "lat', encoding="utf-8")
+    cache = HostCache()
+    cache.load(path)
+    cache.remember_latency("a.example", 0.25)
+    cache.save()
+    assert in_flight.read_text(encoding="utf-8").endswith('"lat')  # left to its writer
+    again = HostCache()
+    again.load(path)
+    assert again.latency("a.example") == 0.25
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, in_flight.name]
+
+
+def test_a_cache_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "defwatch.db.hosts.json"
+    path.mkdir()  # os.replace cannot put a file there
+    cache = HostCache()
+    cache.load(path)  # unreadable: starts afresh
+    cache.remember_latency("a.example", 0.25)
+    cache.save()  # a warning, not an error: robots.txt is asked again next time
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
