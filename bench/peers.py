@@ -17,11 +17,15 @@ jobs it reported new or changed). Ratios defwatch / urlwatch per round, min / me
 
 ``--daemon``: ``defwatch run`` over N feeds (1,000 by default) on ``* * * * *`` for some
 minutes (10 by default), one new item in every feed each minute; cycle durations (from the
-daemon's log), skipped runs, CPU per minute and PSS over time.
+daemon's log), skipped runs, CPU per minute and PSS over time, and what the tree keeps
+between cycles (the daemon's resident set, its zygote's and the tree's PSS, minute by
+minute, with the growth per cycle). ``--compare`` runs, at the same time, a second daemon
+building its feeds in its own process as it did before 2026-12-04 (docs/performance.md,
+"Daemon memory").
 
     python bench/peers.py --quick           # N = 50, one round (make bench)
     python bench/peers.py                   # N = 50, 200, 1000; 3 rounds
-    python bench/peers.py --daemon [--feeds 1000 --minutes 10]
+    python bench/peers.py --daemon [--feeds 1000 --minutes 10] [--compare]
 
 Writes bench/peers.json (bench/peers.quick.json with --quick; bench/peers.daemon.json).
 """
@@ -572,84 +576,225 @@ def print_ratios(summary: list[dict[str, Any]]) -> None:
 
 BATCH_DONE = re.compile(r"crawl batch of (\d+) sources: done in ([\d.]+)s \(([^)]*)\)")
 
+# "before": the daemon as it was until 2026-12-04, building its feeds in its own process
+# (the same code, its feed build put back in the daemon by this launcher; nothing else differs).
+IN_DAEMON = (
+    "import runpy, sys\n"
+    "import scheduler.daemon as d\n"
+    "d.Daemon._build_feeds = lambda self, since, once: bool(d.build_feeds(self.config, self.store, since, due=once))\n"
+    "sys.argv = ['defwatch', *sys.argv[1:]]\n"
+    "runpy.run_module('scheduler', run_name='__main__', alter_sys=True)\n"
+)
+VARIANTS = {"after": "feeds built in a child", "before": "feeds built in the daemon"}
 
-def daemon_run(n: int, minutes: float, work: Path, keep_log: Path | None = None) -> dict[str, Any]:
-    feeds = Feeds(n)
-    server = serve(feeds)
-    tool = Defwatch(work / f"daemon{n}", feeds, schedule="* * * * *")
-    log_path = tool.folder / "daemon.log"
-    samples: list[dict[str, Any]] = []
+
+def rss_kb(pid: int) -> int:
     try:
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "scheduler", "-v", "run"],
-                cwd=tool.folder,
-                env=tool.env,
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class DaemonRun:
+    """One ``defwatch run`` over its own n feeds, sampled every second: the whole tree's CPU
+    and PSS, and apart the daemon process (resident set, PSS), its zygote (its only child)
+    and the work (crawl processes, page workers, feed builds: the zygote's children)."""
+
+    def __init__(self, n: int, work: Path, variant: str = "after") -> None:
+        self.variant = variant
+        self.feeds = Feeds(n)
+        self.server = serve(self.feeds)
+        self.tool = Defwatch(work / f"daemon{n}-{variant}", self.feeds, schedule="* * * * *")
+        self.log_path = self.tool.folder / "daemon.log"
+        self.samples: list[dict[str, Any]] = []
+        head = (
+            [sys.executable, "-c", IN_DAEMON] if variant == "before" else [sys.executable, "-m", "scheduler"]
+        )
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [*head, "-v", "run"],
+                cwd=self.tool.folder,
+                env=self.tool.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
             )
+        self.began = time.monotonic()
+
+    def sample(self, now: float) -> None:
+        tree = _children()
+        root = self.process.pid
+        zygotes = tree.get(root, [])
+        work = [p for p in tree_pids(root) if p != root and p not in zygotes]
+        self.samples.append(
+            {
+                "t": round(now - self.began, 1),
+                "cpu_s": round(tree_cpu(root), 2),
+                "pss_mb": round(sum(pss_kb(p) for p in tree_pids(root)) / 1024, 1),
+                "daemon_rss_mb": round(rss_kb(root) / 1024, 1),
+                "daemon_pss_mb": round(pss_kb(root) / 1024, 1),
+                "zygote_pss_mb": round(sum(pss_kb(p) for p in zygotes) / 1024, 1),
+                "work_processes": len(work),
+            }
+        )
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.server.shutdown()
+        self.server.server_close()
+        return code
+
+    def report(self, minutes: float, code: int, keep_log: Path | None) -> dict[str, Any]:
+        samples = self.samples
+        requests, not_modified = self.feeds.counts()
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        # A batch cut by the benchmark's own stop (outcomes "interrupted") is no cycle.
+        done = BATCH_DONE.findall(text)
+        cycles = [(int(a), float(b)) for a, b, outcomes in done if "interrupted" not in outcomes]
+        cut = [(int(a), float(b)) for a, b, outcomes in done if "interrupted" in outcomes]
+        elapsed = samples[-1]["t"] if samples else 0.0
+        cpu = samples[-1]["cpu_s"] if samples else 0.0
+        per_minute = [
+            round(b["cpu_s"] - a["cpu_s"], 2)
+            for a, b in zip(samples, samples[60:], strict=False)
+            if abs((b["t"] - a["t"]) - 60) < 10
+        ][::60]
+        between = between_cycles(samples)
+        stories = self.tool.stories()
+        if keep_log is not None:
+            shutil.copyfile(
+                self.log_path, keep_log.with_name(f"{keep_log.stem}-{self.variant}{keep_log.suffix}")
+            )
+        shutil.rmtree(self.tool.folder, ignore_errors=True)
+        return {
+            "variant": self.variant,
+            "what": VARIANTS[self.variant],
+            "feeds": self.feeds.n,
+            "minutes": minutes,
+            "exit": code,
+            "cycles": cycles,
+            "cycle_s_max": max((s for _, s in cycles), default=None),
+            "cycle_s_median": statistics.median(s for _, s in cycles) if cycles else None,
+            "cut_by_the_stop": cut,
+            "skipped": text.count("still going; skipped"),
+            "started_late": text.count("starts when it ends"),
+            "cpu_s_total": cpu,
+            "cpu_share_of_2_cores": round(cpu / (elapsed * 2), 3) if elapsed else None,
+            "cpu_s_per_minute": per_minute,
+            "pss_mb_max": max((s["pss_mb"] for s in samples), default=None),
+            "pss_mb_max_after_2_min": max((s["pss_mb"] for s in samples if s["t"] > 120), default=None),
+            "between_cycles": between,
+            "daemon_rss_mb_per_cycle": growth_per_cycle(between, "daemon_rss_mb"),
+            "tree_pss_mb_per_cycle": growth_per_cycle(between, "pss_mb"),
+            "samples": samples[::5],
+            "requests": requests,
+            "not_modified": not_modified,
+            "stories": stories,
+        }
+
+
+def between_cycles(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per minute, the last sample with no work process alive (the daemon and its zygote
+    alone, between one cycle's crawl and feeds and the next): what the tree keeps."""
+    out: dict[int, dict[str, Any]] = {}
+    for s in samples:
+        if s["work_processes"] == 0 and s["t"] >= 60:
+            out[int(s["t"] // 60)] = s
+    return [{"minute": m, **s} for m, s in sorted(out.items())]
+
+
+def growth_per_cycle(between: list[dict[str, Any]], key: str) -> float | None:
+    """Least-squares MB per minute (one cycle a minute) from the second minute on (the
+    first cycle stores every feed's first ten items)."""
+    points = [(b["minute"], b[key]) for b in between if b["minute"] >= 2]
+    if len(points) < 2:
+        return None
+    mx, my = statistics.fmean(p[0] for p in points), statistics.fmean(p[1] for p in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return round(sum((x - mx) * (y - my) for x, y in points) / den, 2) if den else None
+
+
+def daemon_run(
+    n: int, minutes: float, work: Path, keep_log: Path | None = None, variants: tuple[str, ...] = ("after",)
+) -> list[dict[str, Any]]:
+    """The daemon over n feeds on ``* * * * *``, one new item in every feed each minute;
+    with two variants, both at once (each its own feeds and store), so that they share
+    the machine's load."""
+    runs: list[DaemonRun] = []
+    try:
+        for variant in variants:
+            runs.append(DaemonRun(n, work, variant))
         began = time.monotonic()
         end = began + minutes * 60
         next_publish = began + 30
-        cpu0 = 0.0
-        while time.monotonic() < end and process.poll() is None:
+        while time.monotonic() < end and all(r.process.poll() is None for r in runs):
             time.sleep(1)  # PSS peaks last seconds (a cycle's crawl process and worker)
             now = time.monotonic()
             if now >= next_publish:
-                feeds.publish()
+                for r in runs:
+                    r.feeds.publish()
                 next_publish += 60
-            cpu = tree_cpu(process.pid)
-            pss = sum(pss_kb(p) for p in tree_pids(process.pid)) / 1024
-            samples.append({"t": round(now - began, 1), "cpu_s": round(cpu, 2), "pss_mb": round(pss, 1)})
-            cpu0 = cpu
-        requests, not_modified = feeds.counts()
-        process.terminate()
-        try:
-            code = process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-    finally:
-        server.shutdown()
-        server.server_close()
-    text = log_path.read_text(encoding="utf-8", errors="replace")
-    # A batch cut by the benchmark's own stop (outcomes "interrupted") is no cycle.
-    done = BATCH_DONE.findall(text)
-    cycles = [(int(a), float(b)) for a, b, outcomes in done if "interrupted" not in outcomes]
-    cut = [(int(a), float(b)) for a, b, outcomes in done if "interrupted" in outcomes]
-    skipped = text.count("still going; skipped")
-    late = text.count("starts when it ends")
-    elapsed = samples[-1]["t"] if samples else 0.0
-    per_minute = [
-        round(b["cpu_s"] - a["cpu_s"], 2)
-        for a, b in zip(samples, samples[60:], strict=False)
-        if abs((b["t"] - a["t"]) - 60) < 10
-    ][::60]
-    stories = tool.stories()
-    if keep_log is not None:
-        shutil.copyfile(log_path, keep_log)
-    shutil.rmtree(tool.folder, ignore_errors=True)
-    return {
-        "feeds": n,
-        "minutes": minutes,
-        "exit": code,
-        "cycles": cycles,
-        "cycle_s_max": max((s for _, s in cycles), default=None),
-        "cycle_s_median": statistics.median(s for _, s in cycles) if cycles else None,
-        "cut_by_the_stop": cut,
-        "skipped": skipped,
-        "started_late": late,
-        "cpu_s_total": cpu0,
-        "cpu_share_of_2_cores": round(cpu0 / (elapsed * 2), 3) if elapsed else None,
-        "cpu_s_per_minute": per_minute,
-        "pss_mb_max": max((s["pss_mb"] for s in samples), default=None),
-        "pss_mb_max_after_2_min": max((s["pss_mb"] for s in samples if s["t"] > 120), default=None),
-        "pss_mb_samples": samples[::10],
-        "requests": requests,
-        "not_modified": not_modified,
-        "stories": stories,
-    }
+            for r in runs:
+                r.sample(now)
+        codes = [r.stop() for r in runs]
+    except BaseException:
+        for r in runs:
+            r.stop()
+        raise
+    return [r.report(minutes, code, keep_log) for r, code in zip(runs, codes, strict=True)]
+
+
+def print_daemon(runs: list[dict[str, Any]]) -> None:
+    print_table(
+        "daemon",
+        [
+            "variant",
+            "feeds",
+            "cycles",
+            "cycle s median / max",
+            "skipped",
+            "started late",
+            "CPU share of 2 cores",
+            "PSS MB max (after 2 min)",
+            "daemon RSS MB/cycle",
+            "tree PSS MB/cycle",
+        ],
+        [
+            [
+                d["what"],
+                d["feeds"],
+                len(d["cycles"]),
+                f"{d['cycle_s_median']:.1f} / {d['cycle_s_max']}" if d["cycles"] else "-",
+                d["skipped"],
+                d["started_late"],
+                d["cpu_share_of_2_cores"],
+                f"{d['pss_mb_max']} ({d['pss_mb_max_after_2_min']})",
+                d["daemon_rss_mb_per_cycle"],
+                d["tree_pss_mb_per_cycle"],
+            ]
+            for d in runs
+        ],
+    )
+    minutes = sorted({b["minute"] for d in runs for b in d["between_cycles"]})
+    rows = []
+    for d in runs:
+        by = {b["minute"]: b for b in d["between_cycles"]}
+        for key, label in (
+            ("daemon_rss_mb", "daemon RSS"),
+            ("zygote_pss_mb", "zygote PSS"),
+            ("pss_mb", "tree PSS"),
+        ):
+            rows.append([f"{label}, {d['variant']}", *(by[m][key] if m in by else "-" for m in minutes)])
+    print_table("between cycles (the daemon and its zygote alone), MB, by minute", ["", *minutes], rows)
 
 
 def items_cycle(n: int, items: int, work: Path) -> dict[str, Any]:
@@ -703,8 +848,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--items", type=int, default=30, help="items per feed of --items-cycle")
     parser.add_argument("--keep-log", type=Path, help="--daemon: copy the daemon's log here")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="--daemon: also the daemon building its feeds in its own process, both at once",
+    )
     parser.add_argument("--out", help="the JSON file's name under bench/ (default by mode)")
     args = parser.parse_args(argv)
+    variants = ("after", "before") if args.compare else ("after",)
     compile_defwatch()
     work = Path(tempfile.mkdtemp(prefix="defwatch-peers-"))
     load_before = os.getloadavg()
@@ -716,35 +867,14 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(doc["items_cycle"], indent=2))
             name = "peers.items.json"
         elif args.daemon:
-            print(f"defwatch run, {args.feeds} feeds on '* * * * *' for {args.minutes:g} min ...", flush=True)
-            doc: dict[str, Any] = {
-                "bench": "peers-daemon",
-                "daemon": daemon_run(args.feeds, args.minutes, work, args.keep_log),
-            }
-            d = doc["daemon"]
-            print_table(
-                "daemon",
-                [
-                    "feeds",
-                    "cycles",
-                    "cycle s median / max",
-                    "skipped",
-                    "started late",
-                    "CPU share of 2 cores",
-                    "PSS MB max (after 2 min)",
-                ],
-                [
-                    [
-                        d["feeds"],
-                        len(d["cycles"]),
-                        f"{d['cycle_s_median']:.1f} / {d['cycle_s_max']}" if d["cycles"] else "-",
-                        d["skipped"],
-                        d["started_late"],
-                        d["cpu_share_of_2_cores"],
-                        f"{d['pss_mb_max']} ({d['pss_mb_max_after_2_min']})",
-                    ]
-                ],
+            both = " and ".join(VARIANTS[v] for v in variants)
+            print(
+                f"defwatch run, {args.feeds} feeds on '* * * * *' for {args.minutes:g} min ({both}) ...",
+                flush=True,
             )
+            runs = daemon_run(args.feeds, args.minutes, work, args.keep_log, variants)
+            doc: dict[str, Any] = {"bench": "peers-daemon", "daemon": runs}
+            print_daemon(runs)
             name = "peers.daemon.json"
         else:
             sizes = [50] if args.quick else [int(x) for x in args.sizes.split(",")]
