@@ -203,6 +203,21 @@ def peers_rows(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def web_rows(doc: dict[str, Any]) -> list[Row]:
+    rows = []
+    for path, page in doc["pages"].items():
+        if path in ("/", "/search?q=ASEAN"):
+            rows.append(
+                _row(
+                    f"web page {path}, {doc['count']:,} stories, {doc['runs']} requests",
+                    f"median {page['median_ms']} ms, worst {page['worst_ms']} ms",
+                    "median < 100 ms, worst < 300 ms",
+                    page["status"] == 200 and page["median_ms"] < 100 and page["worst_ms"] < 300,
+                )
+            )
+    return rows
+
+
 ADAPTERS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "synthetic_site": synthetic_site_rows,
     "crawl": crawl_rows,
@@ -213,6 +228,7 @@ ADAPTERS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "rules": rules_rows,
     "feeds": feeds_rows,
     "rankings": rankings_rows,
+    "web": web_rows,
 }
 
 
