@@ -11,6 +11,11 @@ when the plan scans ranking_entries or a median CPU time is not under the budget
 
     python bench/rankings.py            # 10,000 snapshots in each of the three windows
     python bench/rankings.py --quick    # 10,000 snapshots of the 24h window only, fewer runs
+    python bench/rankings.py --no-cache # build the store afresh
+
+The built store is kept in ~/.cache/defwatch-bench/ (bench/_cache.py: under a key of the
+schema, GENERATOR and the code that builds it) and copied from there on the next run; the
+query is timed on the copy, opened afresh.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _cache
 from core.config import load_config
 from core.model import RankingSnapshot
 from ingest import Ingest
@@ -37,6 +43,7 @@ from store import Store
 from store import rankings as rk
 
 BUDGET_MS = 50.0
+GENERATOR = 1  # raise when build() makes another store from the same code
 LIST_SIZE = 10
 STICKY = "https://j-defense.example/docs/mod/000001.html"
 START = datetime(2025, 7, 1, tzinfo=UTC)
@@ -61,7 +68,9 @@ def story_url(n: int) -> str:
     return f"https://j-defense.example/docs/mod/{n:06d}.html"
 
 
-def build(store: Store | Ingest, windows: list[str], snapshots: int, seed: int = 7) -> dict[str, int]:
+def build(store: Store | Ingest | None, windows: list[str], snapshots: int, seed: int = 7) -> dict[str, int]:
+    """Save the lists (through ``store``; None: only count them) and count each story's
+    appearances."""
     counts: Counter[str] = Counter()
     for window in windows:
         rng = random.Random(f"{seed}-{window}")
@@ -70,6 +79,8 @@ def build(store: Store | Ingest, windows: list[str], snapshots: int, seed: int =
         for i in range(snapshots):
             listed = churn(rng, listed, next_id)
             counts.update(listed)
+            if store is None:
+                continue
             store.save_ranking_snapshot(
                 RankingSnapshot.of(
                     "jdefense",
@@ -102,15 +113,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one window, fewer timed runs")
     parser.add_argument("--snapshots", type=int, default=10_000, help="snapshots per window")
+    parser.add_argument(
+        "--no-cache", action="store_true", help=f"build the store afresh, not from {_cache.CACHE}"
+    )
     args = parser.parse_args(argv)
     windows = ["24h"] if args.quick else ["24h", "1w", "1m"]
     runs = 20 if args.quick else 200
 
+    def make(path: Path) -> None:
+        with Store.open(f"sqlite:///{path}") as store:
+            build(Ingest(store, load_config(None, environ={})), windows, args.snapshots)
+
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        db = Path(tmp) / "bench.db"
         t0 = time.perf_counter()
-        counts = build(Ingest(store, load_config(None, environ={})), windows, args.snapshots)
+        key = _cache.key(
+            f"{GENERATOR};{windows};{args.snapshots};{LIST_SIZE};{STICKY};{START}",
+            functions=(churn, story_url, build),
+            files=("ingest/__init__.py", "rankings/movements.py"),
+        )
+        how = _cache.provide(
+            f"rankings-{'-'.join(windows)}-{args.snapshots}", key, db, make, not args.no_cache
+        )
         build_s = time.perf_counter() - t0
+        counts = build(None, windows, args.snapshots)
+        store = Store.open(f"sqlite:///{db}")
         typical_url = sorted(counts.items(), key=lambda kv: kv[1])[len(counts) // 2][0]
         cases = {"story listed in every snapshot": STICKY, "typical story": typical_url}
         results = []
@@ -141,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "entries_per_snapshot": LIST_SIZE,
         "movements_24h": events,
         "build_seconds": round(build_s, 1),
+        "store": how,
         "runs": runs,
         "budget_ms": BUDGET_MS,
         "results": results,
@@ -148,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"rank_history, one story, {args.snapshots:,} snapshots x {len(windows)} window(s) "
-        f"({LIST_SIZE} entries each, {events:,} movements in 24h; built in {build_s:.1f}s), {runs} runs"
+        f"({LIST_SIZE} entries each, {events:,} movements in 24h; {how} in {build_s:.1f}s), {runs} runs"
     )
     print(f"{'case':<32} {'rows':>6} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'cpu median ms':>14}")
     for r in results:
