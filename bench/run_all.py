@@ -151,29 +151,31 @@ def rules_rows(doc: dict[str, Any]) -> list[Row]:
 
 
 def feeds_rows(doc: dict[str, Any]) -> list[Row]:
+    # judged on CPU time, as bench/feeds.py does: other processes stretch the wall time
     rows = []
     for result in doc["results"]:
+        big = result["stories"] >= 100_000
         for case, figures in result["cases"].items():
             if case.startswith("full"):
                 rows.append(
                     _row(
                         f"feeds: {case}, {result['stories']:,} stories",
-                        f"{figures['median_s']} s (median of {figures['runs']})",
-                        f"< {doc['budget_s']:g} s" if result["stories"] >= 100_000 else "",
-                        figures["median_s"] < doc["budget_s"] if result["stories"] >= 100_000 else None,
+                        f"{figures['cpu_median_s']} CPU-s, wall {figures['median_s']} s (median of {figures['runs']})",
+                        f"< {doc['budget_s']:g} CPU-s" if big else "",
+                        figures["cpu_median_s"] < doc["budget_s"] if big else None,
                     )
                 )
     return rows
 
 
 def rankings_rows(doc: dict[str, Any]) -> list[Row]:
-    worst = doc["results"][0]
+    worst = doc["results"][0]  # judged on CPU time, as bench/rankings.py does
     return [
         _row(
             f"rank history, {doc['snapshots_per_window']:,} snapshots, {worst['case']}",
-            f"{worst['median_ms']} ms (median)",
-            f"< {doc['budget_ms']:g} ms",
-            worst["median_ms"] < doc["budget_ms"],
+            f"{worst['cpu_median_ms']} CPU-ms, wall {worst['median_ms']} ms (medians)",
+            f"< {doc['budget_ms']:g} CPU-ms",
+            worst["cpu_median_ms"] < doc["budget_ms"],
         )
     ]
 
