@@ -449,7 +449,18 @@ def stages(count: int, folder: Path) -> dict[str, float]:
             pages[i], heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=accept
         ),
     )
-    fields = timed("jdefense: read_article", lambda i: read_article(pages[i], exclude=blocks[i].elements()))
+    timed(
+        "jdefense: read_article, own reading only (fallbacks=False)",
+        lambda i: read_article(pages[i], exclude=blocks[i].elements(), fallbacks=False),
+    )
+    timed(
+        "jdefense: read_article, full-mode check (thorough=True)",
+        lambda i: read_article(pages[i], exclude=blocks[i].elements(), thorough=True),
+    )
+    fields = timed(
+        "jdefense: read_article (as crawled: fast-mode check)",
+        lambda i: read_article(pages[i], exclude=blocks[i].elements()),
+    )
     timed(
         "jdefense: era dates + summary",
         lambda i: (parse_era_dates(fields[i].body), summarize(fields[i].body)),
@@ -458,6 +469,12 @@ def stages(count: int, folder: Path) -> dict[str, float]:
         "feed: trafilatura, text only (as crawled)",
         lambda i: extract_article(
             html[i].encode(), base + articles[i].path, metadata=False, title=fields[i].title
+        ),
+    )
+    timed(
+        "feed: trafilatura fast mode, text only (not used)",
+        lambda i: extract_article(
+            html[i].encode(), base + articles[i].path, metadata=False, title=fields[i].title, fast=True
         ),
     )
     timed(

@@ -300,6 +300,18 @@ def _shingles(lines: list[str]) -> set[str]:
     return out
 
 
+def _found_in(runs: set[str], text: str) -> set[str]:
+    """Those of ``runs`` that are runs of ``text`` too (``_shingles(text.split("\\n")) & runs``,
+    without cutting all of ``text`` into runs): a six-character run is one of a word of it,
+    a shorter one is a whole short word of it."""
+    if not runs or not text:
+        return set()
+    words = unicodedata.normalize("NFKC", text).casefold().split()
+    joined = " ".join(w for w in words if len(w) >= _SHINGLE)  # runs hold no space: none spans two words
+    short = {w for w in words if len(w) < _SHINGLE}
+    return {r for r in runs if (r in joined if len(r) >= _SHINGLE else r in short)}
+
+
 def compare_with_extractor(
     ours: list[str], theirs: list[str], title: str | None = None, non_body: str = "", route: str = "visible"
 ) -> tuple[list[str], str, Check]:
@@ -318,9 +330,15 @@ def compare_with_extractor(
     if not mine:
         return theirs, "trafilatura", Check("body-agreement", True, "only trafilatura read a body")
     a, b = _shingles(mine), _shingles(other)
-    b_body = (b - _shingles(non_body.split("\n"))) | (a & b)
-    ours_cover = len(a & b_body) / len(b_body)
-    theirs_cover = len(a & b) / len(a)
+    both = a & b
+    # trafilatura's body text: what both read, and what only it read outside ``non_body``
+    # (only those runs are looked up there: the page's furniture is not cut into runs).
+    only_theirs = b - a
+    b_body = len(both) + len(only_theirs - _found_in(only_theirs, non_body))
+    if not b_body:  # as when it read nothing (this divided by zero before 12-04)
+        return ours, route, Check("body-agreement", True, "trafilatura read only text known to be no body")
+    ours_cover = len(both) / b_body
+    theirs_cover = len(both) / len(a)
     detail = f"the {route} reading covers {ours_cover:.0%} of trafilatura's body text, trafilatura {theirs_cover:.0%} of it"
     if ours_cover >= _AGREE:
         return ours, route, Check("body-agreement", True, detail)

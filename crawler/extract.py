@@ -1,16 +1,18 @@
 """Reading what a page or a feed says: an article page's main text (trafilatura), the plain
 text of an HTML fragment (a feed item's summary), and dates as feeds and listings write them.
 
-Pure functions on text; nothing here fetches anything or raises on bad input.
+Pure functions on text (or a parsed page); nothing here fetches anything or raises on bad input.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
+from lxml.html import HtmlElement
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
 from core.dates import parse_date_line, plausible
@@ -30,19 +32,30 @@ class Article:
 
 
 def extract_article(
-    html: str | bytes, url: str | None = None, *, metadata: bool = True, title: str | None = None
+    html: str | bytes | HtmlElement,
+    url: str | None = None,
+    *,
+    metadata: bool = True,
+    title: str | None = None,
+    fast: bool = False,
 ) -> Article | None:
     """The main text of an article page, or None when the page has no readable text.
 
-    Without ``metadata`` the page's title, date and author are not looked for (half the
-    work: for pages whose listing gave them); ``title``, when given, is the headline a
-    first line equal to it is taken for."""
+    ``html`` is the page's text, or its parsed tree (read from a copy: the tree is left as
+    it was, and not parsed a second time). Without ``metadata`` the page's title, date and
+    author are not looked for (half the work: for pages whose listing gave them); ``title``,
+    when given, is the headline a first line equal to it is taken for. With ``fast``,
+    trafilatura's own reading stands alone: its comparison with justext and readability
+    (half its cost again) is left out."""
     import trafilatura  # slow to import; only sources with fetch_articles need it
 
+    if isinstance(html, HtmlElement):
+        html = copy.deepcopy(html)  # trafilatura prunes the tree it reads (2.3 copies it, 2.0 did not)
     try:
         doc = trafilatura.bare_extraction(
             html,
             url=url,
+            fast=fast,
             with_metadata=metadata,
             include_comments=False,
             include_tables=True,

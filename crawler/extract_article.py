@@ -150,6 +150,7 @@ def read_article(
     exclude: Collection[HtmlElement] = (),
     fallbacks: bool = True,
     selectors: ArticleSelectors | None = None,
+    thorough: bool = False,
 ) -> ArticleFields:
     """Title, published time, body paragraphs and categories of an article page.
 
@@ -169,6 +170,12 @@ def read_article(
     With ``fallbacks=False`` trafilatura and htmldate are not consulted (nor compared).
     ``checks`` says what was verified: title, date, body (present, not cut off, agreeing
     with trafilatura's reading).
+
+    Trafilatura reads the tree already parsed (a copy of it), in its fast mode: without its
+    own comparison with justext and readability, which doubled the cost of every page and
+    gave the same verdict on every page the tests read (every template family, the pages
+    built to fail the check: tests/crawler/test_self_check.py). ``thorough`` runs that
+    comparison too.
     """
     fields = ArticleFields(truncated=page.truncated, canonical_url=_canonical(page))
     skip = page.chrome | set(exclude)
@@ -203,7 +210,7 @@ def read_article(
             non_body = non_body_text(page, anchor, anchor, skip)
     _metadata_fallbacks(page, fields, tz)
     if fallbacks:
-        _extractor_fallbacks(page, fields, tz, non_body)
+        _extractor_fallbacks(page, fields, tz, non_body, thorough)
     _final_checks(fields)
     return fields
 
@@ -410,7 +417,9 @@ def _metadata_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo) -> No
         fields.categories, fields.routes["categories"] = [fields.section], "json-ld"
 
 
-def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_body: str = "") -> None:
+def _extractor_fallbacks(
+    page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_body: str = "", thorough: bool = False
+) -> None:
     from crawler.extract import extract_article  # trafilatura: slow to import
 
     if page.size > COMPARE_MAX and fields.paragraphs and fields.title is not None:
@@ -420,8 +429,9 @@ def _extractor_fallbacks(page: HtmlPage, fields: ArticleFields, tz: tzinfo, non_
             Check("body-agreement", True, f"not compared: the page has {page.size:,} characters")
         )
         return
-    html = lxml.html.tostring(page.doc, encoding="unicode")
-    found = extract_article(html, page.url, metadata=fields.title is None, title=fields.title)
+    found = extract_article(
+        page.doc, page.url, metadata=fields.title is None, title=fields.title, fast=not thorough
+    )
     if found is not None and fields.title is None and found.title:
         fields.title, fields.routes["title"] = found.title, "trafilatura"
     theirs = found.text.split("\n") if found is not None else []

@@ -30,8 +30,10 @@ fallbacks, and ``extra["routes"]`` says which route gave each field.
 
 Every reader checks itself (:mod:`crawler.checks`): a ranking window is stored only when it
 lists 5-20 distinct articles with ranks 1..n, every entry titled as its article is; a body
-only when it agrees with trafilatura's reading of the page. A failed check marks the run
-degraded with the exact reason, and the page is kept (:mod:`crawler.saved_pages`).
+only when it agrees with trafilatura's reading of the page (its fast mode, on the tree already
+parsed: the same verdict as its full mode on every template family, tests/crawler/test_self_check.py,
+at half the cost). A failed check marks the run degraded with the exact reason, and the page is
+kept (:mod:`crawler.saved_pages`).
 
 A half-read article is never stored: a truncated page (no closing tags), a page whose title
 or date no route finds, a page without body paragraphs, a 500, a timeout or a redirect to
