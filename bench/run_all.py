@@ -6,7 +6,7 @@ timings if run together), with ``--quick`` when this is given. Its JSON report
 figures of the combined table: one row per target, with the figure, the target and whether
 it is met. A script this file does not know yet still runs; its row gives its exit status.
 
-    python bench/run_all.py --quick   # about 3 minutes on 2 cores (make bench)
+    python bench/run_all.py --quick   # 2 minutes on 2 idle cores (make bench)
     python bench/run_all.py           # every full benchmark (about half an hour)
 
 Writes bench/results.json. Exits 1 when a script failed or a target was missed.
