@@ -21,7 +21,7 @@ def deliver_alerts(config: Config, store: Store) -> Any:
     Retry-After (alerts.loop.deliver_once)."""
     if not config.channels and not _anything_pending(store):
         # No channel to queue for, nothing left queued for a channel since removed: the
-        # alert stage is not even imported (a sixth of an unchanged 50-feed cycle's saving).
+        # alert stage is not even imported (about 15 ms of an unchanged cycle).
         return None
     from alerts.loop import deliver_once, log_report
 
