@@ -14,9 +14,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -131,3 +133,40 @@ def wait_until_blocked(url: str, thread: threading.Thread, bound: float = 600) -
     finally:
         engine.dispose()
     return False
+
+
+def race(url: str, first: Callable[[Connection], None], second: Callable[[Any], None]) -> list[Exception]:
+    """Two writers of ``url``'s store at once, by construction: ``first`` writes in a
+    transaction held open until ``second``, given a store of its own (as another process
+    has), is waiting for it (:func:`wait_until_blocked`); then it commits. The errors
+    ``second`` raised."""
+    from store import Store
+
+    errors: list[Exception] = []
+    written, release = threading.Event(), threading.Event()
+    with Store.open(url) as one, Store.open(url) as other:
+
+        def hold() -> None:
+            with one.transaction() as conn:
+                first(conn)
+                written.set()
+                release.wait(600)
+
+        def write() -> None:
+            try:
+                second(other)
+            except Exception as exc:
+                errors.append(exc)
+
+        holder, writer = threading.Thread(target=hold), threading.Thread(target=write)
+        holder.start()
+        try:
+            assert written.wait(600)
+            writer.start()
+            assert wait_until_blocked(url, writer), errors
+        finally:
+            release.set()
+            holder.join(600)
+            if writer.ident is not None:
+                writer.join(600)
+    return errors

@@ -4,7 +4,6 @@ releases that share only a title stay apart; the index survives restarts."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -283,35 +282,7 @@ def test_two_processes_starting_on_an_unbuilt_index_build_it_once(pg_admin_url: 
     with Store.open(url) as plain:  # no hook: stories from before the index
         plain.save_story(ministry_release())
         plain.save_story(jdefense_article())
-    first, second = Store.open(url), Store.open(url)
-    built, release, errors = threading.Event(), threading.Event(), []
-
-    def build_and_hold() -> None:
-        with first.transaction() as conn:
-            CopyDetector().ensure_index(conn)
-            built.set()
-            release.wait(600)
-
-    def install() -> None:
-        try:
-            CopyDetector.install(second)
-        except Exception as exc:
-            errors.append(exc)
-
-    holder = threading.Thread(target=build_and_hold)
-    holder.start()
-    assert built.wait(600)
-    other = threading.Thread(target=install)
-    other.start()
-    try:
-        # the second install is blocked behind the first's open transaction, by construction
-        assert pg.wait_until_blocked(url, other), errors
-    finally:
-        release.set()
-        holder.join(600)
-        other.join(600)
-        first.close()
-        second.close()
+    errors = pg.race(url, CopyDetector().ensure_index, CopyDetector.install)
     assert errors == []
     with Store.open(url) as store, store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.copy_index)).scalar_one() == 1

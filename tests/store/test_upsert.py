@@ -5,7 +5,6 @@ the first committed; each is now one ``INSERT … ON CONFLICT`` (store.upsert)."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -32,44 +31,11 @@ def pg_url(pg_admin_url: str | None) -> Iterator[str]:
     yield url
 
 
-def race(url: str, first: Callable[[Connection], None], second: Callable[[Store], None]) -> list[Exception]:
-    """``first`` writes in a transaction held open until ``second``, on another connection,
-    is waiting for it; then it commits. The errors ``second`` raised."""
-    errors: list[Exception] = []
-    written, release = threading.Event(), threading.Event()
-    with Store.open(url) as one, Store.open(url) as other:
-
-        def hold() -> None:
-            with one.transaction() as conn:
-                first(conn)
-                written.set()
-                release.wait(600)
-
-        def write() -> None:
-            try:
-                second(other)
-            except Exception as exc:
-                errors.append(exc)
-
-        holder, writer = threading.Thread(target=hold), threading.Thread(target=write)
-        holder.start()
-        try:
-            assert written.wait(600)
-            writer.start()
-            assert pg.wait_until_blocked(url, writer), errors
-        finally:
-            release.set()
-            holder.join(600)
-            if writer.ident is not None:
-                writer.join(600)
-    return errors
-
-
 def test_two_crawls_keep_the_validators_of_one_feed_at_once(pg_url: str) -> None:
     def first(conn: Connection) -> None:
         upsert(conn, t.http_state, {"url": URL}, {"etag": '"a"', "last_modified": None, "checked": NOW})
 
-    assert race(pg_url, first, lambda store: store.set_http_state(URL, '"b"', None)) == []
+    assert pg.race(pg_url, first, lambda store: store.set_http_state(URL, '"b"', None)) == []
     with Store.open(pg_url) as store:
         assert store.http_state(URL) == ('"b"', None)  # the later write wins, as in one process
         with store.engine.connect() as conn:
@@ -84,7 +50,7 @@ def test_two_crawls_record_one_source_state_at_once(pg_url: str) -> None:
         with store.transaction() as conn:
             set_ops_state(conn, "mod", "ok", NOW, None, None)
 
-    assert race(pg_url, first, second) == []
+    assert pg.race(pg_url, first, second) == []
     with Store.open(pg_url) as store, store.engine.connect() as conn:
         state = ops_state(conn, "mod")
         assert state is not None and state["state"] == "ok" and state["reason"] is None
