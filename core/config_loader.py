@@ -242,6 +242,7 @@ class _Loader:
                 "download_delay": ("duration", 0.0),
                 "allow_private": ("bool-or-list", False),
                 "scrapyd": ("list", ()),
+                "precheck": ("bool", True),
             },
         )
         for node in crawl["scrapyd"]:

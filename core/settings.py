@@ -73,6 +73,8 @@ class CrawlConfig:
     # the hosts ("intranet.example", "127.0.0.1:8080") allowed to be private (crawler.addresses).
     allow_private: bool | tuple[str, ...] = False
     scrapyd: tuple[str, ...] = ()  # Scrapyd nodes to run the crawls on (none: local processes)
+    # Ask the cycle's feeds for changes before a crawl process starts (crawler.precheck)
+    precheck: bool = True
 
 
 @dataclass(frozen=True)

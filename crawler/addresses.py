@@ -33,33 +33,13 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from crawler.netpolicy import is_public, private_allowed
+
 ALLOW_SETTING = "DEFWATCH_ALLOW_PRIVATE"
 
 
 class PrivateAddressRefused(IgnoreRequest):
     """The request's host is (or resolves to) an address defwatch does not fetch from."""
-
-
-def is_public(address: str) -> bool:
-    """Whether an IP address is a public, routable one."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED)
-    )
-
-
-_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not public
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -160,9 +140,7 @@ class PrivateAddressMiddleware:
         if not allow:
             config: Any = getattr(self.crawler.spider, "config", None)
             allow = getattr(getattr(config, "crawl", None), "allow_private", False)
-        if allow is True:
-            return True
-        return bool(allow) and (host in allow or f"{host}:{port}" in allow)
+        return private_allowed(allow, host, port)
 
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)

@@ -43,6 +43,7 @@ from twisted.python.failure import Failure
 from core.config import Config, SourceConfig
 from crawler import settings as default_settings
 from crawler.base import DefwatchSpider
+from crawler.precheck import one_request
 from crawler.worker import Worker
 from store import Store
 
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 def batchable(source: SourceConfig) -> bool:
     """Whether a source's crawl can share the cycle's crawler: one listing request, read at
     once (a ``feed`` that does not fetch its articles' pages)."""
-    return source.kind == "feed" and not getattr(source.options, "fetch_articles", False)
+    return one_request(source)
 
 
 class SourceCrawler:

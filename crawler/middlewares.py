@@ -10,6 +10,7 @@ once it has processed a 200, so validators are only kept for content that was st
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,14 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.extensions.throttle import AutoThrottle
-from scrapy.http import Response
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
 from crawler.batch import ASKER, owner
 from crawler.hostcache import HOSTS
+from crawler.precheck import PREFETCHED_ENV, take
 
 
 class ConditionalRequestMiddleware:
@@ -48,6 +51,33 @@ class ConditionalRequestMiddleware:
         statuses: set[Any] = set(request.meta.get("handle_httpstatus_list", ())) | {304}
         request.meta["handle_httpstatus_list"] = sorted(statuses)
         return None
+
+
+class PrefetchedMiddleware:
+    """A feed's answer already fetched by the check before the crawl (crawler.precheck),
+    given to Scrapy in place of downloading it again: last of the middlewares' requests
+    (robots.txt, the address check and the counts have seen the request), so every
+    middleware's ``process_response`` (redirects, retries, decompression, counts) sees the
+    answer as any other. Taken once: a retry or a redirect goes to the site."""
+
+    def __init__(self) -> None:
+        self.folder = os.environ.get(PREFETCHED_ENV)
+
+    def process_request(self, request: Request) -> Response | None:
+        if not self.folder or not request.meta.get("defwatch_conditional"):
+            return None
+        found = take(self.folder, request.url)
+        if found is None:
+            return None
+        status, pairs, body, latency = found
+        headers = Headers()
+        for key, value in pairs:
+            headers.appendlist(key, value)
+        request.meta["download_latency"] = latency  # AutoThrottle learns from it as from a download
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return cls(
+            url=request.url, status=status, headers=headers, body=body, request=request, flags=["prefetched"]
+        )
 
 
 class CrawlDeadlineMiddleware:

@@ -62,6 +62,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # after Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout
     "crawler.middlewares.CrawlDeadlineMiddleware": 360,
+    # after every other request step (counts at 850): a feed's answer fetched by the check
+    # before the crawl (crawler.precheck) instead of a download
+    "crawler.middlewares.PrefetchedMiddleware": 950,
 }
 DEFWATCH_ALLOW_PRIVATE = False  # [crawl] allow_private
 # The address connected to is checked as well as the one the middleware saw (DNS rebinding)

@@ -124,7 +124,7 @@ def _private(url: str, allow: bool | tuple[str, ...]) -> str | None:
     """Why a crawl would refuse ``url``'s host as private (crawler.addresses), or None."""
     import socket
 
-    from crawler.addresses import is_public
+    from crawler.netpolicy import is_public
 
     parts = urlsplit(url)
     host = parts.hostname or ""

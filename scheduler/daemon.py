@@ -60,6 +60,7 @@ from scheduler.steps import (
 )
 
 if TYPE_CHECKING:
+    from crawler.precheck import Checked
     from store import Store
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,50 @@ class Daemon:
         """Crawl ``sources`` in one child process (a spider each, with its own time limit,
         and its own run recorded); block until it ends or is killed. A result per source.
         With ``batch`` (the daemon's), the dispatcher may see some sources finish earlier."""
+        checked = self._precheck(sources)
+        if batch is not None and checked.recorded:
+            self.dispatch.settled(batch, {n: r.run_id or 0 for n, r in checked.recorded.items()})
+        try:
+            crawled = self._crawl_process(
+                [s for s in sources if s.name not in checked.recorded], batch, checked
+            )
+        finally:
+            checked.clean()
+        results = {r.source: r for r in crawled}
+        results.update(checked.recorded)
+        return [results[s.name] for s in sources]
+
+    def _precheck(self, sources: Sequence[SourceConfig]) -> Checked:
+        """The feeds asked before a crawl process starts (crawler.precheck): the runs of
+        those unchanged, recorded; the answers of the others, for the crawl."""
+        from crawler.precheck import Checked, check, enabled, summary
+
+        if not enabled(self.config):
+            return Checked()
+        try:
+            checked = check(self.config, self.store, list(sources), stopping=self.stopping.is_set)
+        except Exception as exc:  # the crawl asks them all: nothing is lost but the saving
+            log.warning("precheck: %s: %s (every source is crawled)", type(exc).__name__, exc)
+            return Checked()
+        if checked.asked:
+            log.info("%s", summary(checked, len(sources)))
+        for result in checked.recorded.values():
+            self._log_result(result)
+        return checked
+
+    def _crawl_process(
+        self, sources: Sequence[SourceConfig], batch: Batch | None, checked: Checked
+    ) -> list[RunResult]:
         names = [s.name for s in sources]
+        if not sources:
+            if batch is not None:
+                self.dispatch.close(batch)
+            return []
         last = self.store.last_runs()
         before = {n: (last[n].run_id or 0) if n in last else 0 for n in names}
         if batch is not None:
             batch.before = before
-        env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock)}
+        env = {**os.environ, "DEFWATCH_PROGRESS": "off", **child_lock_env(self.lock), **checked.env()}
         fds = (self.lock.fd,) if self.lock is not None else ()
         if self.options.fork:
             preload_crawl()

@@ -121,6 +121,17 @@ class Dispatcher:
             batch.closing = True
             return dict(batch.finished)
 
+    def settled(self, batch: Batch, runs: dict[str, int]) -> None:
+        """Sources of a batch whose runs ended before its process started (crawler.precheck:
+        unchanged feeds): free to be crawled again."""
+        with self.cond:
+            for name, run_id in runs.items():
+                batch.remaining.discard(name)
+                batch.finished[name] = run_id
+                if self._crawling.get(name) is batch:
+                    del self._crawling[name]
+            self.cond.notify_all()
+
     def wake(self) -> None:
         with self.cond:
             self.cond.notify_all()

@@ -4,6 +4,7 @@ did (``crawl_runs``) and the validators a source's pages answered with (``http_s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,38 @@ class CrawlRecords:
                 [{"source": s, "started": now, "outcome": "running", "stats": {}} for s in sources],
             ).scalars()
             return dict(zip(sources, (int(i) for i in ids), strict=True))
+
+    def record_runs(self, results: list[RunResult], started: datetime) -> list[RunResult]:
+        """Runs already over when recorded (crawler.precheck: feeds that answered 304 before
+        any crawl started), from ``started`` to now, in one transaction: as recorded, ids
+        and times included."""
+        if not results:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "source": r.source,
+                "started": started,
+                "finished": now,
+                "outcome": str(r.outcome),
+                "requests": r.requests,
+                "new_stories": r.new_stories,
+                "revised": r.revised,
+                "known_skipped": r.known_skipped,
+                "errors": r.errors,
+                "reason": r.reason,
+                "stats": dict(r.stats),
+            }
+            for r in results
+        ]
+        with self.engine.begin() as conn:
+            ids = conn.execute(
+                insert(t.crawl_runs).returning(t.crawl_runs.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            return [
+                replace(r, run_id=int(i), started=started, finished=now)
+                for r, i in zip(results, ids, strict=True)
+            ]
 
     def set_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         """Add ``stats`` to a run's (e.g. where it runs: a Scrapyd node and job); kept when
@@ -167,6 +200,17 @@ class CrawlRecords:
         with self.engine.connect() as conn:
             row = conn.execute(_HTTP_STATE, {"url": url}).first()
             return (row[0], row[1]) if row else (None, None)
+
+    def http_states(self, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The validators of each of ``urls`` that has any, in one query a thousand URLs."""
+        found: dict[str, tuple[str | None, str | None]] = {}
+        c = t.http_state.c
+        with self.engine.connect() as conn:
+            for at in range(0, len(urls), 1000):
+                part = urls[at : at + 1000]
+                rows = conn.execute(select(c.url, c.etag, c.last_modified).where(c.url.in_(part)))
+                found.update((url, (etag, modified)) for url, etag, modified in rows if etag or modified)
+        return found
 
     def set_http_state(self, url: str, etag: str | None, last_modified: str | None) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,314 @@
+"""The feeds of a cycle asked before any crawl process starts (crawler.precheck): an
+unchanged feed is recorded as its crawl would record it, without a crawl; any other answer is
+handed to the crawl, so a feed is still asked once; what cannot be asked the crawl's way is
+left to the crawl."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.config import load
+from crawler import precheck
+from crawler.hostcache import HOSTS
+from imitations.server import SiteServer
+from store import Store
+from tests.conftest import Defwatch
+from tests.scheduler.test_daemon import runs
+
+USER_AGENT = "precheck-test/1.0 (+http://127.0.0.1/)"
+
+
+class Feeds:
+    """RSS feeds at ``/<name>.xml`` with an ETag each; the test sets how many items a feed
+    lists (``epoch``), or a status it answers instead; robots.txt as the test sets it."""
+
+    def __init__(self) -> None:
+        self.epoch = 0  # SiteServer's control; unused
+        self.items: dict[str, int] = {}
+        self.status: dict[str, int] = {}
+        self.robots = b"User-agent: *\nDisallow: /private/\n"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        if path == "/robots.txt":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [self.robots]
+        name = path.strip("/").removesuffix(".xml").replace("/", "-")
+        status = self.status.get(name, 200)
+        if status != 200:
+            start_response(f"{status} Trouble", [("Content-Type", "text/plain")])
+            return [b"trouble"]
+        n = self.items.setdefault(name, 2)
+        etag = f'"{name}-{n}"'
+        if environ.get("HTTP_IF_NONE_MATCH") == etag:
+            start_response("304 Not Modified", [("ETag", etag)])
+            return []
+        items = "".join(
+            f"<item><title>{name} story {i}</title><link>http://example.org/{name}/{i}</link>"
+            f"<guid>http://example.org/{name}/{i}</guid><pubDate>Fri, 04 Dec 2026 0{i % 10}:00:00 GMT</pubDate>"
+            f"<description>Story {i} of {name}: the ministry said what it said.</description></item>"
+            for i in range(n)
+        )
+        body = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'
+        )
+        start_response("200 OK", [("Content-Type", "application/rss+xml"), ("ETag", etag)])
+        return [body.encode()]
+
+
+@pytest.fixture
+def feeds() -> Iterator[tuple[SiteServer, Feeds]]:
+    app = Feeds()
+    with SiteServer({"feeds": app}) as server:
+        yield server, app
+
+
+def configure(defwatch: Defwatch, server: SiteServer, names: list[str], *extra: str) -> None:
+    lines = [
+        "[store]",
+        'url = "sqlite:///data/defwatch.db"',
+        "[crawl]",
+        "allow_private = true",
+        f'user_agent = "{USER_AGENT}"',
+        *extra,
+        "[scheduler]",
+        'jitter = "0s"',
+        "[feeds]",
+        'dir = "public"',
+    ]
+    for name in names:
+        url = server.url("feeds", f"/{name.replace('-', '/')}.xml")
+        lines += [
+            "[[sources]]",
+            f'name = "{name}"',
+            'kind = "feed"',
+            f'url = "{url}"',
+            'schedule = "0 0 1 1 *"',
+        ]
+    defwatch.write_config("\n".join(lines) + "\n")
+
+
+def cycle(defwatch: Defwatch) -> subprocess.CompletedProcess[str]:
+    result = defwatch("run", "--once", "-v", timeout=300)
+    assert result.returncode in (0, 1), result.stderr
+    return result
+
+
+def last_run(defwatch: Defwatch, source: str) -> dict[str, Any]:
+    return runs(defwatch, source)[-1]
+
+
+def recorded(run: dict[str, Any]) -> tuple[Any, ...]:
+    """What a run says, without its id and times."""
+    return (run["outcome"], run["requests"], run["new_stories"], run["errors"], run["reason"], run["stats"])
+
+
+def feed_gets(server: SiteServer) -> list[Any]:
+    return [h for h in server.hits_for("feeds") if h.path != "/robots.txt"]
+
+
+def test_an_unchanged_cycle_starts_no_crawl_and_records_what_a_crawl_records(
+    defwatch: Defwatch, feeds: tuple[SiteServer, Feeds]
+) -> None:
+    server, _ = feeds
+    names = ["news", "notices"]
+    configure(defwatch, server, names)
+    first = cycle(defwatch)
+    assert first.returncode == 0, first.stderr
+    assert [last_run(defwatch, n)["new_stories"] for n in names] == [2, 2]
+    # the same unchanged cycle, crawled by Scrapy as before the check existed
+    configure(defwatch, server, names, "precheck = false")
+    crawled = cycle(defwatch)
+    assert "precheck" not in crawled.stderr
+    by_crawl = {n: recorded(last_run(defwatch, n)) for n in names}
+    assert by_crawl["news"][:2] == ("ok", 1)
+
+    configure(defwatch, server, names)
+    server.clear_hits()
+    checked = cycle(defwatch)
+    assert checked.returncode == 0, checked.stderr
+    assert "precheck: 2 of 2 sources unchanged (304)" in checked.stderr
+    assert "started (pid" not in checked.stderr  # no crawl process
+    assert {n: recorded(last_run(defwatch, n)) for n in names} == by_crawl
+    hits = server.hits_for("feeds")
+    assert sorted(h.path for h in hits) == ["/news.xml", "/notices.xml"]  # robots.txt is cached
+    for hit in hits:
+        assert hit.status == 304
+        assert hit.headers["User-Agent"] == USER_AGENT
+        assert hit.headers["If-None-Match"]
+    status = defwatch("status")
+    assert status.returncode == 0, status.stderr
+
+
+def test_a_changed_feed_is_asked_once_and_crawled_from_that_answer(
+    defwatch: Defwatch, feeds: tuple[SiteServer, Feeds]
+) -> None:
+    server, app = feeds
+    configure(defwatch, server, ["news", "notices"])
+    cycle(defwatch)
+    app.items["news"] = 5  # three new stories
+    server.clear_hits()
+    result = cycle(defwatch)
+    assert result.returncode == 0, result.stderr
+    assert "precheck: 1 of 2 sources unchanged (304), 1 answers handed to the crawl" in result.stderr
+    news = last_run(defwatch, "news")
+    assert (news["outcome"], news["new_stories"], news["requests"]) == ("ok", 3, 1)
+    assert news["stats"]["http_status_200"] == 1
+    assert last_run(defwatch, "notices")["stats"]["not_modified"] == 1
+    # one request for the changed feed: the crawl read the answer the check had
+    assert [(h.path, h.status) for h in feed_gets(server) if h.path == "/news.xml"] == [("/news.xml", 200)]
+    with Store.open(f"sqlite:///{defwatch.cwd / 'data' / 'defwatch.db'}") as store:
+        assert store.is_known("http://example.org/news/4", ())
+    # and the validators of that answer are the ones asked with next time
+    server.clear_hits()
+    again = cycle(defwatch)
+    assert "precheck: 2 of 2 sources unchanged (304)" in again.stderr
+    assert [h.status for h in feed_gets(server)] == [304, 304]
+
+
+def test_a_feed_in_trouble_gets_from_the_crawl_what_it_got_without_the_check(
+    defwatch: Defwatch, feeds: tuple[SiteServer, Feeds]
+) -> None:
+    """A 500 is handed over like any answer: Scrapy retries it once, as it would have."""
+    server, app = feeds
+    configure(defwatch, server, ["news"])
+    cycle(defwatch)
+    app.status["news"] = 500
+    configure(defwatch, server, ["news"], "precheck = false")
+    server.clear_hits()
+    cycle(defwatch)
+    without = recorded(last_run(defwatch, "news"))
+    asked_without = [(h.path, h.status) for h in feed_gets(server)]
+    configure(defwatch, server, ["news"])
+    server.clear_hits()
+    result = cycle(defwatch)
+    assert result.returncode == 1, result.stderr  # a failed source fails the cycle, as before
+    assert recorded(last_run(defwatch, "news")) == without
+    assert without[0] == "failed" and without[1] == 2  # the answer and Scrapy's one retry
+    assert [(h.path, h.status) for h in feed_gets(server)] == asked_without
+
+
+def test_a_feed_the_check_cannot_reach_is_crawled_as_before(defwatch: Defwatch, closed_url: str) -> None:
+    defwatch.write_config(
+        "\n".join(
+            [
+                "[store]",
+                'url = "sqlite:///data/defwatch.db"',
+                "[crawl]",
+                "allow_private = true",
+                "[[sources]]",
+                'name = "down"',
+                'kind = "feed"',
+                f'url = "{closed_url}"',
+                'schedule = "0 0 1 1 *"',
+            ]
+        )
+        + "\n"
+    )
+    defwatch.create_store()
+    with Store.open(f"sqlite:///{defwatch.cwd / 'data' / 'defwatch.db'}") as store:
+        store.set_http_state(closed_url, '"v1"', None)  # it answered once
+    result = cycle(defwatch)
+    assert result.returncode == 1
+    run = last_run(defwatch, "down")
+    assert run["outcome"] == "failed"
+    assert "connection refused" in run["reason"]
+
+
+# -- what is asked, and what is left to the crawl ------------------------------------------------
+
+
+@pytest.fixture
+def site_config(tmp_path: Path, feeds: tuple[SiteServer, Feeds]) -> Iterator[tuple[Path, SiteServer]]:
+    server, _ = feeds
+    yield tmp_path, server
+    HOSTS.load(None)
+
+
+def ask(tmp_path: Path, server: SiteServer, crawl: str, path: str = "/news.xml") -> Any:
+    url = server.url("feeds", path)
+    (tmp_path / "defwatch.toml").write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/db.sqlite"\n[crawl]\n{crawl}\n'
+        f'[[sources]]\nname = "news"\nkind = "feed"\nurl = "{url}"\n',
+        encoding="utf-8",
+    )
+    config = load(str(tmp_path / "defwatch.toml"))
+    return precheck._ask(config, config.sources[0], ('"v1"', None))
+
+
+def remember_robots(server: SiteServer, body: bytes) -> None:
+    netloc = server.url("feeds").split("/")[2]
+    HOSTS.load(None)
+    HOSTS.remember_robots(netloc, 200, body, {})
+
+
+def test_a_feed_is_asked_the_way_its_crawl_would_ask(site_config: tuple[Path, SiteServer]) -> None:
+    tmp_path, server = site_config
+    remember_robots(server, b"User-agent: *\nDisallow: /private/\n")
+    asked = ask(tmp_path, server, "allow_private = true")
+    assert asked is not None
+    assert asked.headers["If-None-Match"] == '"v1"'
+    assert asked.headers["User-Agent"].startswith("defwatch")
+    assert asked.address == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("crawl", "robots", "path", "why"),
+    [
+        ("allow_private = false", b"", "/news.xml", "a private address the crawl would refuse"),
+        ('allow_private = ["example.org"]', b"", "/news.xml", "a private address not named"),
+        ("allow_private = true", None, "/news.xml", "robots.txt not cached: the crawl asks for it"),
+        (
+            "allow_private = true",
+            b"User-agent: *\nDisallow: /private/\n",
+            "/private/news.xml",
+            "robots.txt forbids",
+        ),
+    ],
+)
+def test_what_the_crawl_would_refuse_or_ask_otherwise_is_left_to_it(
+    site_config: tuple[Path, SiteServer], crawl: str, robots: bytes | None, path: str, why: str
+) -> None:
+    tmp_path, server = site_config
+    if robots is not None:
+        remember_robots(server, robots)
+    else:
+        HOSTS.load(None)
+    assert ask(tmp_path, server, crawl, path) is None, why
+
+
+def test_robots_txt_is_not_asked_about_when_not_obeyed(site_config: tuple[Path, SiteServer]) -> None:
+    tmp_path, server = site_config
+    HOSTS.load(None)
+    assert ask(tmp_path, server, "allow_private = true\nobey_robots = false") is not None
+
+
+def test_through_a_proxy_the_crawl_asks(
+    site_config: tuple[Path, SiteServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path, server = site_config
+    remember_robots(server, b"")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9/")
+    assert ask(tmp_path, server, "allow_private = true") is None
+
+
+def test_an_answer_handed_over_is_taken_once(tmp_path: Path) -> None:
+    a = precheck._Ask("news", "http://127.0.0.1:1/news.xml", "127.0.0.1", {}, 100)
+    a.answer = (
+        200,
+        "OK",
+        [("Content-Type", "application/rss+xml"), ("X-Two", "1"), ("X-Two", "2")],
+        b"<rss/>",
+        0.01,
+    )
+    precheck._keep(tmp_path, a)
+    assert precheck.take(str(tmp_path), "http://127.0.0.1:1/other.xml") is None
+    status, headers, body, _ = precheck.take(str(tmp_path), a.url) or (0, [], b"", 0.0)
+    assert (status, body) == (200, b"<rss/>")
+    assert headers[1:] == [("X-Two", "1"), ("X-Two", "2")]
+    assert precheck.take(str(tmp_path), a.url) is None  # a retry goes to the site
