@@ -168,7 +168,7 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             "[crawl]\nconcurrency = 4\n",
             "crawl.concurrency: unknown key; allowed keys are: allow_private, autothrottle, concurrency_per_domain, "
             "download_delay, "
-            "max_response_size, obey_robots, scrapyd, timeout, user_agent",
+            "max_response_size, obey_robots, precheck, scrapyd, timeout, user_agent",
             id="unknown-key",
         ),
         pytest.param(

@@ -44,8 +44,10 @@ def write_config(
     *,
     schedule: str = EVERY_3S,
     crawl_timeout: str = "60s",
+    precheck: bool = True,
 ) -> None:
-    """Feed sources (name -> URL) on ``schedule``; the store in data/defwatch.db."""
+    """Feed sources (name -> URL) on ``schedule``; the store in data/defwatch.db. Without
+    ``precheck``, every run is a crawl process, even of a feed that answers 304."""
     lines = [
         "[store]",
         'url = "sqlite:///data/defwatch.db"',
@@ -53,6 +55,7 @@ def write_config(
         "allow_private = true",
         "autothrottle = false",
         'timeout = "30s"',
+        f"precheck = {str(precheck).lower()}",
         "[scheduler]",
         f'crawl_timeout = "{crawl_timeout}"',
         'jitter = "0s"',
