@@ -45,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core.config import Config, SourceConfig
@@ -104,10 +104,27 @@ class Checked:
 class _Ask:
     source: str
     url: str
-    address: str
+    host: str
+    port: int
+    private_ok: bool  # [crawl] allow_private lets this host be private
     headers: dict[str, str]
     limit: int
+    address: str | None = None  # what the host resolved to, checked
     answer: tuple[int, str, list[tuple[str, str]], bytes, float] | None = None
+
+
+def _resolve(a: _Ask) -> str | None:
+    """The address to connect to, or None when the crawl is to have the feed: the host
+    does not resolve, or resolves to a private address ``allow_private`` does not allow
+    (the crawl refuses it and says why)."""
+    try:
+        infos = socket.getaddrinfo(a.host, a.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not (a.private_ok or all(is_public(x) for x in addresses)):
+        return None
+    return addresses[0]
 
 
 def enabled(config: Config) -> bool:
@@ -130,6 +147,7 @@ def check(
     if not candidates:
         return done
     HOSTS.load(cache_path(config.store.url))
+    _PARSED.clear()
     asks = [a for a in (_ask(config, s, validators[s.url]) for s in candidates) if a is not None]
     if not asks:
         return done
@@ -163,15 +181,7 @@ def _ask(config: Config, source: SourceConfig, validators: tuple[str | None, str
     if crawl.obey_robots and not _robots_allow(parts.netloc, source.url, crawl.user_agent):
         return None
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None  # the crawl fails on it and says why
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses:
-        return None
-    if not private_allowed(crawl.allow_private, host, port) and not all(is_public(a) for a in addresses):
-        return None  # the crawl refuses it and says why
+    private_ok = private_allowed(crawl.allow_private, host, port)
     etag, last_modified = validators
     headers = {"User-Agent": crawl.user_agent, **HEADERS}
     if etag:
@@ -179,18 +189,23 @@ def _ask(config: Config, source: SourceConfig, validators: tuple[str | None, str
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     limit = source.options.max_response_size or crawl.max_response_size
-    return _Ask(source.name, source.url, addresses[0], headers, limit)
+    return _Ask(source.name, source.url, host, port, private_ok, headers, limit)
 
 
 def _robots_allow(netloc: str, url: str, user_agent: str) -> bool:
     """Whether the host's robots.txt, cached and fresh, lets the crawl fetch ``url`` (not
     cached: the crawl asks for it, so the feed is left to the crawl)."""
-    body = HOSTS.robots(netloc)
-    if body is None:
-        return False
-    from protego import Protego  # what Scrapy's ROBOTSTXT_PARSER reads robots.txt with
+    if netloc not in _PARSED:
+        body = HOSTS.robots(netloc)
+        if body is None:
+            return False
+        from protego import Protego  # what Scrapy's ROBOTSTXT_PARSER reads robots.txt with
 
-    return bool(Protego.parse(body.decode("utf-8", errors="ignore")).can_fetch(url, user_agent))
+        _PARSED[netloc] = Protego.parse(body.decode("utf-8", errors="ignore"))
+    return bool(_PARSED[netloc].can_fetch(url, user_agent))
+
+
+_PARSED: dict[str, Any] = {}  # robots.txt read, by host, for one check
 
 
 def _fetch_all(config: Config, asks: list[_Ask], deadline: float, stopping: Callable[[], bool]) -> None:
@@ -213,8 +228,12 @@ def _lane(
 ) -> None:
     """One host's feeds, one after the other on one kept-alive connection."""
     conn: http.client.HTTPConnection | None = None
+    address = _resolve(lane[0])  # one host
+    if address is None:
+        return
     try:
         for i, a in enumerate(lane):
+            a.address = address
             if i and delay:
                 time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             left = deadline - time.monotonic()
@@ -252,7 +271,7 @@ class _Pinned(http.client.HTTPConnection):
     """A connection to the address that was checked, not to whatever the name resolves to
     a moment later (crawler.addresses: DNS rebinding)."""
 
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self.address = address
 
@@ -276,9 +295,9 @@ class _PinnedTLS(_Pinned):
 
 
 def _connect(a: _Ask, timeout: float) -> http.client.HTTPConnection:
-    parts = urlsplit(a.url)
-    cls = _PinnedTLS if parts.scheme == "https" else _Pinned
-    return cls(parts.hostname or "", parts.port, a.address, timeout)
+    assert a.address is not None
+    cls = _PinnedTLS if a.url.startswith("https:") else _Pinned
+    return cls(a.host, a.port, a.address, timeout)
 
 
 def _get(

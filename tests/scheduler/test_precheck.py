@@ -238,7 +238,10 @@ def ask(tmp_path: Path, server: SiteServer, crawl: str, path: str = "/news.xml")
         encoding="utf-8",
     )
     config = load(str(tmp_path / "defwatch.toml"))
-    return precheck._ask(config, config.sources[0], ('"v1"', None))
+    asked = precheck._ask(config, config.sources[0], ('"v1"', None))
+    if asked is not None:
+        asked.address = precheck._resolve(asked)  # what the check connects to, if anything
+    return asked if asked is None or asked.address is not None else None
 
 
 def remember_robots(server: SiteServer, body: bytes) -> None:
@@ -298,7 +301,7 @@ def test_through_a_proxy_the_crawl_asks(
 
 
 def test_an_answer_handed_over_is_taken_once(tmp_path: Path) -> None:
-    a = precheck._Ask("news", "http://127.0.0.1:1/news.xml", "127.0.0.1", {}, 100)
+    a = precheck._Ask("news", "http://127.0.0.1:1/news.xml", "127.0.0.1", 1, True, {}, 100)
     a.answer = (
         200,
         "OK",
