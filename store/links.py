@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, select, text, update
 
 from store import schema as t
 
@@ -162,13 +162,31 @@ def set_similarity(conn: Connection, copy: int, similarity: float) -> None:
 # -- the persisted MinHash index ---------------------------------------------------------------
 
 
+# Built once, like those above: every story stored runs them (store.copies).
+_SIGNATURE_OF = select(t.copy_signatures.c.day, t.copy_signatures.c.signature).where(
+    t.copy_signatures.c.story_id == bindparam("story_id")
+)
+_SAVE_SIGNATURE = insert(t.copy_signatures)
+_SAVE_BANDS = insert(t.copy_bands)
+_SHARED = func.count().label("shared")
+_CANDIDATES = (
+    select(t.copy_bands.c.story_id, _SHARED)
+    .join(t.stories, t.stories.c.id == t.copy_bands.c.story_id)
+    .where(
+        t.copy_bands.c.band_key.in_(bindparam("band_keys", expanding=True)),
+        t.copy_bands.c.day.between(bindparam("day_from"), bindparam("day_to")),
+        t.copy_bands.c.story_id != bindparam("exclude_id"),
+        t.stories.c.source != bindparam("exclude_source"),
+    )
+    .group_by(t.copy_bands.c.story_id)
+    .order_by(_SHARED.desc(), t.copy_bands.c.story_id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def signature(conn: Connection, story_id: int) -> tuple[int, bytes] | None:
     """The stored (day, signature) of a story, if it is indexed."""
-    row = conn.execute(
-        select(t.copy_signatures.c.day, t.copy_signatures.c.signature).where(
-            t.copy_signatures.c.story_id == story_id
-        )
-    ).first()
+    row = conn.execute(_SIGNATURE_OF, {"story_id": story_id}).first()
     return None if row is None else (int(row[0]), bytes(row[1]))
 
 
@@ -176,10 +194,8 @@ def save_signature(
     conn: Connection, story_id: int, day: int, shingles: int, sig: bytes, band_keys: Sequence[int]
 ) -> None:
     """Index a story (not indexed yet): its signature and one bucket row per band."""
-    conn.execute(
-        insert(t.copy_signatures).values(story_id=story_id, day=day, shingles=shingles, signature=sig)
-    )
-    conn.execute(insert(t.copy_bands), [{"band_key": k, "day": day, "story_id": story_id} for k in band_keys])
+    conn.execute(_SAVE_SIGNATURE, {"story_id": story_id, "day": day, "shingles": shingles, "signature": sig})
+    conn.execute(_SAVE_BANDS, [{"band_key": k, "day": day, "story_id": story_id} for k in band_keys])
 
 
 def delete_signature(conn: Connection, story_id: int, day: int, band_keys: Sequence[int]) -> None:
@@ -204,20 +220,16 @@ def candidates(
     """Stories of other sources sharing at least one band with ``band_keys`` and indexed
     between the two days, most shared bands first. Each band is one index seek, so the
     cost follows the size of the buckets, not of the store."""
-    b, s = t.copy_bands, t.stories
-    shared = func.count().label("shared")
     rows = conn.execute(
-        select(b.c.story_id, shared)
-        .join(s, s.c.id == b.c.story_id)
-        .where(
-            b.c.band_key.in_(list(band_keys)),
-            b.c.day.between(day_from, day_to),
-            b.c.story_id != exclude_id,
-            s.c.source != exclude_source,
-        )
-        .group_by(b.c.story_id)
-        .order_by(shared.desc(), b.c.story_id)
-        .limit(limit)
+        _CANDIDATES,
+        {
+            "band_keys": list(band_keys),
+            "day_from": day_from,
+            "day_to": day_to,
+            "exclude_id": exclude_id,
+            "exclude_source": exclude_source,
+            "limit": limit,
+        },
     ).all()
     return [int(r[0]) for r in rows]
 
@@ -231,13 +243,14 @@ _MATCHING_COLUMNS = (
     t.stories.c.body,
     t.stories.c.complete,
 )
+_MATCHING_ROWS = select(*_MATCHING_COLUMNS).where(t.stories.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def matching_rows(conn: Connection, story_ids: Sequence[int]) -> list[dict[str, Any]]:
     """What matching reads of each story (text, source and time), in the order asked."""
     if not story_ids:
         return []
-    rows = conn.execute(select(*_MATCHING_COLUMNS).where(t.stories.c.id.in_(list(story_ids)))).mappings()
+    rows = conn.execute(_MATCHING_ROWS, {"ids": list(story_ids)}).mappings()
     by_id = {r["id"]: dict(r) for r in rows}
     return [by_id[i] for i in story_ids if i in by_id]
 
