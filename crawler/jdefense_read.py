@@ -99,7 +99,10 @@ class ArticleUrls:
 
 
 def ranking_block(
-    page: HtmlPage, is_article_url: Callable[[str], bool], selectors: Mapping[str, str] | None = None
+    page: HtmlPage,
+    is_article_url: Callable[[str], bool],
+    selectors: Mapping[str, str] | None = None,
+    checks: bool = True,
 ) -> RankingBlock:
     return read_ranking(
         page,
@@ -107,6 +110,7 @@ def ranking_block(
         tab_labels=RANKING_TABS,
         accept=is_article_url,
         selectors=ranking_selectors(selectors),
+        checks=checks,
     )
 
 
@@ -118,11 +122,13 @@ def read_article_page(
     selectors: Mapping[str, str] | None = None,
 ) -> ArticleFields | None:
     """An article page's fields and checks (None when it is no HTML), its ranking block left
-    out of the body. Runs in the worker process."""
+    out of the body. Runs in the worker process. Only the block's bounds are wanted here
+    (the snapshots are read by the spider, with every check), so its windows' checks are
+    not run."""
     page = parse_page(html, url)
     if page is None:
         return None
-    ranking = ranking_block(page, is_article_url, selectors)
+    ranking = ranking_block(page, is_article_url, selectors, checks=False)
     return read_article(
         page, tz=tz, exclude=ranking.elements(), selectors=article_selectors(selectors)
     ).detached()

@@ -38,12 +38,14 @@ def read_windows(
     panels: list[set[HtmlElement]],
     found: list[Link],
     accept: Callable[[str], bool],
+    run_checks: bool = True,
 ) -> tuple[dict[str, list[Link]], dict[str, list[Check]]]:
     """Each window's entries (one per article, its longest link text the title) from the
-    panel its tab was matched to, and the checks each window is held to."""
+    panel its tab was matched to, and the checks each window is held to (none run when
+    ``run_checks`` is False: the entries alone)."""
     windows: dict[str, list[Link]] = {}
     checks: dict[str, list[Check]] = {}
-    lists = link_lists(page, accept, within=block)
+    lists = link_lists(page, accept, within=block) if run_checks else []
     for (_, window), panel in zip(tabs, panels, strict=True):
         in_panel = [link for link in found if link.element in panel]
         entries: list[Link] = []
@@ -58,6 +60,8 @@ def read_windows(
             title = max(titles, key=len, default="")
             entries.append(Link(title, group[0].url, group[0].element))
         windows[window] = entries
+        if not run_checks:
+            continue
         checks[window] = _window_checks(page, entries, groups, panel)
         anchors = {link.element for link in in_panel}
         outside = [u for x in lists if x.anchors & anchors for u in x.outside]

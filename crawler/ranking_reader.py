@@ -60,6 +60,7 @@ class RankingBlock:
     checks: dict[str, list[Check]] = field(default_factory=dict)
     problem: str | None = None
     route: str = "structure"  # structure | selectors
+    checked: bool = True  # False: read for its bounds only, its windows' checks not run
 
     @property
     def found(self) -> bool:
@@ -71,13 +72,19 @@ class RankingBlock:
         return descendants(self.element) if self.element is not None and self.problem is None else set()
 
     def failed(self, window: str) -> list[Check]:
+        self._must_be_checked()
         return failures(self.checks.get(window, []))
 
     def passing(self) -> dict[str, list[Link]]:
         """The windows whose every check passed."""
+        self._must_be_checked()
         if self.problem is not None:
             return {}
         return {w: entries for w, entries in self.windows.items() if not self.failed(w)}
+
+    def _must_be_checked(self) -> None:
+        if not self.checked:  # an unchecked window must never pass for a checked one
+            raise ValueError("this ranking block was read without its checks (checks=False)")
 
 
 def _key(text: str) -> str:
@@ -99,19 +106,25 @@ def read_ranking(
     tab_labels: Mapping[str, str],
     accept: Callable[[str], bool],
     selectors: RankingSelectors | None = None,
+    checks: bool = True,
 ) -> RankingBlock:
     """The page's ranking block (``found`` False when there is none).
 
     Several groups of tabs may look like a ranking: the one under a heading containing one
-    of ``heading_words`` is preferred; two readable blocks that disagree are a problem."""
+    of ``heading_words`` is preferred; two readable blocks that disagree are a problem.
+
+    ``checks=False`` reads the block for its bounds only (an article page's block, left out
+    of its body): the same block, windows and problem, without running the windows' self-
+    checks, which decide only whether a window may be stored as a snapshot; such a block
+    refuses :meth:`RankingBlock.passing` and :meth:`RankingBlock.failed`."""
     labels = {_key(label): window for label, window in tab_labels.items()}
     if selectors is not None and selectors.block is not None:
-        return _read_selected(page, selectors, labels, accept)
+        return _read_selected(page, selectors, labels, accept, checks)
     words = [_key(w) for w in heading_words]
     readable: list[tuple[bool, RankingBlock]] = []
     unreadable: RankingBlock | None = None
     for tabs in _tab_groups(page, labels):
-        block = _read_group(page, tabs, accept)
+        block = _read_group(page, tabs, accept, checks)
         if block.element is None:
             continue
         if block.problem is None:
@@ -221,14 +234,15 @@ def _common(elements: Sequence[HtmlElement]) -> HtmlElement:
 
 
 def _read_group(
-    page: HtmlPage, tabs: list[tuple[HtmlElement, str]], accept: Callable[[str], bool]
+    page: HtmlPage, tabs: list[tuple[HtmlElement, str]], accept: Callable[[str], bool], checks: bool = True
 ) -> RankingBlock:
     tab_inside: set[HtmlElement] = set()
     for el, _ in tabs:
         tab_inside |= descendants(el)
     block = _common([el for el, _ in tabs])
+    found = _entry_links(page, block, tab_inside, accept)  # once a level, kept for the last
     for _ in range(_BLOCK_REACH + 1):
-        if _entry_links(page, block, tab_inside, accept):
+        if found:
             break
         parent = block.getparent()
         if block.tag in _BOUNDARIES or parent is None or parent.tag in ("body", "html"):
@@ -236,7 +250,7 @@ def _read_group(
         if any(True for _ in parent.iter("main", "article", "h1")):
             break  # never up into the page's own content
         block = parent
-    found = _entry_links(page, block, tab_inside, accept)
+        found = _entry_links(page, block, tab_inside, accept)
     if not found:
         outside = [u for x in link_lists(page, accept, within=block) for u in x.outside]
         if outside:
@@ -259,7 +273,7 @@ def _read_group(
                 element=block, problem=f"ranking block has {len(tabs)} tabs but {len(boxes)} lists"
             )
         panels = [{link.element for link in found if link.element in descendants(box)} for box in boxes]
-    return _entries(page, block, tabs, panels, found, accept)
+    return _entries(page, block, tabs, panels, found, accept, checks)
 
 
 def _entry_links(
@@ -369,9 +383,10 @@ def _entries(
     panels: list[set[HtmlElement]],
     found: list[Link],
     accept: Callable[[str], bool],
+    checks: bool = True,
 ) -> RankingBlock:
-    windows, checks = read_windows(page, block, tabs, panels, found, accept)
-    return RankingBlock(element=block, windows=windows, checks=checks)
+    windows, window_checks = read_windows(page, block, tabs, panels, found, accept, checks)
+    return RankingBlock(element=block, windows=windows, checks=window_checks, checked=checks)
 
 
 # ---- a source's own selectors ------------------------------------------------------------------------
@@ -382,6 +397,7 @@ def _read_selected(
     selectors: RankingSelectors,
     labels: Mapping[str, str],
     accept: Callable[[str], bool],
+    checks: bool = True,
 ) -> RankingBlock:
     assert selectors.block is not None
     found = selectors.block(page.doc)
@@ -420,6 +436,6 @@ def _read_selected(
             route="selectors",
         )
     panels = [descendants(box) for box in boxes]
-    result = _entries(page, block, tabs, panels, entry_links, accept)
+    result = _entries(page, block, tabs, panels, entry_links, accept, checks)
     result.route = "selectors"
     return result

@@ -276,3 +276,37 @@ def test_ranking_titles_are_checked_against_the_articles_own() -> None:
     ).passed
     failed = title_check([(1, ARTICLE.title, ARTICLE.title), (2, "別の記事の見出しです", ARTICLE.title)])
     assert not failed.passed and "rank 2 reads '別の記事の見出しです'" in failed.detail
+
+
+# ---- an article page's block read for its bounds only (the page worker) -----------------------------
+
+
+def _same_pages() -> list[tuple[str, str]]:
+    pages = [(f"{f.name}-article", zoo.render_article(f, ARTICLE, zoo.ZOO_RANKING)) for f in zoo.FAMILIES]
+    pages += [(f"{f.name}-home", zoo.render_home(f)) for f in zoo.FAMILIES]
+    pages += [(name, block_page(lists)) for name, lists, *_ in BROKEN]
+    pages += [(name, html) for name, html, _ in BAD_PAGES if name in ("three-blocks", "duplicated-ids")]
+    return pages
+
+
+def test_a_block_read_without_checks_is_the_same_block() -> None:
+    # read_article_page (the worker) reads the block only to leave it out of the body: the
+    # same bounds, windows and problem as the full reading, on every page built to vary it.
+    for name, html in _same_pages():
+        page = parse_page(html, HOST + ARTICLE.path)
+        assert page is not None
+        full, bounds = ranking_block(page, ACCEPT), ranking_block(page, ACCEPT, checks=False)
+        assert (bounds.element, bounds.problem, bounds.route) == (full.element, full.problem, full.route), (
+            name
+        )
+        assert bounds.elements() == full.elements(), name
+        assert {w: [(e.text, e.url) for e in x] for w, x in bounds.windows.items()} == {
+            w: [(e.text, e.url) for e in x] for w, x in full.windows.items()
+        }, name
+        assert bounds.checks == {} and set(full.checks) == set(full.windows), name
+        assert read_article(page, exclude=bounds.elements()) == read_article(page, exclude=full.elements()), (
+            name
+        )
+        if bounds.windows:  # unchecked windows never pass for checked ones
+            with pytest.raises(ValueError, match="without its checks"):
+                bounds.passing()
