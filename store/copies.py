@@ -127,25 +127,62 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 _template: MinHash | None = None
+_direct = False  # whether _direct_signature gives the very values datasketch does (checked once)
+_U32 = np.uint32
 
 
 def _signature(items: np.ndarray) -> np.ndarray:
-    global _template
+    global _template, _direct
     if _template is None:  # permutations are drawn once per process, not per story
         _template = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
+        probe = shingles(_PROBE)
+        try:
+            _direct = np.array_equal(_direct_signature(probe), _datasketch_signature(probe))
+        except (TypeError, ValueError):
+            _direct = False
+        if not _direct:
+            log.info("copies: datasketch's MinHash is not the affine32 scheme; signatures by datasketch")
+    return _direct_signature(items) if _direct else _datasketch_signature(items)
+
+
+def _datasketch_signature(items: np.ndarray) -> np.ndarray:
+    assert _template is not None
     m = _template.copy()
     for start in range(0, len(items), _CHUNK):
         m.update_batch(items[start : start + _CHUNK].tolist())
     return np.asarray(m.hashvalues, dtype="<u4")
 
 
+def _direct_signature(items: np.ndarray) -> np.ndarray:
+    """datasketch's ``affine32`` scheme computed on the shingle hashes as they are: each
+    mixed by MurmurHash3's 32-bit finalizer, then ``a * h + b`` modulo 2**32 per
+    permutation, the minimum kept. ``update_batch`` turned every hash into a Python int and
+    back, and copying the template built a MinHash, for every story. Used only when it gives
+    datasketch's very values on a probe text (:func:`_signature`); tests/store/test_copies.py
+    compares the two on many texts."""
+    assert _template is not None
+    a, b = _template.permutations
+    if a.dtype != _U32 or b.dtype != _U32:
+        raise TypeError("permutations are not 32-bit")
+    out = np.full(NUM_PERM, np.iinfo(_U32).max, dtype=_U32)
+    for start in range(0, len(items), _CHUNK):
+        hv = items[start : start + _CHUNK].astype(_U32).reshape(-1, 1)
+        hv ^= hv >> _U32(16)
+        hv *= _U32(0x85EBCA6B)
+        hv ^= hv >> _U32(13)
+        hv *= _U32(0xC2B2AE35)
+        hv ^= hv >> _U32(16)
+        out = np.minimum(out, (hv * a + b).min(axis=0))
+    return out.astype("<u4")
+
+
 def _band_keys(sig: np.ndarray) -> list[int]:
     """One 63-bit key per band: band number and the band's values, hashed together so one
     column indexes every band."""
+    rows = np.ascontiguousarray(sig, dtype="<u4").reshape(BANDS, ROWS)
     keys = []
     for band in range(BANDS):
-        chunk = sig[band * ROWS : (band + 1) * ROWS].astype("<u4").tobytes()
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        digest = hashlib.blake2b(bytes([band]) + rows[band].tobytes(), digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big") >> 1)
     return keys
 

@@ -323,3 +323,24 @@ def test_ingest_links_with_the_configured_ministry(configured: Store) -> None:
     jd = configured.save_story(jdefense_article(source="jd")).story_id
     mod = configured.save_story(ministry_release(source="ministry")).story_id
     assert group(configured, jd) == [mod, jd]
+
+
+def test_signatures_are_datasketchs_very_values() -> None:
+    # The signature is computed without datasketch's per-value Python loop; it must be the
+    # one datasketch gives (the index stored so far, and its fingerprint, depend on it).
+    import random
+
+    import numpy as np
+
+    from store import copies
+
+    copies.fingerprint()  # draws the permutations, decides the route
+    assert copies._direct  # the fast route is the one in use with the pinned datasketch
+    rng = random.Random(17)
+    texts = ["", "防衛省", copies._PROBE, "".join(BY_ID[SHARED_STORY_ID].body)]
+    texts += ["".join(chr(rng.randrange(0x3041, 0x9FFF)) for _ in range(n)) for n in (5, 6, 2_003, 9_000)]
+    for text_ in texts:
+        items = copies.shingles(text_)
+        assert np.array_equal(copies._direct_signature(items), copies._datasketch_signature(items)), len(
+            text_
+        )
