@@ -449,6 +449,12 @@ def stages(count: int, folder: Path) -> dict[str, float]:
             pages[i], heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=accept
         ),
     )
+    timed(  # an article page's block in the page worker: its bounds, left out of the body
+        "jdefense: read_ranking, bounds only (checks=False, as the worker reads it)",
+        lambda i: read_ranking(
+            pages[i], heading_words=RANKING_HEADING, tab_labels=RANKING_TABS, accept=accept, checks=False
+        ),
+    )
     timed(
         "jdefense: read_article, own reading only (fallbacks=False)",
         lambda i: read_article(pages[i], exclude=blocks[i].elements(), fallbacks=False),
