@@ -21,9 +21,10 @@ source whose crawl is that one request (no ``fetch_articles``), over http or htt
 proxy, whose validators are known, whose robots.txt is in the host cache and allows it
 (when ``obey_robots``), and whose host resolves to public addresses only (unless
 ``allow_private`` names it); the connection goes to the address that was checked. The same
-headers as the crawl's (user agent, Accept, Accept-Language, Accept-Encoding) and its
-politeness: at most ``concurrency_per_domain`` requests to a host at once, one after the
-other on a kept-alive connection, ``download_delay`` between two. ``[crawl] precheck =
+headers as the crawl's (user agent, Accept, Accept-Language, Accept-Encoding) and no more
+requests to a host at once than the crawl would make (each feed its own download slot
+there), at most :data:`MAX_THREADS` in all, one after the other on kept-alive connections,
+``download_delay`` between two on one connection. ``[crawl] precheck =
 false`` turns this off; with Scrapyd nodes (``[crawl] scrapyd``) it is off, since the crawls
 run there.
 """
@@ -214,9 +215,10 @@ def _fetch_all(config: Config, asks: list[_Ask], deadline: float, stopping: Call
         parts = urlsplit(a.url)
         by_host[(parts.scheme, parts.netloc)].append(a)
     lanes: list[list[_Ask]] = []
-    per_host = max(1, config.crawl.concurrency_per_domain)
     for group in by_host.values():
-        n = min(per_host, len(group))
+        # no more at once than the crawl would ask (each feed its own download slot, of
+        # at least one request: crawler.batch), and no more than MAX_THREADS in all
+        n = min(len(group), MAX_THREADS)
         lanes += [group[i::n] for i in range(n)]
     with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(lanes)), thread_name_prefix="precheck") as pool:
         for lane in lanes:
