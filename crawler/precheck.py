@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from core.config import Config, SourceConfig
 from core.model import Outcome, RunResult
-from crawler.hostcache import HOSTS, cache_path
+from crawler.hostcache import HostCache, cache_path
 from crawler.netpolicy import is_public, private_allowed
 
 if TYPE_CHECKING:
@@ -147,17 +147,17 @@ def check(
     candidates = [s for s in candidates if s.url in validators]
     if not candidates:
         return done
-    HOSTS.load(cache_path(config.store.url))
-    _PARSED.clear()
-    asks = [a for a in (_ask(config, s, validators[s.url]) for s in candidates) if a is not None]
+    # A cache of its own, read only: the daemon may check two batches at once, and a crawl
+    # process of another batch may be writing the file (crawler.hostcache)
+    hosts = HostCache()
+    hosts.load(cache_path(config.store.url))
+    robots = _Robots(hosts, config.crawl.user_agent)
+    asks = [a for a in (_ask(config, s, validators[s.url], robots) for s in candidates) if a is not None]
     if not asks:
         return done
     _fetch_all(config, asks, clock + BUDGET, stopping)
     done.asked = sum(1 for a in asks if a.answer is not None)
     unchanged = [a for a in asks if a.answer is not None and a.answer[0] == 304]
-    for a in unchanged:
-        HOSTS.remember_latency(urlsplit(a.url).netloc, a.answer[4] if a.answer else 0.0)
-    HOSTS.save()
     runs = [RunResult(a.source, Outcome.OK, requests=1, stats=dict(NOT_MODIFIED_STATS)) for a in unchanged]
     done.recorded = {r.source: r for r in store.record_runs(runs, started)}
     others = [a for a in asks if a.answer is not None and a.answer[0] != 304]
@@ -170,7 +170,9 @@ def check(
     return done
 
 
-def _ask(config: Config, source: SourceConfig, validators: tuple[str | None, str | None]) -> _Ask | None:
+def _ask(
+    config: Config, source: SourceConfig, validators: tuple[str | None, str | None], robots: _Robots
+) -> _Ask | None:
     """The request for a source's feed, or None when it is left to the crawl."""
     parts = urlsplit(source.url)
     host = parts.hostname
@@ -179,7 +181,7 @@ def _ask(config: Config, source: SourceConfig, validators: tuple[str | None, str
     if any(os.environ.get(k) for k in (f"{parts.scheme}_proxy", f"{parts.scheme.upper()}_PROXY")):
         return None  # the crawl goes through the proxy (Scrapy's HttpProxyMiddleware)
     crawl = config.crawl
-    if crawl.obey_robots and not _robots_allow(parts.netloc, source.url, crawl.user_agent):
+    if crawl.obey_robots and not robots.allow(parts.netloc, source.url):
         return None
     port = parts.port or (443 if parts.scheme == "https" else 80)
     private_ok = private_allowed(crawl.allow_private, host, port)
@@ -193,20 +195,26 @@ def _ask(config: Config, source: SourceConfig, validators: tuple[str | None, str
     return _Ask(source.name, source.url, host, port, private_ok, headers, limit)
 
 
-def _robots_allow(netloc: str, url: str, user_agent: str) -> bool:
-    """Whether the host's robots.txt, cached and fresh, lets the crawl fetch ``url`` (not
-    cached: the crawl asks for it, so the feed is left to the crawl)."""
-    if netloc not in _PARSED:
-        body = HOSTS.robots(netloc)
-        if body is None:
-            return False
-        from protego import Protego  # what Scrapy's ROBOTSTXT_PARSER reads robots.txt with
+class _Robots:
+    """The robots.txt of each host as the crawl would read it: cached and fresh, parsed
+    once a host."""
 
-        _PARSED[netloc] = Protego.parse(body.decode("utf-8", errors="ignore"))
-    return bool(_PARSED[netloc].can_fetch(url, user_agent))
+    def __init__(self, hosts: HostCache, user_agent: str) -> None:
+        self.hosts = hosts
+        self.user_agent = user_agent
+        self.parsed: dict[str, Any] = {}
 
+    def allow(self, netloc: str, url: str) -> bool:
+        """Whether the crawl may fetch ``url`` (robots.txt not cached: the crawl asks for
+        it, so the feed is left to the crawl)."""
+        if netloc not in self.parsed:
+            body = self.hosts.robots(netloc)
+            if body is None:
+                return False
+            from protego import Protego  # what Scrapy's ROBOTSTXT_PARSER reads it with
 
-_PARSED: dict[str, Any] = {}  # robots.txt read, by host, for one check
+            self.parsed[netloc] = Protego.parse(body.decode("utf-8", errors="ignore"))
+        return bool(self.parsed[netloc].can_fetch(url, self.user_agent))
 
 
 def _fetch_all(config: Config, asks: list[_Ask], deadline: float, stopping: Callable[[], bool]) -> None:

@@ -14,12 +14,13 @@ import pytest
 
 from core.config import load
 from crawler import precheck
-from crawler.hostcache import HOSTS
+from crawler.hostcache import HostCache
 from imitations.server import SiteServer
 from store import Store
 from tests.conftest import Defwatch
 from tests.scheduler.test_daemon import runs
 
+CACHE = HostCache()  # robots.txt as a crawl would have cached it
 USER_AGENT = "precheck-test/1.0 (+http://127.0.0.1/)"
 
 
@@ -227,7 +228,7 @@ def test_a_feed_the_check_cannot_reach_is_crawled_as_before(defwatch: Defwatch, 
 def site_config(tmp_path: Path, feeds: tuple[SiteServer, Feeds]) -> Iterator[tuple[Path, SiteServer]]:
     server, _ = feeds
     yield tmp_path, server
-    HOSTS.load(None)
+    CACHE.load(None)
 
 
 def ask(tmp_path: Path, server: SiteServer, crawl: str, path: str = "/news.xml") -> Any:
@@ -238,7 +239,7 @@ def ask(tmp_path: Path, server: SiteServer, crawl: str, path: str = "/news.xml")
         encoding="utf-8",
     )
     config = load(str(tmp_path / "defwatch.toml"))
-    asked = precheck._ask(config, config.sources[0], ('"v1"', None))
+    asked = precheck._ask(config, config.sources[0], ('"v1"', None), precheck._Robots(CACHE, USER_AGENT))
     if asked is not None:
         asked.address = precheck._resolve(asked)  # what the check connects to, if anything
     return asked if asked is None or asked.address is not None else None
@@ -246,8 +247,8 @@ def ask(tmp_path: Path, server: SiteServer, crawl: str, path: str = "/news.xml")
 
 def remember_robots(server: SiteServer, body: bytes) -> None:
     netloc = server.url("feeds").split("/")[2]
-    HOSTS.load(None)
-    HOSTS.remember_robots(netloc, 200, body, {})
+    CACHE.load(None)
+    CACHE.remember_robots(netloc, 200, body, {})
 
 
 def test_a_feed_is_asked_the_way_its_crawl_would_ask(site_config: tuple[Path, SiteServer]) -> None:
@@ -281,13 +282,13 @@ def test_what_the_crawl_would_refuse_or_ask_otherwise_is_left_to_it(
     if robots is not None:
         remember_robots(server, robots)
     else:
-        HOSTS.load(None)
+        CACHE.load(None)
     assert ask(tmp_path, server, crawl, path) is None, why
 
 
 def test_robots_txt_is_not_asked_about_when_not_obeyed(site_config: tuple[Path, SiteServer]) -> None:
     tmp_path, server = site_config
-    HOSTS.load(None)
+    CACHE.load(None)
     assert ask(tmp_path, server, "allow_private = true\nobey_robots = false") is not None
 
 
