@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
+import lxml.etree
 from lxml.html import HtmlElement
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
 from core.dates import parse_date_line, plausible
 from core.text import fold_whitespace
 
-__all__ = ["Article", "ParsedDate", "extract_article", "html_to_text", "parse_datetime"]
+__all__ = [
+    "Article",
+    "ParsedDate",
+    "doubt",
+    "extract_article",
+    "html_to_text",
+    "parse_datetime",
+    "read_feed_article",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,82 @@ def extract_article(
         published=_iso_date(doc.date) if metadata else None,
         author=fold_whitespace(doc.author) if metadata and doc.author else None,
     )
+
+
+def read_feed_article(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    metadata: bool = True,
+    title: str | None = None,
+    summary: str = "",
+) -> Article | None:
+    """A feed item's article page read as :func:`extract_article` reads it in its full mode,
+    at the cost of its fast mode wherever the fast reading passes :func:`doubt`'s checks.
+
+    The page is parsed once; trafilatura reads it in fast mode (without its comparison with
+    justext and readability, which is more than half its cost). Only a reading that is short,
+    misses text of the item's ``summary`` that the page shows, or is mostly link text is read
+    again in the full mode, which then stands (so a hard page keeps the full mode's reading,
+    and a page even that cannot read degrades as before). tests/crawler/test_feed_read.py
+    shows, on every page kind the tests have, the result equal to the full mode's or names
+    why it differs."""
+    from trafilatura.utils import load_html  # what bare_extraction parses the bytes with
+
+    try:
+        tree = load_html(html)
+    except (ValueError, TypeError, LookupError):
+        return None
+    if tree is None:
+        return None
+    fast = extract_article(tree, url, metadata=metadata, title=title, fast=True)
+    if fast is not None and doubt(fast.text, tree, title or fast.title, summary) is None:
+        return fast
+    return extract_article(tree, url, metadata=metadata, title=title)
+
+
+# trafilatura's own floor (MIN_EXTRACTED_SIZE): below it, its full mode asks justext too.
+_SHORT = 250
+_SHINGLE = 8  # characters: a run that rarely occurs twice by chance, in Japanese or English
+_SUMMARY_COVER = 0.6  # of the summary's runs the page shows, the reading must hold this share
+_ELLIPSIS = re.compile(r"(?:\s*(?:\.\.\.|…|\[…\]|\[\.\.\.\]|続きを読む|Read more|Continue reading)\s*)+$")
+# Where a page keeps what is no part of any article: a line of the reading found here whole is furniture.
+_FURNITURE = frozenset(("a", "header", "nav", "footer", "aside", "button", "label"))
+_FURNITURE_NAME = re.compile(r"header|footer|nav|menu|sidebar|breadcrumb|widget|banner", re.IGNORECASE)
+
+
+def doubt(text: str, tree: HtmlElement, title: str = "", summary: str = "") -> str | None:
+    """Why a main-text reading of the page ``tree`` may be wrong, or None: it is shorter than
+    trafilatura's own minimum; it holds the headline ``title`` inside its text (it ran over the
+    article's head: category, date line, share buttons); one of its lines is a link's text or
+    the text of a header, navigation, footer or sidebar (by tag, id or class) (a related-links box, the site's
+    tagline); or it misses most of the feed item's ``summary`` though the page shows that text.
+    Cheap: no second extractor, one walk over the tree."""
+    if len(text) < _SHORT:
+        return f"short ({len(text)} characters)"
+    title = fold_whitespace(title)
+    if title and title in text:
+        return "the headline is inside the text"
+    lines = set(text.splitlines())
+    for el in tree.iter(lxml.etree.Element):  # elements only, not comments
+        if el.tag not in _FURNITURE and not _FURNITURE_NAME.search(
+            f"{el.get('id', '')} {el.get('class', '')}"
+        ):
+            continue
+        for part in el.iter(lxml.etree.Element):
+            line = fold_whitespace(part.text_content())
+            if line in lines:
+                return f"a line of the page's {el.tag} is in the text: {line[:60]!r}"
+    wanted = _shingles(_ELLIPSIS.sub("", fold_whitespace(summary)))
+    if wanted:
+        on_page = wanted & _shingles(fold_whitespace(" ".join(tree.itertext())))
+        if on_page and len(on_page & _shingles(text.replace("\n", " "))) < _SUMMARY_COVER * len(on_page):
+            return "the reading misses the summary that the page shows"
+    return None
+
+
+def _shingles(text: str) -> set[str]:
+    return {text[i : i + _SHINGLE] for i in range(len(text) - _SHINGLE + 1)}
 
 
 def _iso_date(value: str | None) -> date | None:
