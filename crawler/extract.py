@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
-import lxml.etree
 from lxml.html import HtmlElement
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
@@ -102,9 +101,11 @@ def read_feed_article(
 
     The page is parsed once; trafilatura reads it in fast mode (without its comparison with
     justext and readability, which is more than half its cost). Only a reading that is short,
-    misses text of the item's ``summary`` that the page shows, or is mostly link text is read
-    again in the full mode, which then stands (so a hard page keeps the full mode's reading,
-    and a page even that cannot read degrades as before). tests/crawler/test_feed_read.py
+    misses text of the item's ``summary`` that the page shows, or holds the page's furniture
+    (:func:`doubt`) is read again in the full mode, which then stands (so a hard page keeps
+    the full mode's reading, and a page even that cannot read degrades as before); except
+    that a box of links ending the reading is dropped first, and the rest taken if it then
+    passes every check. tests/crawler/test_feed_read.py
     shows, on every page kind the tests have, the result equal to the full mode's or names
     why it differs."""
     from trafilatura.utils import load_html  # what bare_extraction parses the bytes with
@@ -116,8 +117,16 @@ def read_feed_article(
     if tree is None:
         return None
     fast = extract_article(tree, url, metadata=metadata, title=title, fast=True)
-    if fast is not None and doubt(fast.text, tree, title or fast.title, summary) is None:
-        return fast
+    if fast is not None:
+        headline = title or fast.title
+        if doubt(fast.text, tree, headline, summary) is None:
+            return fast
+        # A box of links after the story ("related links"): the full mode's comparison with
+        # readability drops it, at six times the cost of the fast reading. Dropped here, the
+        # reading is taken if it then passes every check.
+        trimmed = _without_trailing_link_box(fast.text, tree)
+        if trimmed and doubt(trimmed, tree, headline, summary) is None:
+            return replace(fast, text=trimmed)
     return extract_article(tree, url, metadata=metadata, title=title)
 
 
@@ -137,28 +146,64 @@ def doubt(text: str, tree: HtmlElement, title: str = "", summary: str = "") -> s
     article's head: category, date line, share buttons); one of its lines is a link's text or
     the text of a header, navigation, footer or sidebar (by tag, id or class) (a related-links box, the site's
     tagline); or it misses most of the feed item's ``summary`` though the page shows that text.
-    Cheap: no second extractor, one walk over the tree."""
+    Cheap: no second extractor; the page's text nodes are looked at once."""
     if len(text) < _SHORT:
         return f"short ({len(text)} characters)"
     title = fold_whitespace(title)
     if title and title in text:
         return "the headline is inside the text"
     lines = set(text.splitlines())
-    for el in tree.iter(lxml.etree.Element):  # elements only, not comments
-        if el.tag not in _FURNITURE and not _FURNITURE_NAME.search(
-            f"{el.get('id', '')} {el.get('class', '')}"
-        ):
-            continue
-        for part in el.iter(lxml.etree.Element):
-            line = fold_whitespace(part.text_content())
-            if line in lines:
-                return f"a line of the page's {el.tag} is in the text: {line[:60]!r}"
+    for node in tree.xpath("//text()"):  # the lines one text node makes (a link, a tagline)
+        line = fold_whitespace(node)
+        if line in lines:
+            holder = node.getparent()  # a tail's is the element before it, not its container
+            holder = holder.getparent() if node.is_tail else holder
+            furniture = next((el for el in holder.iterancestors(None) if _is_furniture(el)), None)
+            furniture = holder if _is_furniture(holder) else furniture
+            if furniture is not None:
+                return f"a line of the page's {furniture.tag} is in the text: {line[:60]!r}"
     wanted = _shingles(_ELLIPSIS.sub("", fold_whitespace(summary)))
-    if wanted:
-        on_page = wanted & _shingles(fold_whitespace(" ".join(tree.itertext())))
-        if on_page and len(on_page & _shingles(text.replace("\n", " "))) < _SUMMARY_COVER * len(on_page):
+    flat = text.replace("\n", " ")
+    if wanted and sum(run in flat for run in wanted) < _SUMMARY_COVER * len(wanted):
+        page = fold_whitespace(" ".join(tree.itertext()))  # only now: most readings hold the summary
+        on_page = {run for run in wanted if run in page}
+        if on_page and sum(run in flat for run in on_page) < _SUMMARY_COVER * len(on_page):
             return "the reading misses the summary that the page shows"
     return None
+
+
+_BOX_LINK_SHARE = 0.5  # a box whose text is at least this share link text is a box of links
+
+
+def _without_trailing_link_box(text: str, tree: HtmlElement) -> str | None:
+    """``text`` without its last lines when they are the text of the box of links that holds
+    the link its last line reads (its heading and links), or None when they are not."""
+    lines = text.splitlines()
+    last = lines[-1] if lines else ""
+    link = next((a for a in tree.iter("a") if fold_whitespace(a.text_content()) == last), None)
+    box = link.getparent() if link is not None else None
+    while box is not None and box.tag in _INLINE:
+        box = box.getparent()
+    if box is None or box.tag in ("body", "html"):
+        return None
+    box_text = fold_whitespace(box.text_content())
+    link_text = sum(len(fold_whitespace(a.text_content())) for a in box.iter("a"))
+    if link_text < _BOX_LINK_SHARE * len(box_text):
+        return None
+    parts = {fold_whitespace(node) for node in box.xpath(".//text()")}
+    while lines and lines[-1] in parts:
+        lines.pop()
+    return "\n".join(lines) or None
+
+
+_INLINE = frozenset(("a", "span", "b", "strong", "em", "i", "small", "li", "ul", "ol"))
+
+
+def _is_furniture(el: HtmlElement) -> bool:
+    return (
+        el.tag in _FURNITURE
+        or _FURNITURE_NAME.search(f"{el.get('id', '')} {el.get('class', '')}") is not None
+    )
 
 
 def _shingles(text: str) -> set[str]:
