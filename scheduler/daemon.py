@@ -91,6 +91,7 @@ class Daemon:
         self.dispatch = Dispatcher(self)  # the daemon's crawl processes (run_forever)
         self._zygote: Zygote | None = None  # the daemon's crawls are forked from it (run_forever)
         self._alerts: Any = None  # the delivery loop (alerts.loop.DeliveryLoop) while the daemon runs
+        self._check_pool: ThreadPoolExecutor | None = None  # crawler.precheck's threads (run_forever)
 
     @property
     def sources(self) -> list[SourceConfig]:
@@ -126,7 +127,9 @@ class Daemon:
         if not enabled(self.config):
             return Checked()
         try:
-            checked = check(self.config, self.store, list(sources), stopping=self.stopping.is_set)
+            checked = check(
+                self.config, self.store, list(sources), stopping=self.stopping.is_set, pool=self._check_pool
+            )
         except Exception as exc:  # the crawl asks them all: nothing is lost but the saving
             log.warning("precheck: %s: %s (every source is crawled)", type(exc).__name__, exc)
             return Checked()
@@ -386,6 +389,11 @@ class Daemon:
         # A process whose last few sources wait on slow sites leaves its core to the next
         # one: up to twice the slots of processes may be alive (see Batch.busy).
         batches = ThreadPoolExecutor(max_workers=2 * slots, thread_name_prefix="crawl")
+        # The feeds' check before each crawl (crawler.precheck) asks with these threads, the
+        # same ones every cycle: threads made and ended each cycle left memory behind.
+        from crawler.precheck import MAX_THREADS
+
+        self._check_pool = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="precheck")
         dispatcher = threading.Thread(
             target=self.dispatch.run, args=(batches, slots), name="crawl-dispatch", daemon=True
         )
@@ -405,6 +413,8 @@ class Daemon:
                     scheduler.shutdown(wait=True)
                 dispatcher.join(timeout=STOP_GRACE)
                 batches.shutdown(wait=True)
+                self._check_pool.shutdown(wait=True)
+                self._check_pool = None
                 if self._alerts is not None:
                     self._alerts.stop()
                 if self._zygote is not None:
