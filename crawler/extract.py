@@ -153,15 +153,16 @@ def doubt(text: str, tree: HtmlElement, title: str = "", summary: str = "") -> s
     if title and title in text:
         return "the headline is inside the text"
     lines = set(text.splitlines())
-    for node in tree.xpath("//text()"):  # the lines one text node makes (a link, a tagline)
-        line = fold_whitespace(node)
-        if line in lines:
-            holder = node.getparent()  # a tail's is the element before it, not its container
-            holder = holder.getparent() if node.is_tail else holder
-            furniture = next((el for el in holder.iterancestors(None) if _is_furniture(el)), None)
-            furniture = holder if _is_furniture(holder) else furniture
-            if furniture is not None:
-                return f"a line of the page's {furniture.tag} is in the text: {line[:60]!r}"
+    for el in tree.iter():  # the lines one text node makes (a link, a tagline)
+        own = el.text if isinstance(el.tag, str) else None  # not a comment's
+        for piece, holder in ((own, el), (el.tail, el.getparent())):  # a tail is its container's
+            if not piece or piece.isspace() or holder is None:
+                continue
+            line = fold_whitespace(piece)
+            if line in lines:
+                furniture = next((x for x in (holder, *holder.iterancestors()) if _is_furniture(x)), None)
+                if furniture is not None:
+                    return f"a line of the page's {furniture.tag} is in the text: {line[:60]!r}"
     wanted = _shingles(_ELLIPSIS.sub("", fold_whitespace(summary)))
     flat = text.replace("\n", " ")
     if wanted and sum(run in flat for run in wanted) < _SUMMARY_COVER * len(wanted):
