@@ -2,12 +2,14 @@
 
 An unchanged feed is one conditional GET answered 304. A crawl process costs far more than
 that to start (Scrapy, Twisted and their imports, the reactor, the crawler: about 0.4 CPU-s),
-so ``run --once`` and the daemon first ask the cycle's feeds here, with the standard
+so ``run --once`` (before it forks its crawl process) and the daemon's crawl processes
+(before they start Scrapy's crawl) first ask the cycle's feeds here, with the standard
 library's HTTP client, sending the validators (ETag, Last-Modified) their last answer gave:
 
 - **304 Not Modified:** the source's run is recorded here, as its crawl would have recorded
   it (``ok``, one request, ``not_modified`` and ``http_status_304`` in its stats). A cycle
-  in which every feed answers 304 starts no crawl process at all.
+  in which every feed answers 304 starts no crawl process (``run --once``), or no Scrapy
+  crawl in it (the daemon's).
 - **Any other whole answer** (a 200 with new items, a redirect, a 404, a 500): kept in a
   folder handed to the crawl process, where :class:`crawler.middlewares.PrefetchedMiddleware`
   gives it to Scrapy instead of downloading it again. The spider, Scrapy's redirects,
@@ -42,8 +44,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from concurrent.futures import wait as wait_all
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 BUDGET = 10.0  # seconds the whole check may take; feeds not answered by then are crawled
 MAX_THREADS = 16  # requests at once
 PREFETCHED_ENV = "DEFWATCH_PREFETCHED"  # the folder of answers, for the crawl process
+PRECHECK_ENV = "DEFWATCH_PRECHECK"  # "1": the crawl process checks its feeds itself (the daemon's)
 # Scrapy's DEFAULT_REQUEST_HEADERS, and the encodings its HttpCompressionMiddleware decodes
 # everywhere (the answer is handed over still encoded, and Scrapy decodes it)
 HEADERS = {
@@ -138,14 +140,12 @@ def check(
     store: Store,
     sources: list[SourceConfig],
     stopping: Callable[[], bool] = lambda: False,
-    pool: Executor | None = None,
 ) -> Checked:
     """Ask the feeds of ``sources`` that can be asked; record the runs of those unchanged.
 
-    ``pool``: the threads to ask with, kept by a long-lived caller (the daemon: threads
-    started and ended every cycle left about 0.3 MB of its memory behind each time); by
-    default threads of this call's own, ended when it returns (``run --once`` forks its
-    crawl child afterwards, with no other thread alive)."""
+    Its threads end before it returns (``run --once`` forks its crawl child afterwards,
+    with no other thread alive). A long-lived process does not call it: threads started
+    and ended there every cycle leave memory behind (the daemon's crawl processes call it)."""
     done = Checked()
     if not enabled(config):
         return done
@@ -165,7 +165,7 @@ def check(
     asks = [a for a in (_ask(config, s, validators[s.url], robots) for s in candidates) if a is not None]
     if not asks:
         return done
-    _fetch_all(config, asks, clock + BUDGET, stopping, pool)
+    _fetch_all(config, asks, clock + BUDGET, stopping)
     done.asked = sum(1 for a in asks if a.answer is not None)
     unchanged = [a for a in asks if a.answer is not None and a.answer[0] == 304]
     runs = [RunResult(a.source, Outcome.OK, requests=1, stats=dict(NOT_MODIFIED_STATS)) for a in unchanged]
@@ -227,9 +227,7 @@ class _Robots:
         return bool(self.parsed[netloc].can_fetch(url, self.user_agent))
 
 
-def _fetch_all(
-    config: Config, asks: list[_Ask], deadline: float, stopping: Callable[[], bool], pool: Executor | None
-) -> None:
+def _fetch_all(config: Config, asks: list[_Ask], deadline: float, stopping: Callable[[], bool]) -> None:
     by_host: dict[tuple[str, str], list[_Ask]] = defaultdict(list)
     for a in asks:
         parts = urlsplit(a.url)
@@ -241,9 +239,6 @@ def _fetch_all(
         n = min(len(group), MAX_THREADS)
         lanes += [group[i::n] for i in range(n)]
     args = (config.crawl.timeout, config.crawl.download_delay, deadline, stopping)
-    if pool is not None:
-        wait_all([pool.submit(_lane, lane, *args) for lane in lanes])
-        return
     with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(lanes)), thread_name_prefix="precheck") as own:
         for lane in lanes:
             own.submit(_lane, lane, *args)

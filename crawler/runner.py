@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,18 +175,55 @@ def crawl(
     store: Store | None = None,
     progress: CrawlProgress | None = None,
     ingest: SinkFactory | None = None,
+    precheck: bool = False,
 ) -> list[RunResult]:
     """Crawl the named sources (all enabled ones by default) concurrently; block until done:
     how each source's run ended, in the order of ``names``.
 
     ``progress`` (scheduler.progress) follows each source's crawler while it runs.
     ``ingest`` makes, for a store, what every item goes to (``ingest.Ingest``: save, link
-    copies, movements, alert outbox); without it items are only saved.
+    copies, movements, alert outbox); without it items are only saved. With ``precheck``
+    (the daemon's crawl processes), feeds are asked first (crawler.precheck): those that
+    answer 304 are recorded without a crawler, and no Scrapy crawl runs when none is left.
     """
     sources = select_sources(config, names)
     classes = {s.name: spider_class(s.kind) for s in sources}
     own_store = store is None
     store = store or Store.open(config.store.url)
+    if precheck and not _in_memory(store):
+        from crawler.precheck import PREFETCHED_ENV, check, summary
+
+        checked = check(config, store, sources)
+        if checked.asked:
+            log.info("%s", summary(checked, len(sources)))
+        try:
+            if checked.folder is not None:
+                os.environ[PREFETCHED_ENV] = str(checked.folder)  # PrefetchedMiddleware's
+            left = [s for s in sources if s.name not in checked.recorded]
+            crawled = {
+                r.source: r
+                for r in (_crawl(config, left, classes, store, progress, ingest, own_store) if left else [])
+            }
+        finally:
+            checked.clean()
+        if own_store:
+            store.close()
+        return [checked.recorded.get(s.name) or crawled[s.name] for s in sources]
+    results = _crawl(config, sources, classes, store, progress, ingest, own_store)
+    if own_store:
+        store.close()
+    return results
+
+
+def _crawl(
+    config: Config,
+    sources: list[SourceConfig],
+    classes: dict[str, type[DefwatchSpider]],
+    store: Store,
+    progress: CrawlProgress | None,
+    ingest: SinkFactory | None,
+    own_store: bool,
+) -> list[RunResult]:
     # Pages are read and stories stored in a worker process (crawler.worker), started before
     # the reactor. A store handed in is used here, in this process. The ingest step (link
     # detection: datasketch, numpy) is only loaded where stories are stored.
@@ -214,8 +252,6 @@ def crawl(
         result = RunResult(src.name, FAILED, run_ids[src.name], reason=reason)
         store.finish_run(result)
         results.append(result)
-    if own_store:
-        store.close()
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from core.config import Config
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from core.errors import CommandError
+    from crawler.precheck import PRECHECK_ENV
     from crawler.runner import CrawlSetupError
     from crawler.runner import crawl as run_crawl
     from ingest import Ingest
@@ -42,7 +44,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if config.crawl.scrapyd:
                 results = _crawl_on_nodes(config, args.sources or None)
             else:
-                results = run_crawl(config, args.sources or None, progress=progress, ingest=Ingest)
+                # the daemon's crawl processes ask feeds first (crawler.precheck)
+                precheck = os.environ.get(PRECHECK_ENV) == "1"
+                results = run_crawl(
+                    config, args.sources or None, progress=progress, ingest=Ingest, precheck=precheck
+                )
     except CrawlSetupError as exc:
         raise CommandError(str(exc)) from None
     print_crawl_summary(results, sys.stdout)

@@ -18,7 +18,7 @@ from crawler.hostcache import HostCache
 from imitations.server import SiteServer
 from store import Store
 from tests.conftest import Defwatch
-from tests.scheduler.test_daemon import runs
+from tests.scheduler.test_daemon import runs, stop, wait_until
 
 CACHE = HostCache()  # robots.txt as a crawl would have cached it
 USER_AGENT = "precheck-test/1.0 (+http://127.0.0.1/)"
@@ -219,6 +219,41 @@ def test_a_feed_the_check_cannot_reach_is_crawled_as_before(defwatch: Defwatch, 
     run = last_run(defwatch, "down")
     assert run["outcome"] == "failed"
     assert "connection refused" in run["reason"]
+
+
+def test_the_daemons_crawl_processes_ask_their_feeds_first(
+    defwatch: Defwatch, feeds: tuple[SiteServer, Feeds]
+) -> None:
+    server, app = feeds
+    configure(defwatch, server, ["news", "notices"])
+    text = (defwatch.cwd / "defwatch.toml").read_text(encoding="utf-8")
+    defwatch.write_config(text.replace('schedule = "0 0 1 1 *"', 'schedule = "*/3 * * * * *"'))
+    daemon = defwatch.popen("-v", "run")
+    try:
+        wait_until(
+            lambda: len([r for r in runs(defwatch, "news") if r["outcome"] != "running"]) >= 3,
+            timeout=180,
+            what="three runs of news",
+        )
+        app.items["news"] = 4  # two new stories, read from the answer the check handed over
+        seen = len(runs(defwatch, "news"))
+        wait_until(
+            lambda: any(r["new_stories"] == 2 for r in runs(defwatch, "news")[seen - 1 :]),
+            timeout=180,
+            what="the new stories",
+        )
+    finally:
+        code, _, stderr = stop(daemon)
+    assert code == 0, stderr
+    assert "precheck: 2 of 2 sources unchanged (304)" in stderr
+    for name in ("news", "notices"):
+        history = [r for r in runs(defwatch, name) if r["outcome"] != "running"]
+        assert all(r["outcome"] in ("ok", "interrupted") for r in history), history
+        assert history[1]["stats"]["not_modified"] == 1, history[1]
+    # every run one request for its feed, the changed one included
+    gets = [h for h in feed_gets(server) if h.path == "/news.xml"]
+    finished = [r for r in runs(defwatch, "news") if r["outcome"] == "ok"]
+    assert len(gets) >= len(finished) and len(gets) <= len(runs(defwatch, "news"))
 
 
 # -- what is asked, and what is left to the crawl ------------------------------------------------
