@@ -44,10 +44,8 @@ def write_config(
     *,
     schedule: str = EVERY_3S,
     crawl_timeout: str = "60s",
-    precheck: bool = True,
 ) -> None:
-    """Feed sources (name -> URL) on ``schedule``; the store in data/defwatch.db. Without
-    ``precheck``, every run is a crawl process, even of a feed that answers 304."""
+    """Feed sources (name -> URL) on ``schedule``; the store in data/defwatch.db."""
     lines = [
         "[store]",
         'url = "sqlite:///data/defwatch.db"',
@@ -55,7 +53,6 @@ def write_config(
         "allow_private = true",
         "autothrottle = false",
         'timeout = "30s"',
-        f"precheck = {str(precheck).lower()}",
         "[scheduler]",
         f'crawl_timeout = "{crawl_timeout}"',
         'jitter = "0s"',

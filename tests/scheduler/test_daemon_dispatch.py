@@ -80,8 +80,7 @@ def test_sources_added_and_removed_while_the_daemon_runs(defwatch: Defwatch, mod
 def test_a_configuration_that_no_longer_loads_is_said_and_the_daemon_goes_on(
     defwatch: Defwatch, mod_site: SiteServer
 ) -> None:
-    # the crawl process reads the file afresh (the feed's 304 would not need one)
-    write_config(defwatch, {"news": mod_site.url("mod", "/j/rss/news.xml")}, precheck=False)
+    write_config(defwatch, {"news": mod_site.url("mod", "/j/rss/news.xml")})
     daemon = defwatch.popen("run")
     try:
         wait_until(lambda: len(finished(defwatch, "news")) >= 1, timeout=90, what="a crawl of news")
@@ -223,8 +222,7 @@ def _children_of(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
 def test_the_daemon_goes_on_when_its_crawl_zygote_dies(defwatch: Defwatch, mod_site: SiteServer) -> None:
-    # every run a crawl process (the feed's 304 would not need one)
-    write_config(defwatch, {"news": mod_site.url("mod", "/j/rss/news.xml")}, precheck=False)
+    write_config(defwatch, {"news": mod_site.url("mod", "/j/rss/news.xml")})
     daemon = defwatch.popen("run")
     try:
         wait_until(lambda: len(finished(defwatch, "news")) >= 1, timeout=90, what="a crawl of news")
