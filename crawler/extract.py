@@ -105,9 +105,8 @@ def read_feed_article(
     (:func:`doubt`) is read again in the full mode, which then stands (so a hard page keeps
     the full mode's reading, and a page even that cannot read degrades as before); except
     that a box of links ending the reading is dropped first, and the rest taken if it then
-    passes every check. tests/crawler/test_feed_read.py
-    shows, on every page kind the tests have, the result equal to the full mode's or names
-    why it differs."""
+    passes every check. tests/crawler/test_feed_read.py shows, on every page kind the tests
+    have, the result equal to the full mode's or names why it differs."""
     from trafilatura.utils import load_html  # what bare_extraction parses the bytes with
 
     try:
@@ -135,7 +134,7 @@ _SHORT = 250
 _SHINGLE = 8  # characters: a run that rarely occurs twice by chance, in Japanese or English
 _SUMMARY_COVER = 0.6  # of the summary's runs the page shows, the reading must hold this share
 _ELLIPSIS = re.compile(r"(?:\s*(?:\.\.\.|…|\[…\]|\[\.\.\.\]|続きを読む|Read more|Continue reading)\s*)+$")
-# Where a page keeps what is no part of any article: a line of the reading found here whole is furniture.
+# Where a page keeps what is no part of any article: a reading's line found here whole is furniture.
 _FURNITURE = frozenset(("a", "header", "nav", "footer", "aside", "button", "label"))
 _FURNITURE_NAME = re.compile(r"header|footer|nav|menu|sidebar|breadcrumb|widget|banner", re.IGNORECASE)
 
@@ -144,9 +143,10 @@ def doubt(text: str, tree: HtmlElement, title: str = "", summary: str = "") -> s
     """Why a main-text reading of the page ``tree`` may be wrong, or None: it is shorter than
     trafilatura's own minimum; it holds the headline ``title`` inside its text (it ran over the
     article's head: category, date line, share buttons); one of its lines is a link's text or
-    the text of a header, navigation, footer or sidebar (by tag, id or class) (a related-links box, the site's
-    tagline); or it misses most of the feed item's ``summary`` though the page shows that text.
-    Cheap: no second extractor; the page's text nodes are looked at once."""
+    the text of a header, navigation, footer or sidebar, by tag, id or class (a related-links
+    box, the site's tagline); or it misses most of the feed item's ``summary`` though the page
+    shows that text. A doubt wrongly raised (an article inside ``class="entry-header"``) only
+    costs the full mode's reading. Cheap: no second extractor; each text node looked at once."""
     if len(text) < _SHORT:
         return f"short ({len(text)} characters)"
     title = fold_whitespace(title)

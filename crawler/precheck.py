@@ -16,7 +16,9 @@ library's HTTP client, sending the validators (ETag, Last-Modified) their last a
   retries, decompression and error handling see it as any answer: still one request a feed.
 - **No answer** (refused, reset, timed out, a TLS error), an answer larger than the source's
   limit, or the check's own time used up (:data:`BUDGET`): the source is crawled as it would
-  be without this check (Scrapy asks again, with its own timeout and retries).
+  be without this check (Scrapy asks again, with its own timeout and retries). A host whose
+  last answer (as the crawl measured it) says its feeds would not be answered in half the
+  budget is left to the crawl from the start, so a slow feed is not asked twice a cycle.
 
 A feed is asked here only when its crawl would ask the same way and be allowed to: a ``feed``
 source whose crawl is that one request (no ``fetch_articles``), over http or https without a
@@ -165,7 +167,7 @@ def check(
     asks = [a for a in (_ask(config, s, validators[s.url], robots) for s in candidates) if a is not None]
     if not asks:
         return done
-    _fetch_all(config, asks, clock + BUDGET, stopping)
+    _fetch_all(config, asks, hosts, clock + BUDGET, stopping)
     done.asked = sum(1 for a in asks if a.answer is not None)
     unchanged = [a for a in asks if a.answer is not None and a.answer[0] == 304]
     runs = [RunResult(a.source, Outcome.OK, requests=1, stats=dict(NOT_MODIFIED_STATS)) for a in unchanged]
@@ -227,17 +229,34 @@ class _Robots:
         return bool(self.parsed[netloc].can_fetch(url, self.user_agent))
 
 
-def _fetch_all(config: Config, asks: list[_Ask], deadline: float, stopping: Callable[[], bool]) -> None:
+def _lanes(asks: list[_Ask], hosts: HostCache, delay: float) -> list[list[_Ask]]:
+    """The asks grouped into lanes, each asked one after the other on one connection: no
+    more lanes to a host than the crawl would ask at once (each feed its own download slot,
+    of at least one request: crawler.batch), and no more than MAX_THREADS in all. Of a lane
+    to a host whose last answer (its latency in the host cache, as the crawl last measured
+    it) says the lane would outlast half the budget, only what fits is asked here: the rest
+    is left to the crawl, which would otherwise ask a feed cut off at the budget a second
+    time, every cycle (a feed answering after 59 s)."""
     by_host: dict[tuple[str, str], list[_Ask]] = defaultdict(list)
     for a in asks:
         parts = urlsplit(a.url)
         by_host[(parts.scheme, parts.netloc)].append(a)
     lanes: list[list[_Ask]] = []
-    for group in by_host.values():
-        # no more at once than the crawl would ask (each feed its own download slot, of
-        # at least one request: crawler.batch), and no more than MAX_THREADS in all
+    for (_, netloc), group in by_host.items():
         n = min(len(group), MAX_THREADS)
-        lanes += [group[i::n] for i in range(n)]
+        latency = hosts.latency(netloc)
+        each = (latency or 0.0) + delay
+        fits = len(group) if latency is None or each <= 0 else int((BUDGET / 2 + delay) // each)
+        lanes += [lane for lane in (group[i::n][:fits] for i in range(n)) if lane]
+    return lanes
+
+
+def _fetch_all(
+    config: Config, asks: list[_Ask], hosts: HostCache, deadline: float, stopping: Callable[[], bool]
+) -> None:
+    lanes = _lanes(asks, hosts, config.crawl.download_delay)
+    if not lanes:
+        return
     args = (config.crawl.timeout, config.crawl.download_delay, deadline, stopping)
     with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(lanes)), thread_name_prefix="precheck") as own:
         for lane in lanes:

@@ -6,6 +6,7 @@ left to the crawl."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,14 @@ USER_AGENT = "precheck-test/1.0 (+http://127.0.0.1/)"
 
 class Feeds:
     """RSS feeds at ``/<name>.xml`` with an ETag each; the test sets how many items a feed
-    lists (``epoch``), or a status it answers instead; robots.txt as the test sets it."""
+    lists (``epoch``), or a status it answers instead, and how long it takes to answer;
+    robots.txt as the test sets it."""
 
     def __init__(self) -> None:
         self.epoch = 0  # SiteServer's control; unused
         self.items: dict[str, int] = {}
         self.status: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
         self.robots = b"User-agent: *\nDisallow: /private/\n"
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -40,6 +43,7 @@ class Feeds:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [self.robots]
         name = path.strip("/").removesuffix(".xml").replace("/", "-")
+        time.sleep(self.delay.get(name, 0.0))
         status = self.status.get(name, 200)
         if status != 200:
             start_response(f"{status} Trouble", [("Content-Type", "text/plain")])
@@ -192,6 +196,60 @@ def test_a_feed_in_trouble_gets_from_the_crawl_what_it_got_without_the_check(
     assert recorded(last_run(defwatch, "news")) == without
     assert without[0] == "failed" and without[1] == 2  # the answer and Scrapy's one retry
     assert [(h.path, h.status) for h in feed_gets(server)] == asked_without
+
+
+def test_a_feed_slower_than_the_check_is_asked_once_a_cycle(
+    defwatch: Defwatch, feeds: tuple[SiteServer, Feeds]
+) -> None:
+    """A feed that answers after the check's budget is cut off there and asked again by the
+    crawl, once; from then on (its host's latency known) it is left to the crawl: one
+    request a cycle, its stories stored."""
+    server, app = feeds
+    configure(defwatch, server, ["slow"])
+    cycle(defwatch)
+    app.delay["slow"] = precheck.BUDGET + 1.5
+    app.items["slow"] = 3
+    server.clear_hits()
+    cycle(defwatch)
+    assert len(feed_gets(server)) == 2  # cut off by the check, then the crawl's
+    assert last_run(defwatch, "slow")["new_stories"] == 1
+    app.items["slow"] = 4
+    server.clear_hits()
+    cycle(defwatch)
+    assert len(feed_gets(server)) == 1
+    run = last_run(defwatch, "slow")
+    assert (run["outcome"], run["requests"], run["new_stories"]) == ("ok", 1, 1)
+
+
+def test_a_host_too_slow_for_the_budget_is_left_to_the_crawl() -> None:
+    """Of each lane, what the host's last latency says fits in half the budget is asked."""
+
+    def asks(host: str, n: int) -> list[precheck._Ask]:
+        return [
+            precheck._Ask(f"{host}-{i}", f"http://{host}/{i}.xml", host, 80, True, {}, 100) for i in range(n)
+        ]
+
+    hosts = HostCache()
+    hosts.load(None)
+    hosts.remember_latency("slow.example", precheck.BUDGET * 0.6)
+    hosts.remember_latency("second.example", 1.0)
+    hosts.remember_latency("instant.example", 0.0)
+    every = (
+        asks("slow.example", 2)
+        + asks("second.example", 40)
+        + asks("instant.example", 3)
+        + asks("new.example", 2)
+    )
+    lanes = precheck._lanes(every, hosts, delay=0.0)
+    asked = {a.source for lane in lanes for a in lane}
+    assert not any(name.startswith("slow.example") for name in asked)
+    assert sum(name.startswith("second.example") for name in asked) == 40  # 16 lanes of 2 or 3
+    assert {"instant.example-0", "instant.example-2", "new.example-1"} <= asked
+    many = precheck._lanes(asks("second.example", 100), hosts, delay=0.0)
+    assert len(many) == precheck.MAX_THREADS
+    assert sum(len(lane) for lane in many) == 16 * 5  # 6 or 7 a lane, 5 fit in 5 s
+    spaced = precheck._lanes(asks("second.example", 48), hosts, delay=1.5)
+    assert sum(len(lane) for lane in spaced) == 16 * 2  # 1 s + 1.5 s between: 2 of 3 a lane
 
 
 def test_a_feed_the_check_cannot_reach_is_crawled_as_before(defwatch: Defwatch, closed_url: str) -> None:
