@@ -835,6 +835,33 @@ def items_cycle(n: int, items: int, work: Path) -> dict[str, Any]:
     }
 
 
+class Busy:
+    """``n`` processes that only spin, for the length of a run (the machine busy with other
+    work), and the one-minute load average sampled every 10 s meanwhile."""
+
+    def __init__(self, n: int) -> None:
+        spin = "import os\nos.nice(0)\nwhile True:\n    pass\n"
+        self.processes = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(n)]
+        self.samples: list[float] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, name="load", daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.done.wait(10.0):
+            self.samples.append(round(os.getloadavg()[0], 2))
+
+    def loads(self) -> list[float]:
+        return list(self.samples)
+
+    def stop(self) -> None:
+        self.done.set()
+        for p in self.processes:
+            p.kill()
+        for p in self.processes:
+            p.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 50, one round")
@@ -853,6 +880,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="--daemon: also the daemon building its feeds in its own process, both at once",
     )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="run beside N processes that only spin (a busy machine: --busy 8 for load 8 and more)",
+    )
     parser.add_argument("--out", help="the JSON file's name under bench/ (default by mode)")
     args = parser.parse_args(argv)
     variants = ("after", "before") if args.compare else ("after",)
@@ -860,6 +893,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="defwatch-peers-"))
     load_before = os.getloadavg()
     began = time.monotonic()
+    busy = Busy(args.busy)
     try:
         if args.items_cycle:
             print(f"defwatch run --once, {args.feeds} feeds x {args.items} new items ...", flush=True)
@@ -886,10 +920,13 @@ def main(argv: list[str] | None = None) -> int:
             doc = {"bench": "peers", "rows": rows, "summary": summary}
             name = "peers.quick.json" if args.quick else "peers.json"
     finally:
+        busy.stop()
         shutil.rmtree(work, ignore_errors=True)
     doc.update(
         {
             "machine": machine(),
+            "busy_processes": args.busy,
+            "load_during": busy.loads(),
             "load_before": load_before,
             "load_after": os.getloadavg(),
             "seconds": round(time.monotonic() - began, 1),
@@ -900,6 +937,12 @@ def main(argv: list[str] | None = None) -> int:
     name = args.out or name
     (HERE / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote bench/{name}; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
+    during = busy.loads()
+    if during:
+        print(
+            f"load average during the run (every 10 s): min {min(during):.2f}, "
+            f"median {statistics.median(during):.2f}, max {max(during):.2f}; {args.busy} busy processes beside"
+        )
     return 0
 
 
