@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
@@ -200,6 +201,20 @@ def _end_time(match: re.Match[str], day: date, start: datetime) -> datetime | No
     return _at(day + timedelta(days=1), hour, minute)
 
 
+class _NfkcChars(dict[int, str]):
+    """Each character's NFKC, for ``str.translate``: computed once a character, then looked
+    up by translate in C (a Python loop calling unicodedata per character was most of the
+    time of reading an article's era dates)."""
+
+    def __missing__(self, code: int) -> str:
+        normal = unicodedata.normalize("NFKC", chr(code))
+        self[code] = normal
+        return normal
+
+
+_NFKC_CHARS = _NfkcChars()
+
+
 def _normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """NFKC ``text`` one character at a time, with each output character's index in ``text``.
 
@@ -208,13 +223,31 @@ def _normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """
     if text.isascii():
         return text, list(range(len(text)))
-    parts: list[str] = []
+    normal = text.translate(_NFKC_CHARS)
+    if len(normal) == len(text):  # no character became two or more: offsets are positions
+        return normal, list(range(len(text)))
+    # a character whose NFKC is longer (㍻: 平成, …: ...) gives its index that many times
+    wide = sorted(
+        (i, len(_NFKC_CHARS[ord(c)]))
+        for c in set(text)
+        if len(_NFKC_CHARS[ord(c)]) > 1
+        for i in _positions(text, c)
+    )
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        normal = unicodedata.normalize("NFKC", char) if ord(char) >= 0x80 else char
-        parts.append(normal)
-        offsets.extend([index] * len(normal))
-    return "".join(parts), offsets
+    done = 0
+    for i, width in wide:
+        offsets.extend(range(done, i))
+        offsets.extend([i] * width)
+        done = i + 1
+    offsets.extend(range(done, len(text)))
+    return normal, offsets
+
+
+def _positions(text: str, char: str) -> Iterator[int]:
+    i = text.find(char)
+    while i >= 0:
+        yield i
+        i = text.find(char, i + 1)
 
 
 def _era_date(match: re.Match[str], original: str, offsets: list[int]) -> EraDate | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ from core.dates import (
     JST,
     NEWS_YEARS,
     EraDate,
+    _normalize_with_offsets,
     parse_date_line,
     parse_era_date_string,
     parse_era_dates,
@@ -437,6 +439,25 @@ def test_parse_era_dates_never_raises_on_date_like_text(text: str) -> None:
     for found in parse_era_dates(text):
         assert found.text in text
         assert found.start is None or found.end is None or found.start <= found.end
+
+
+def _per_character(text: str) -> tuple[str, list[int]]:
+    """NFKC a character at a time with each output character's index: what the reading
+    did with a Python loop, kept to check the faster one against."""
+    parts, offsets = [], []
+    for index, char in enumerate(text):
+        normal = unicodedata.normalize("NFKC", char)
+        parts.append(normal)
+        offsets.extend([index] * len(normal))
+    return "".join(parts), offsets
+
+
+@given(
+    st.text(alphabet=_ERA_ALPHABET + "㍻㋿…¼ｶﾞ　ＡＳＥＡＮ\u3099\u00e9e\u0301ﬁ", max_size=80)
+    | st.text(max_size=80)
+)
+def test_era_dates_are_matched_on_each_characters_nfkc_with_its_position(text: str) -> None:
+    assert _normalize_with_offsets(text) == _per_character(text)
 
 
 @given(st.dates(min_value=date(2019, 5, 1), max_value=date(2099, 12, 31)), st.booleans())
